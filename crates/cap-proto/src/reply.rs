@@ -1,0 +1,199 @@
+//! Replies: `{"id":N,"<kind>":payload}`, one per line.
+//!
+//! Most requests get exactly one reply. Two are streams, by design: `prompt` (events, ending
+//! with a `result` or `error` event) and `attach` (events until the session ends or the client
+//! goes away). `stop` replies before the daemon shuts down so the client always hears back.
+
+use crate::error::{ErrorBody, ErrorCode};
+use crate::event::Envelope;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A reply line. `id` is the request's id (0 for errors about lines that had none).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    pub id: u64,
+    #[serde(flatten)]
+    pub reply: Reply,
+}
+
+/// Every reply kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Hello(HelloReply),
+    Event(Envelope),
+    Error(ErrorBody),
+    Sessions(Vec<SessionInfo>),
+    Session(SessionInfo),
+    Ended(Ended),
+    Keys(KeysReport),
+    Done(Done),
+    Status(DaemonStatus),
+    Gc(GcReport),
+    Agents(Vec<AgentInfo>),
+    Config(serde_json::Value),
+    Queued(Queued),
+}
+
+impl Reply {
+    /// An error reply.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Reply {
+        Reply::Error(ErrorBody::new(code, message))
+    }
+}
+
+/// The daemon's half of the handshake.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HelloReply {
+    pub version: u32,
+    pub daemon_version: String,
+    pub pid: u32,
+}
+
+/// Lifecycle state of a live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    Starting,
+    Idle,
+    Busy,
+    Parked,
+    Ending,
+}
+
+impl std::fmt::Display for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SessionState::Starting => "starting",
+            SessionState::Idle => "idle",
+            SessionState::Busy => "busy",
+            SessionState::Parked => "parked",
+            SessionState::Ending => "ending",
+        })
+    }
+}
+
+/// A live session as `sessions`, `show` and `open` report it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub agent: String,
+    pub state: SessionState,
+    /// Keys bound to this session.
+    pub keys: Vec<String>,
+    /// The key the session was opened for (and is parked under, when parked).
+    pub home_key: Option<String>,
+    pub cwd: PathBuf,
+    pub native_id: Option<String>,
+    pub turns: u64,
+    pub idle_secs: u64,
+    /// Prompts waiting behind the running one.
+    pub queued: usize,
+    pub pid: Option<u32>,
+    pub model: Option<String>,
+    /// How the session was acquired, for `open`.
+    #[serde(default)]
+    pub how: Option<crate::event::How>,
+}
+
+/// The answer to `end`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ended {
+    pub session: String,
+    pub agent: String,
+    pub native_id: Option<String>,
+    pub cwd: PathBuf,
+}
+
+/// One key → session binding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Binding {
+    pub key: String,
+    pub agent: String,
+    pub session: String,
+}
+
+/// A parked session in the suspended pool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Parked {
+    pub key: String,
+    pub agent: String,
+    pub session: String,
+}
+
+/// What the daemon remembers of a (key, agent) pair, live or not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub key: String,
+    pub agent: String,
+    pub cwd: PathBuf,
+    pub native_id: Option<String>,
+    /// Whether this agent is the key's current one.
+    pub current: bool,
+}
+
+/// The answer to `keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeysReport {
+    pub bindings: Vec<Binding>,
+    pub parked: Vec<Parked>,
+    pub records: Vec<Record>,
+}
+
+/// A plain acknowledgement with a human message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Done {
+    pub message: String,
+    /// For `cancel`: whether a turn was actually running.
+    #[serde(default)]
+    pub changed: bool,
+}
+
+/// The answer to `status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub pid: u32,
+    pub version: String,
+    pub protocol: u32,
+    pub uptime_secs: u64,
+    pub socket: PathBuf,
+    pub state_file: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub sessions: usize,
+    pub busy: usize,
+    pub parked: usize,
+    pub max_sessions: usize,
+    pub idle_timeout_secs: u64,
+    pub prompt_timeout_secs: u64,
+    pub queue_depth: usize,
+}
+
+/// The answer to `gc`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GcReport {
+    /// Sessions the sweep ended.
+    pub ended: Vec<String>,
+}
+
+/// One agent as `agents` reports it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub name: String,
+    pub protocol: String,
+    /// The resolved program, when found.
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    pub version: Option<String>,
+    /// Where the command came from: `builtin`, `env CAP_X_BIN`, `config`.
+    pub source: String,
+    /// How to install it when it is missing.
+    pub hint: Option<String>,
+}
+
+/// The answer to `prompt --no-wait`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Queued {
+    pub session: String,
+    pub request: String,
+}

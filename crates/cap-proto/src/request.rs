@@ -1,0 +1,194 @@
+//! Requests: one JSON object per line, `{"id":N,"op":"<verb>",...payload}`.
+//!
+//! Each verb has its own payload struct so that the daemon's dispatch is one exhaustive
+//! `match` and each handler receives exactly the fields it needs. Unknown fields are ignored
+//! (newer clients may send more); unknown ops and wrong field types are answered with a
+//! `protocol` error.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A request from a client. `id` is echoed on every reply line that belongs to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub id: u64,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// Every operation the daemon understands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Must be the first request on a connection.
+    Hello(HelloRequest),
+    /// Send one prompt and stream the turn's events.
+    Prompt(PromptRequest),
+    /// Open (or reuse) a session without prompting.
+    Open(OpenRequest),
+    /// List live sessions.
+    Sessions,
+    /// One session in full.
+    Show(SessionRef),
+    /// End a session (by id, or the one bound to a key).
+    End(TargetRequest),
+    /// Bind a key to a live session.
+    Bind(BindRequest),
+    /// Remove a key's binding.
+    Unbind(KeyRequest),
+    /// List bindings, the suspended pool and remembered records.
+    Keys,
+    /// Cancel the running turn of a session.
+    Cancel(TargetRequest),
+    /// Follow a session's events live.
+    Attach(SessionRef),
+    /// The last finished turn's result.
+    Result(SessionRef),
+    /// Daemon status.
+    Status,
+    /// Shut the daemon down (replies first).
+    Stop,
+    /// Run the idle sweep now.
+    Gc,
+    /// Built-in and configured agents.
+    Agents,
+    /// The resolved configuration.
+    Config,
+}
+
+/// The opening handshake.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HelloRequest {
+    /// The client's [`crate::PROTOCOL_VERSION`].
+    pub version: u32,
+    /// Free-form client name for logs, e.g. `cap/0.1.0`.
+    #[serde(default)]
+    pub client: Option<String>,
+}
+
+/// How a request picks its session. Shared by `prompt` and `open`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Route {
+    /// Agent name (`claude`, `codex`, `acp:CMD ARGS`, a configured name). `None`: the agent
+    /// the key is bound to now, else the configured default.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// Routing key. `None`: `dir:<git root of cwd>` or `dir:<cwd>`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// A daemon session id; bypasses keys entirely.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// Always open a fresh session (and rebind the key to it).
+    #[serde(default)]
+    pub new: bool,
+    /// Resume the agent's native session with this id.
+    #[serde(default)]
+    pub resume: Option<String>,
+    /// Continue the agent's most recent session in the cwd.
+    #[serde(default, rename = "continue")]
+    pub continue_last: bool,
+    /// The caller's working directory (absolute); the session's cwd when one is opened.
+    pub cwd: PathBuf,
+    /// Model name passed to the agent when a session is opened.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Context preamble text for a fresh session (the client reads `--preamble FILE`).
+    #[serde(default)]
+    pub preamble: Option<String>,
+}
+
+/// `prompt`: one turn.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromptRequest {
+    pub text: String,
+    pub route: Route,
+    /// Per-prompt timeout in seconds; `None` = the daemon's default, `0` = none.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Reply as soon as the prompt is queued instead of streaming the turn.
+    #[serde(default)]
+    pub no_wait: bool,
+}
+
+/// `open`: a session without a prompt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenRequest {
+    pub route: Route,
+    /// Only open; leave the key's binding alone.
+    #[serde(default)]
+    pub no_bind: bool,
+}
+
+/// A request naming one session by daemon id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRef {
+    pub session: String,
+}
+
+/// A request naming a session by id, or by key (the session bound to it), or neither
+/// (then `cwd` gives the default key).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TargetRequest {
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Used to derive the default key when neither session nor key is given.
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+}
+
+/// `bind KEY SESSION`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BindRequest {
+    pub key: String,
+    pub session: String,
+}
+
+/// `unbind KEY`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyRequest {
+    pub key: String,
+}
+
+macro_rules! impl_into_op {
+    ($($payload:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$payload> for Op {
+            fn from(p: $payload) -> Op { Op::$variant(p) }
+        })*
+    };
+}
+
+impl_into_op!(
+    HelloRequest => Hello,
+    PromptRequest => Prompt,
+    OpenRequest => Open,
+    BindRequest => Bind,
+    KeyRequest => Unbind,
+);
+
+impl Op {
+    /// The wire name of the op, for logs and error messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Hello(_) => "hello",
+            Op::Prompt(_) => "prompt",
+            Op::Open(_) => "open",
+            Op::Sessions => "sessions",
+            Op::Show(_) => "show",
+            Op::End(_) => "end",
+            Op::Bind(_) => "bind",
+            Op::Unbind(_) => "unbind",
+            Op::Keys => "keys",
+            Op::Cancel(_) => "cancel",
+            Op::Attach(_) => "attach",
+            Op::Result(_) => "result",
+            Op::Status => "status",
+            Op::Stop => "stop",
+            Op::Gc => "gc",
+            Op::Agents => "agents",
+            Op::Config => "config",
+        }
+    }
+}
