@@ -1,0 +1,607 @@
+//! Claude Code `-p --input-format stream-json --output-format stream-json --verbose`.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::common::{
+    Agent, Flow, GARBAGE_LINES, Hang, History, Home, Plan, Stream, emit, emit_raw, env_flag,
+    exit_now, new_uuid, text_of_content,
+};
+
+const PROTOCOL: &str = "claude";
+const VERSION: &str = "2.1.197 (cap-fake-agent)";
+const PERMISSION_MODES: &[&str] = &[
+    "acceptEdits",
+    "auto",
+    "bypassPermissions",
+    "default",
+    "dontAsk",
+    "plan",
+];
+
+/// Parsed command line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClaudeArgs {
+    pub session_id: Option<String>,
+    pub resume: Option<String>,
+    pub continue_: bool,
+    pub fork_session: bool,
+    pub model: Option<String>,
+    pub permission_mode: Option<String>,
+    pub output_format: Option<String>,
+    pub verbose: bool,
+    pub include_partial_messages: bool,
+}
+
+/// Options taking a value that we accept (most are ignored).
+const VALUE_FLAGS: &[&str] = &[
+    "--input-format",
+    "--output-format",
+    "--permission-mode",
+    "--model",
+    "--session-id",
+    "--resume",
+    "-r",
+    "--allowedTools",
+    "--allowed-tools",
+    "--disallowedTools",
+    "--disallowed-tools",
+    "--append-system-prompt",
+    "--system-prompt",
+    "--mcp-config",
+    "--max-turns",
+    "--add-dir",
+    "--settings",
+    "--setting-sources",
+    "--fallback-model",
+    "--permission-prompt-tool",
+    "--agents",
+    "--tools",
+];
+
+/// Options without a value that we accept (most are ignored).
+const BOOL_FLAGS: &[&str] = &[
+    "-p",
+    "--print",
+    "--verbose",
+    "--continue",
+    "-c",
+    "--fork-session",
+    "--include-partial-messages",
+    "--replay-user-messages",
+    "--bare",
+    "--dangerously-skip-permissions",
+    "--allow-dangerously-skip-permissions",
+    "--strict-mcp-config",
+    "--debug",
+];
+
+/// Parses claude's argv (without argv[0]); errors are the message real claude would print.
+pub fn parse_args(args: &[String]) -> Result<ClaudeArgs, String> {
+    let mut a = ClaudeArgs::default();
+    let mut i = 0;
+    while i < args.len() {
+        let raw = &args[i];
+        i += 1;
+        let (flag, inline) = match raw.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (raw.clone(), None),
+        };
+        if VALUE_FLAGS.contains(&flag.as_str()) {
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    let Some(v) = args.get(i) else {
+                        return Err(format!("error: option '{flag} <value>' argument missing"));
+                    };
+                    i += 1;
+                    v.clone()
+                }
+            };
+            match flag.as_str() {
+                "--session-id" => a.session_id = Some(value),
+                "--resume" | "-r" => a.resume = Some(value),
+                "--model" => a.model = Some(value),
+                "--output-format" => a.output_format = Some(value),
+                "--permission-mode" => {
+                    if !PERMISSION_MODES.contains(&value.as_str()) {
+                        return Err(format!(
+                            "error: option '--permission-mode <mode>' argument '{value}' is invalid. Allowed choices are {}.",
+                            PERMISSION_MODES.join(", ")
+                        ));
+                    }
+                    a.permission_mode = Some(value)
+                }
+                _ => {}
+            }
+        } else if BOOL_FLAGS.contains(&flag.as_str()) {
+            match flag.as_str() {
+                "--verbose" => a.verbose = true,
+                "--continue" | "-c" => a.continue_ = true,
+                "--fork-session" => a.fork_session = true,
+                "--include-partial-messages" => a.include_partial_messages = true,
+                _ => {}
+            }
+        } else if flag.starts_with('-') && flag.len() > 1 {
+            return Err(format!("error: unknown option '{flag}'"));
+        }
+        // Positional arguments (a prompt) are ignored: input comes from stdin.
+    }
+    if a.output_format.as_deref() == Some("stream-json") && !a.verbose {
+        return Err(
+            "Error: When using --print, --output-format=stream-json requires --verbose".to_string(),
+        );
+    }
+    if let Some(id) = &a.session_id
+        && uuid::Uuid::parse_str(id).is_err()
+    {
+        return Err("Error: Invalid session ID. Must be a valid UUID.".to_string());
+    }
+    Ok(a)
+}
+
+struct Turn {
+    plan: Plan,
+    stream: Stream,
+    started: Instant,
+    msg_id: String,
+}
+
+pub struct Claude {
+    home: Home,
+    cwd: String,
+    model: String,
+    permission_mode: String,
+    partial_messages: bool,
+    never_ready: bool,
+    session_id: String,
+    history: Option<History>,
+    /// `--resume X` found nothing for this cwd: fail on the first user line.
+    missing_resume: Option<String>,
+    running: Option<Turn>,
+    /// User lines received mid-turn; coalesced into one turn like real claude.
+    queued: Vec<String>,
+    eof: bool,
+}
+
+impl Claude {
+    /// Sets up the session; `Err` is (message for stderr, exit code).
+    pub fn new(args: &[String], home: Home, cwd: String) -> Result<Claude, (String, i32)> {
+        let a = parse_args(args).map_err(|m| (m, 1))?;
+        if env_flag("FAKE_ENFORCE_SANDBOX")
+            && a.permission_mode.as_deref() == Some("bypassPermissions")
+            && is_root()
+            && std::env::var("IS_SANDBOX").ok().as_deref() != Some("1")
+        {
+            return Err((
+                "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons"
+                    .to_string(),
+                1,
+            ));
+        }
+        let mut missing_resume = None;
+        let (session_id, history) = if let Some(rid) = &a.resume {
+            match home.load(rid, PROTOCOL).filter(|h| h.cwd == cwd) {
+                Some(h) => fork_or_keep(h, &a, &cwd),
+                None => {
+                    missing_resume = Some(rid.clone());
+                    (rid.clone(), None)
+                }
+            }
+        } else if a.continue_ {
+            match home.latest_in(PROTOCOL, &cwd) {
+                Some(h) => fork_or_keep(h, &a, &cwd),
+                None => (a.session_id.clone().unwrap_or_else(new_uuid), None),
+            }
+        } else if let Some(id) = &a.session_id {
+            if home.exists(id) {
+                return Err((format!("Error: Session ID {id} is already in use."), 1));
+            }
+            (id.clone(), None)
+        } else {
+            (new_uuid(), None)
+        };
+        Ok(Claude {
+            home,
+            cwd,
+            model: a
+                .model
+                .clone()
+                .unwrap_or_else(|| "claude-fake-model".to_string()),
+            permission_mode: a
+                .permission_mode
+                .clone()
+                .unwrap_or_else(|| "default".to_string()),
+            partial_messages: a.include_partial_messages,
+            never_ready: env_flag("FAKE_NEVER_READY"),
+            session_id,
+            history,
+            missing_resume,
+            running: None,
+            queued: Vec::new(),
+            eof: false,
+        })
+    }
+
+    fn system_init(&self) -> Value {
+        json!({
+            "type": "system",
+            "subtype": "init",
+            "cwd": self.cwd,
+            "session_id": self.session_id,
+            "tools": [],
+            "mcp_servers": [],
+            "model": self.model,
+            "permissionMode": self.permission_mode,
+            "slash_commands": [],
+            "apiKeySource": "none",
+            "claude_code_version": VERSION,
+            "output_style": "default",
+            "agents": [],
+            "uuid": new_uuid(),
+        })
+    }
+
+    fn assistant(&self, msg_id: &str, text: &str) -> Value {
+        json!({
+            "type": "assistant",
+            "message": {
+                "id": msg_id,
+                "type": "message",
+                "role": "assistant",
+                "model": self.model,
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": null,
+                "stop_sequence": null,
+                "usage": {"input_tokens": 1, "output_tokens": 1},
+            },
+            "parent_tool_use_id": null,
+            "session_id": self.session_id,
+            "uuid": new_uuid(),
+        })
+    }
+
+    fn result(
+        &self,
+        subtype: &str,
+        is_error: bool,
+        text: &str,
+        n: usize,
+        started: Instant,
+    ) -> Value {
+        let ms = started.elapsed().as_millis() as u64;
+        json!({
+            "type": "result",
+            "subtype": subtype,
+            "is_error": is_error,
+            "duration_ms": ms,
+            "duration_api_ms": ms,
+            "num_turns": n,
+            "result": text,
+            "stop_reason": if subtype == "success" { json!("end_turn") } else { Value::Null },
+            "session_id": self.session_id,
+            "total_cost_usd": 0,
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+            "permission_denials": [],
+            "terminal_reason": "completed",
+            "uuid": new_uuid(),
+        })
+    }
+
+    fn control_response(request_id: &Value, response: Value) -> Value {
+        json!({
+            "type": "control_response",
+            "response": {"subtype": "success", "request_id": request_id, "response": response},
+        })
+    }
+
+    fn on_control(&mut self, v: &Value) {
+        let rid = v.get("request_id").cloned().unwrap_or(Value::Null);
+        let subtype = v
+            .get("request")
+            .and_then(|r| r.get("subtype"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        match subtype {
+            "initialize" => {
+                if self.never_ready {
+                    return;
+                }
+                emit(&Self::control_response(
+                    &rid,
+                    json!({
+                        "commands": [],
+                        "agents": [],
+                        "output_style": "default",
+                        "available_output_styles": ["default"],
+                        "models": [],
+                        "account": {},
+                        "pid": std::process::id(),
+                    }),
+                ));
+            }
+            "interrupt" => {
+                emit(&Self::control_response(&rid, json!({})));
+                self.interrupt();
+            }
+            "set_permission_mode" => {
+                if let Some(m) = v
+                    .get("request")
+                    .and_then(|r| r.get("mode"))
+                    .and_then(Value::as_str)
+                {
+                    self.permission_mode = m.to_string();
+                }
+                emit(&Self::control_response(&rid, json!({})));
+            }
+            "set_model" => {
+                if let Some(m) = v
+                    .get("request")
+                    .and_then(|r| r.get("model"))
+                    .and_then(Value::as_str)
+                {
+                    self.model = m.to_string();
+                }
+                emit(&Self::control_response(&rid, json!({})));
+            }
+            other => emit(&json!({
+                "type": "control_response",
+                "response": {
+                    "subtype": "error",
+                    "request_id": rid,
+                    "error": format!("Unsupported control request subtype: {other}"),
+                },
+            })),
+        }
+    }
+
+    fn interrupt(&mut self) {
+        let Some(turn) = self.running.take() else {
+            return;
+        };
+        if turn.stream.hang == Hang::Uninterruptible {
+            self.running = Some(turn);
+            return;
+        }
+        let partial = turn.stream.sent.clone();
+        if !turn.plan.huge {
+            emit(&self.assistant(&turn.msg_id, &partial));
+        }
+        let mut r = self.result(
+            "error_during_execution",
+            false,
+            "",
+            turn.plan.n,
+            turn.started,
+        );
+        r["terminal_reason"] = json!("aborted_streaming");
+        r["errors"] = json!([]);
+        emit(&r);
+        self.finish_history(&partial, "interrupted");
+        self.start_queued();
+    }
+
+    fn finish_history(&mut self, agent: &str, status: &str) {
+        if let Some(h) = self.history.as_mut() {
+            h.end_turn(agent, status);
+            self.home.save_or_warn(h);
+        }
+    }
+
+    fn start_queued(&mut self) {
+        if self.running.is_none() && !self.queued.is_empty() {
+            let text = std::mem::take(&mut self.queued).join("\n");
+            self.start_turn(text);
+        }
+    }
+
+    fn start_turn(&mut self, text: String) {
+        let started = Instant::now();
+        let history = self
+            .history
+            .get_or_insert_with(|| History::new(&self.session_id, PROTOCOL, &self.cwd));
+        let n = history.begin_turn(&text);
+        self.home.save_or_warn(history);
+        let plan = Plan::new(&text, n, &self.home, &self.session_id);
+        emit(&self.system_init());
+        if plan.garbage {
+            for g in GARBAGE_LINES {
+                emit_raw(g);
+            }
+            emit(
+                &json!({"type": "fake_vendor_event", "session_id": self.session_id, "payload": {"x": 1}}),
+            );
+        }
+        if plan.orphan {
+            self.home.spawn_orphan();
+        }
+        if plan.crash {
+            eprintln!("cap-fake-agent: CRASH requested, exiting mid-turn");
+            exit_now(3);
+        }
+        let msg_id = format!("msg_fake_{}", new_uuid().replace('-', ""));
+        if plan.error {
+            let text = "API Error: 500 fake";
+            emit(&self.assistant(&msg_id, text));
+            emit(&self.result("success", true, text, n, started));
+            self.finish_history(text, "failed");
+            self.start_queued();
+            return;
+        }
+        let reply = plan.reply("");
+        let stream = plan.stream(&reply);
+        self.running = Some(Turn {
+            plan,
+            stream,
+            started,
+            msg_id,
+        });
+    }
+}
+
+fn fork_or_keep(h: History, a: &ClaudeArgs, cwd: &str) -> (String, Option<History>) {
+    if a.fork_session {
+        let id = a.session_id.clone().unwrap_or_else(new_uuid);
+        let mut f = History::new(&id, PROTOCOL, cwd);
+        f.turns = h.turns;
+        (id, Some(f))
+    } else {
+        (h.session_id.clone(), Some(h))
+    }
+}
+
+/// Root check without libc: the real uid from /proc.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+impl Agent for Claude {
+    fn on_line(&mut self, line: &str) -> Flow {
+        let v: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("Error parsing streaming input line: {line}: {e}");
+                return Flow::Exit(1);
+            }
+        };
+        match v.get("type").and_then(Value::as_str) {
+            Some("control_request") => self.on_control(&v),
+            Some("user") => {
+                let Some(text) = v
+                    .get("message")
+                    .and_then(|m| m.get("content"))
+                    .and_then(text_of_content)
+                else {
+                    eprintln!("cap-fake-agent: user line without message.content, ignored");
+                    return Flow::Continue;
+                };
+                if let Some(id) = self.missing_resume.take() {
+                    let msg = format!("No conversation found with session ID: {id}");
+                    eprintln!("{msg}");
+                    let mut r =
+                        self.result("error_during_execution", true, &msg, 0, Instant::now());
+                    r["errors"] = json!([msg]);
+                    emit(&r);
+                    return Flow::Exit(1);
+                }
+                if self.running.is_some() {
+                    self.queued.push(text);
+                } else {
+                    self.start_turn(text);
+                }
+            }
+            // control_response (answers to our requests) and unknown types are ignored.
+            _ => {}
+        }
+        Flow::Continue
+    }
+
+    fn on_eof(&mut self) -> Flow {
+        self.eof = true;
+        if self.running.is_none() && self.queued.is_empty() {
+            Flow::Exit(0)
+        } else {
+            Flow::Continue
+        }
+    }
+
+    fn tick(&mut self, now: Instant) -> Flow {
+        if let Some(mut turn) = self.running.take() {
+            while let Some(chunk) = turn.stream.next_due(now) {
+                if self.partial_messages {
+                    emit(&json!({
+                        "type": "stream_event",
+                        "event": {
+                            "type": "content_block_delta",
+                            "index": 0,
+                            "delta": {"type": "text_delta", "text": chunk},
+                        },
+                        "parent_tool_use_id": null,
+                        "session_id": self.session_id,
+                        "uuid": new_uuid(),
+                    }));
+                }
+                if turn.plan.huge {
+                    emit(&self.assistant(&turn.msg_id, &chunk));
+                }
+            }
+            if turn.stream.finished() {
+                let reply = turn.stream.sent.clone();
+                if !turn.plan.huge {
+                    emit(&self.assistant(&turn.msg_id, &reply));
+                }
+                emit(&self.result("success", false, &reply, turn.plan.n, turn.started));
+                self.finish_history(&reply, "completed");
+                self.start_queued();
+            } else {
+                self.running = Some(turn);
+            }
+        }
+        if self.eof && self.running.is_none() && self.queued.is_empty() {
+            return Flow::Exit(0);
+        }
+        Flow::Continue
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.running.as_ref().and_then(|t| t.stream.deadline())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_real_flags() {
+        let a = parse_args(&s(&[
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--permission-mode",
+            "bypassPermissions",
+            "--model=opus",
+            "--resume",
+            "3b1f0000-0000-4000-8000-000000000000",
+        ]))
+        .expect("parse");
+        assert_eq!(a.model.as_deref(), Some("opus"));
+        assert_eq!(
+            a.resume.as_deref(),
+            Some("3b1f0000-0000-4000-8000-000000000000")
+        );
+        assert_eq!(a.permission_mode.as_deref(), Some("bypassPermissions"));
+    }
+
+    #[test]
+    fn rejects_bad_flags() {
+        assert!(
+            parse_args(&s(&["--bogus-flag"]))
+                .unwrap_err()
+                .contains("unknown option '--bogus-flag'")
+        );
+        assert!(
+            parse_args(&s(&["--output-format", "stream-json"]))
+                .unwrap_err()
+                .contains("requires --verbose")
+        );
+        assert!(parse_args(&s(&["--permission-mode", "yolo"])).is_err());
+        assert!(parse_args(&s(&["--session-id", "not-a-uuid"])).is_err());
+        assert!(parse_args(&s(&["--model"])).is_err());
+    }
+}

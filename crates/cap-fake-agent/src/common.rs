@@ -1,0 +1,827 @@
+//! Pieces shared by the three protocol front ends: the home directory (history files, markers,
+//! invocation log), the turn plan derived from magic words, reply streaming, stdin reading and
+//! stdout writing.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A random (v4) UUID as a string.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A time-ordered (v7-shaped) UUID, like Codex thread ids.
+pub fn new_uuid_v7() -> String {
+    let rnd = *uuid::Uuid::new_v4().as_bytes();
+    let mut bytes = [0u8; 10];
+    bytes.copy_from_slice(&rnd[..10]);
+    uuid::Builder::from_unix_timestamp_millis(now_ms(), &bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// Reads an environment variable as a non-empty string.
+pub fn env_str(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// True when an environment variable is set to something other than empty, `0` or `false`.
+pub fn env_flag(name: &str) -> bool {
+    matches!(env_str(name).as_deref(), Some(v) if v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// Reads an environment variable as milliseconds.
+pub fn env_ms(name: &str) -> Option<u64> {
+    env_str(name).and_then(|v| v.trim().parse().ok())
+}
+
+/// The process's current directory as a string (what the agent records as its cwd).
+pub fn current_cwd() -> String {
+    std::env::current_dir()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| String::from("/"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home directory and history
+// ---------------------------------------------------------------------------------------------
+
+/// One recorded turn: the user text and, once known, the agent's reply.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TurnRecord {
+    pub user: String,
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// `running`, `completed`, `interrupted`, `failed`.
+    #[serde(default)]
+    pub status: String,
+}
+
+/// One session's history file.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct History {
+    pub session_id: String,
+    /// `claude`, `codex` or `acp`.
+    pub protocol: String,
+    /// The cwd the session was created in.
+    pub cwd: String,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    #[serde(default)]
+    pub turns: Vec<TurnRecord>,
+}
+
+impl History {
+    pub fn new(session_id: &str, protocol: &str, cwd: &str) -> History {
+        let now = now_ms();
+        History {
+            session_id: session_id.to_string(),
+            protocol: protocol.to_string(),
+            cwd: cwd.to_string(),
+            created_ms: now,
+            updated_ms: now,
+            turns: Vec::new(),
+        }
+    }
+
+    /// Records a user turn as started; returns the turn count N including it.
+    pub fn begin_turn(&mut self, text: &str) -> usize {
+        self.turns.push(TurnRecord {
+            user: text.to_string(),
+            agent: None,
+            status: "running".to_string(),
+        });
+        self.updated_ms = now_ms();
+        self.turns.len()
+    }
+
+    /// Records the outcome of the last turn.
+    pub fn end_turn(&mut self, agent: &str, status: &str) {
+        if let Some(t) = self.turns.last_mut() {
+            t.agent = Some(agent.to_string());
+            t.status = status.to_string();
+        }
+        self.updated_ms = now_ms();
+    }
+}
+
+/// The fake agent's state directory.
+#[derive(Clone, Debug)]
+pub struct Home {
+    pub dir: PathBuf,
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Session ids come from the wire; only plain ids map to file names.
+pub fn safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+/// Writes a file atomically: a temp file in the same directory, then a rename.
+pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_string());
+    let tmp = dir.join(format!(
+        ".{name}.tmp.{}.{}",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let res = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+impl Home {
+    /// `$FAKE_AGENT_HOME`, else `$HOME/.cap-fake-agent`, else a folder in the temp dir.
+    pub fn from_env() -> Home {
+        let dir = if let Some(d) = env_str("FAKE_AGENT_HOME") {
+            PathBuf::from(d)
+        } else if let Some(h) = env_str("HOME") {
+            PathBuf::from(h).join(".cap-fake-agent")
+        } else {
+            std::env::temp_dir().join(".cap-fake-agent")
+        };
+        Home { dir }
+    }
+
+    #[cfg(test)]
+    pub fn new(dir: impl Into<PathBuf>) -> Home {
+        Home { dir: dir.into() }
+    }
+
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.dir.join("sessions")
+    }
+
+    pub fn markers_dir(&self) -> PathBuf {
+        self.dir.join("markers")
+    }
+
+    pub fn session_path(&self, id: &str) -> Option<PathBuf> {
+        safe_id(id).then(|| self.sessions_dir().join(format!("{id}.json")))
+    }
+
+    /// True when a history file exists for this id (whatever its protocol).
+    pub fn exists(&self, id: &str) -> bool {
+        self.session_path(id).is_some_and(|p| p.exists())
+    }
+
+    /// Loads a session of the given protocol; a missing, unreadable or foreign file is `None`.
+    pub fn load(&self, id: &str, protocol: &str) -> Option<History> {
+        let path = self.session_path(id)?;
+        let data = fs::read(&path).ok()?;
+        match serde_json::from_slice::<History>(&data) {
+            Ok(h) if h.protocol == protocol && h.session_id == id => Some(h),
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!(
+                    "cap-fake-agent: ignoring corrupt history {}: {e}",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    pub fn save(&self, h: &History) -> io::Result<()> {
+        let path = self
+            .session_path(&h.session_id)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "unsafe session id"))?;
+        let data = serde_json::to_vec_pretty(h).map_err(io::Error::other)?;
+        write_atomic(&path, &data)
+    }
+
+    /// Saves, reporting (not failing on) errors.
+    pub fn save_or_warn(&self, h: &History) {
+        if let Err(e) = self.save(h) {
+            eprintln!(
+                "cap-fake-agent: cannot save history for {}: {e}",
+                h.session_id
+            );
+        }
+    }
+
+    /// All readable history files.
+    pub fn list(&self) -> Vec<History> {
+        let Ok(rd) = fs::read_dir(self.sessions_dir()) else {
+            return Vec::new();
+        };
+        rd.filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter_map(|e| fs::read(e.path()).ok())
+            .filter_map(|d| serde_json::from_slice::<History>(&d).ok())
+            .collect()
+    }
+
+    /// The most recently updated session of `protocol` created in `cwd`.
+    pub fn latest_in(&self, protocol: &str, cwd: &str) -> Option<History> {
+        self.list()
+            .into_iter()
+            .filter(|h| h.protocol == protocol && h.cwd == cwd)
+            .max_by(|a, b| {
+                (a.updated_ms, a.created_ms, &a.session_id).cmp(&(
+                    b.updated_ms,
+                    b.created_ms,
+                    &b.session_id,
+                ))
+            })
+    }
+
+    /// Creates the marker `<session>.<word>`; true only the first time (the marker was new).
+    pub fn marker_first_time(&self, session_id: &str, word: &str) -> bool {
+        let key = if safe_id(session_id) {
+            session_id.to_string()
+        } else {
+            session_id
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let dir = self.markers_dir();
+        if let Err(e) = fs::create_dir_all(&dir) {
+            eprintln!("cap-fake-agent: cannot create {}: {e}", dir.display());
+            return true;
+        }
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(format!("{key}.{}", word.to_ascii_lowercase())))
+        {
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => {
+                eprintln!("cap-fake-agent: marker error: {e}");
+                true
+            }
+        }
+    }
+
+    /// Appends one JSON line describing this process to `<home>/invocations.jsonl`.
+    pub fn log_invocation(&self, protocol: &str, argv: &[String], cwd: &str) {
+        let line = serde_json::json!({
+            "ts_ms": now_ms(),
+            "pid": std::process::id(),
+            "protocol": protocol,
+            "argv": argv,
+            "cwd": cwd,
+            "IS_SANDBOX": std::env::var("IS_SANDBOX").ok(),
+            "HOME": std::env::var("HOME").ok(),
+        });
+        let res = (|| {
+            fs::create_dir_all(&self.dir)?;
+            let mut f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join("invocations.jsonl"))?;
+            // One write call so that concurrent agents do not interleave lines.
+            f.write_all(format!("{line}\n").as_bytes())
+        })();
+        if let Err(e) = res {
+            eprintln!("cap-fake-agent: cannot log invocation: {e}");
+        }
+    }
+
+    /// Spawns `sleep 1000` in our process group and records its pid in `<home>/orphan.pid`.
+    pub fn spawn_orphan(&self) {
+        let spawned = std::process::Command::new("sleep")
+            .arg("1000")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(child) => {
+                let pid = child.id();
+                // Deliberately never waited for: it must outlive us unless the group is killed.
+                std::mem::forget(child);
+                if let Err(e) =
+                    write_atomic(&self.dir.join("orphan.pid"), format!("{pid}\n").as_bytes())
+                {
+                    eprintln!("cap-fake-agent: cannot write orphan.pid: {e}");
+                }
+            }
+            Err(e) => eprintln!("cap-fake-agent: cannot spawn orphan: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Turn plans
+// ---------------------------------------------------------------------------------------------
+
+/// Whether a turn hangs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hang {
+    No,
+    /// Until interrupted or cancelled.
+    Interruptible,
+    /// Until killed.
+    Uninterruptible,
+}
+
+/// What a turn will do, derived from the magic words in its text.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Number of user turns in the session's whole history, this one included.
+    pub n: usize,
+    pub text: String,
+    pub hang: Hang,
+    pub crash: bool,
+    pub error: bool,
+    pub empty: bool,
+    pub garbage: bool,
+    pub huge: bool,
+    pub slow: bool,
+    pub orphan: bool,
+    // ACP only.
+    pub permission: bool,
+    pub think: bool,
+    pub tool: bool,
+    pub plan_update: bool,
+    pub weird: bool,
+    pub fswrite: bool,
+}
+
+pub const HUGE_BYTES: usize = 4 * 1024 * 1024;
+pub const HUGE_CHUNKS: usize = 8;
+pub const SLOW_CHUNKS: usize = 10;
+pub const NORMAL_CHUNKS: usize = 3;
+pub const SLOW_DEFAULT_MS: u64 = 300;
+
+/// The normal reply: `ECHO[turns=N]: TEXT`.
+pub fn echo_reply(n: usize, text: &str) -> String {
+    format!("ECHO[turns={n}]: {text}")
+}
+
+impl Plan {
+    /// Derives the plan; consumes the `*ONCE` markers of `session_id` in `home`.
+    pub fn new(text: &str, n: usize, home: &Home, session_id: &str) -> Plan {
+        let has = |w: &str| text.contains(w);
+        let hang = if has("HANGNOINT") {
+            Hang::Uninterruptible
+        } else if has("HANG") {
+            Hang::Interruptible
+        } else {
+            Hang::No
+        };
+        let crash = if has("CRASHONCE") {
+            home.marker_first_time(session_id, "crashonce")
+        } else {
+            has("CRASH")
+        };
+        let empty = if has("EMPTYONCE") {
+            home.marker_first_time(session_id, "emptyonce")
+        } else {
+            has("EMPTY")
+        };
+        Plan {
+            n,
+            text: text.to_string(),
+            hang,
+            crash,
+            error: has("ERROR"),
+            empty,
+            garbage: has("GARBAGE"),
+            huge: has("HUGE"),
+            slow: has("SLOW"),
+            orphan: has("ORPHAN"),
+            permission: has("PERMISSION"),
+            think: has("THINK"),
+            tool: has("TOOL"),
+            plan_update: has("PLAN"),
+            weird: has("WEIRD"),
+            fswrite: has("FSWRITE"),
+        }
+    }
+
+    /// The reply text (with an optional suffix, e.g. the permission outcome).
+    pub fn reply(&self, suffix: &str) -> String {
+        if self.empty {
+            return String::new();
+        }
+        let mut r = echo_reply(self.n, &self.text);
+        r.push_str(suffix);
+        if self.huge {
+            r.push_str(&huge_filler());
+            r.push_str("\nHUGE-END");
+        }
+        r
+    }
+
+    /// How the reply is streamed.
+    pub fn stream(&self, reply: &str) -> Stream {
+        if self.hang != Hang::No {
+            return Stream::new(Vec::new(), Duration::ZERO, self.hang);
+        }
+        let (pieces, delay) = if self.slow {
+            let ms = env_ms("FAKE_SLOW_MS").unwrap_or(SLOW_DEFAULT_MS);
+            (SLOW_CHUNKS, Duration::from_millis(ms))
+        } else if self.huge {
+            (HUGE_CHUNKS, Duration::ZERO)
+        } else {
+            (NORMAL_CHUNKS, Duration::ZERO)
+        };
+        Stream::new(split_chunks(reply, pieces), delay, Hang::No)
+    }
+}
+
+/// About 4 MiB of printable filler, in lines.
+pub fn huge_filler() -> String {
+    let line =
+        "\nhuge filler 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ .........";
+    let mut s = String::with_capacity(HUGE_BYTES + line.len());
+    while s.len() < HUGE_BYTES {
+        s.push_str(line);
+    }
+    s
+}
+
+/// Splits `s` into `pieces` chunks of about equal length, on char boundaries (fewer when `s`
+/// is shorter than that; never an empty chunk).
+pub fn split_chunks(s: &str, pieces: usize) -> Vec<String> {
+    let pieces = pieces.max(1);
+    let mut out = Vec::with_capacity(pieces);
+    let mut start = 0;
+    for i in 1..=pieces {
+        let mut end = s.len() * i / pieces;
+        while end < s.len() && !s.is_char_boundary(end) {
+            end += 1;
+        }
+        if end > start {
+            out.push(s[start..end].to_string());
+            start = end;
+        }
+    }
+    out
+}
+
+/// A reply being streamed: chunks released one by one at their due times.
+#[derive(Debug)]
+pub struct Stream {
+    chunks: VecDeque<String>,
+    delay: Duration,
+    next_at: Instant,
+    /// Text released so far.
+    pub sent: String,
+    pub hang: Hang,
+}
+
+impl Stream {
+    pub fn new(chunks: Vec<String>, delay: Duration, hang: Hang) -> Stream {
+        Stream {
+            chunks: chunks.into(),
+            delay,
+            next_at: Instant::now(),
+            sent: String::new(),
+            hang,
+        }
+    }
+
+    /// When the next chunk is due, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        (!self.chunks.is_empty()).then_some(self.next_at)
+    }
+
+    /// The next chunk if it is due.
+    pub fn next_due(&mut self, now: Instant) -> Option<String> {
+        if self.chunks.is_empty() || now < self.next_at {
+            return None;
+        }
+        let c = self.chunks.pop_front()?;
+        self.sent.push_str(&c);
+        self.next_at = now + self.delay;
+        Some(c)
+    }
+
+    /// True once every chunk has been released (never for a hanging turn).
+    pub fn finished(&self) -> bool {
+        self.chunks.is_empty() && self.hang == Hang::No
+    }
+}
+
+/// Non-JSON lines printed on stdout by `GARBAGE`.
+pub const GARBAGE_LINES: &[&str] = &[
+    "this is not json at all",
+    "{\"truncated\": [1, 2,",
+    "\u{1b}[31mWARNING\u{1b}[0m some colourful log line on stdout",
+    "]]]}}} <<< garbage >>>",
+];
+
+// ---------------------------------------------------------------------------------------------
+// I/O
+// ---------------------------------------------------------------------------------------------
+
+/// Writes one line to stdout and flushes; a closed stdout ends the process.
+pub fn emit_raw(line: &str) {
+    let mut out = io::stdout().lock();
+    let res = out
+        .write_all(line.as_bytes())
+        .and_then(|_| out.write_all(b"\n"))
+        .and_then(|_| out.flush());
+    if let Err(e) = res {
+        eprintln!("cap-fake-agent: stdout closed: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Writes one JSON value as a line on stdout.
+pub fn emit(v: &Value) {
+    emit_raw(&v.to_string());
+}
+
+/// Flushes stdout and exits.
+pub fn exit_now(code: i32) -> ! {
+    let _ = io::stdout().lock().flush();
+    std::process::exit(code)
+}
+
+/// An event from the stdin reader thread.
+#[derive(Debug)]
+pub enum Input {
+    Line(String),
+    Eof,
+}
+
+/// Reads stdin lines on a thread so that the main loop can stream while still reading.
+pub fn spawn_stdin_reader() -> Receiver<Input> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let stdin = io::stdin();
+        let mut lock = stdin.lock();
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match lock.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {
+                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                        buf.pop();
+                    }
+                    let line = String::from_utf8_lossy(&buf).into_owned();
+                    if tx.send(Input::Line(line)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    eprintln!("cap-fake-agent: stdin read error: {e}");
+                    break;
+                }
+            }
+        }
+        let _ = tx.send(Input::Eof);
+    });
+    rx
+}
+
+/// What the event loop should do next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Exit(i32),
+}
+
+/// A protocol front end driven by [`run`].
+pub trait Agent {
+    /// A stdin line (without its newline).
+    fn on_line(&mut self, line: &str) -> Flow;
+    /// stdin reached end of file.
+    fn on_eof(&mut self) -> Flow;
+    /// Releases whatever is due at `now`.
+    fn tick(&mut self, now: Instant) -> Flow;
+    /// When `tick` next has something to do.
+    fn deadline(&self) -> Option<Instant>;
+}
+
+/// The event loop: stdin lines, timed output, exit.
+pub fn run(agent: &mut dyn Agent, rx: Receiver<Input>) -> i32 {
+    let mut eof = false;
+    loop {
+        if let Flow::Exit(code) = agent.tick(Instant::now()) {
+            return code;
+        }
+        let deadline = agent.deadline();
+        if eof {
+            match deadline {
+                Some(d) => std::thread::sleep(d.saturating_duration_since(Instant::now())),
+                // Nothing will ever happen again (a hanging turn): wait to be killed.
+                None => std::thread::sleep(Duration::from_secs(3600)),
+            }
+            continue;
+        }
+        let got = match deadline {
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        let flow = match got {
+            Ok(Input::Line(line)) => {
+                if line.trim().is_empty() {
+                    Flow::Continue
+                } else {
+                    agent.on_line(&line)
+                }
+            }
+            Ok(Input::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                eof = true;
+                agent.on_eof()
+            }
+            Err(RecvTimeoutError::Timeout) => Flow::Continue,
+        };
+        if let Flow::Exit(code) = flow {
+            return code;
+        }
+    }
+}
+
+/// Extracts the text of content blocks `[{type:"text",text}]` (or a plain string).
+pub fn text_of_content(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(blocks) => {
+            let texts: Vec<&str> = blocks
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect();
+            Some(texts.join("\n"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_reply_format() {
+        assert_eq!(echo_reply(3, "hello"), "ECHO[turns=3]: hello");
+    }
+
+    #[test]
+    fn split_chunks_rejoins_and_respects_char_boundaries() {
+        let s = "ECHO[turns=1]: héllo wörld ✓ ok";
+        for n in 1..12 {
+            let parts = split_chunks(s, n);
+            assert!(parts.len() <= n.max(1));
+            assert!(parts.iter().all(|p| !p.is_empty()));
+            assert_eq!(parts.concat(), s);
+        }
+        assert!(split_chunks("", 3).is_empty());
+        assert_eq!(split_chunks("ab", 3), vec!["a", "b"]);
+        assert_eq!(split_chunks("ECHO[turns=1]: SLOW x", 10).len(), 10);
+    }
+
+    #[test]
+    fn history_roundtrip_and_atomic_save() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::new(dir.path());
+        let mut h = History::new("abc-123", "claude", "/some/cwd");
+        assert_eq!(h.begin_turn("one"), 1);
+        h.end_turn("ECHO[turns=1]: one", "completed");
+        assert_eq!(h.begin_turn("two"), 2);
+        home.save(&h).expect("save");
+        let back = home.load("abc-123", "claude").expect("load");
+        assert_eq!(back, h);
+        assert_eq!(back.turns[1].status, "running");
+        assert!(home.load("abc-123", "codex").is_none(), "protocol scoped");
+        assert!(home.load("nope", "claude").is_none());
+        // No temp files left behind.
+        let names: Vec<String> = fs::read_dir(home.sessions_dir())
+            .expect("read_dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["abc-123.json".to_string()]);
+    }
+
+    #[test]
+    fn corrupt_or_unsafe_history_is_not_found() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::new(dir.path());
+        fs::create_dir_all(home.sessions_dir()).expect("mkdir");
+        fs::write(home.sessions_dir().join("bad.json"), b"{not json").expect("write");
+        assert!(home.load("bad", "claude").is_none());
+        assert!(home.load("../etc/passwd", "claude").is_none());
+        assert!(home.load("", "claude").is_none());
+        assert!(!safe_id("a/b"));
+        assert!(!safe_id(".."));
+        assert!(safe_id("0192-abc_DEF.1"));
+        assert!(home.save(&History::new("../x", "claude", "/")).is_err());
+    }
+
+    #[test]
+    fn latest_in_picks_most_recent_in_cwd() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::new(dir.path());
+        let mut a = History::new("a", "claude", "/w");
+        a.updated_ms = 10;
+        let mut b = History::new("b", "claude", "/w");
+        b.updated_ms = 20;
+        let mut c = History::new("c", "claude", "/other");
+        c.updated_ms = 30;
+        let mut d = History::new("d", "codex", "/w");
+        d.updated_ms = 40;
+        for h in [&a, &b, &c, &d] {
+            home.save(h).expect("save");
+        }
+        assert_eq!(
+            home.latest_in("claude", "/w").map(|h| h.session_id),
+            Some("b".to_string())
+        );
+        assert!(home.latest_in("claude", "/none").is_none());
+    }
+
+    #[test]
+    fn once_markers_fire_once_per_session() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::new(dir.path());
+        let p1 = Plan::new("please CRASHONCE", 1, &home, "s1");
+        assert!(p1.crash);
+        let p2 = Plan::new("please CRASHONCE", 2, &home, "s1");
+        assert!(!p2.crash);
+        let p3 = Plan::new("please CRASHONCE", 1, &home, "s2");
+        assert!(p3.crash);
+        assert!(Plan::new("CRASH", 1, &home, "s1").crash);
+        let e1 = Plan::new("EMPTYONCE", 1, &home, "s1");
+        assert_eq!(e1.reply(""), "");
+        let e2 = Plan::new("EMPTYONCE", 2, &home, "s1");
+        assert_eq!(e2.reply(""), "ECHO[turns=2]: EMPTYONCE");
+    }
+
+    #[test]
+    fn plan_words() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::new(dir.path());
+        assert_eq!(Plan::new("HANG", 1, &home, "s").hang, Hang::Interruptible);
+        assert_eq!(
+            Plan::new("HANGNOINT", 1, &home, "s").hang,
+            Hang::Uninterruptible
+        );
+        assert_eq!(Plan::new("hang", 1, &home, "s").hang, Hang::No);
+        let huge = Plan::new("HUGE", 1, &home, "s");
+        let r = huge.reply("");
+        assert!(r.len() >= HUGE_BYTES);
+        assert!(r.starts_with("ECHO[turns=1]: HUGE"));
+        assert!(r.ends_with("HUGE-END"));
+        let mut st = huge.stream(&r);
+        let mut n = 0;
+        while let Some(c) = st.next_due(Instant::now()) {
+            n += 1;
+            assert!(!c.is_empty());
+        }
+        assert_eq!(n, HUGE_CHUNKS);
+        assert!(st.finished());
+        assert_eq!(st.sent, r);
+        let hang = Plan::new("HANG", 1, &home, "s");
+        let st = hang.stream("x");
+        assert!(!st.finished());
+        assert!(st.deadline().is_none());
+    }
+
+    #[test]
+    fn content_text_extraction() {
+        use serde_json::json;
+        assert_eq!(text_of_content(&json!("hi")), Some("hi".to_string()));
+        assert_eq!(
+            text_of_content(
+                &json!([{"type":"text","text":"a"},{"type":"image"},{"type":"text","text":"b"}])
+            ),
+            Some("a\nb".to_string())
+        );
+        assert_eq!(text_of_content(&json!(3)), None);
+    }
+}

@@ -1,0 +1,69 @@
+//! `cap-fake-agent`: a scripted stand-in for Claude Code (stream-json), `codex app-server` and
+//! ACP agents, used by cap's tests. The protocol is chosen by argv:
+//!
+//! - contains `app-server` → Codex app-server JSON-RPC (no `"jsonrpc"` field);
+//! - contains `acp` or `--acp` → ACP (JSON-RPC 2.0);
+//! - otherwise → Claude Code `-p --input-format stream-json --output-format stream-json`.
+//!
+//! Replies are `ECHO[turns=N]: TEXT`, N counting the session's user turns across processes.
+//!
+//! Magic words in the prompt (case-sensitive, anywhere in the text): `SLOW` (10 chunks,
+//! `FAKE_SLOW_MS` apart, default 300), `HANG`, `HANGNOINT`, `CRASH`, `CRASHONCE`, `EMPTY`,
+//! `EMPTYONCE`, `GARBAGE`, `HUGE`, `ERROR`, `ORPHAN`; ACP only: `PERMISSION`, `THINK`, `TOOL`,
+//! `PLAN`, `WEIRD`, `FSWRITE`.
+//!
+//! Environment: `FAKE_AGENT_HOME` (else `$HOME/.cap-fake-agent`), `FAKE_NEVER_READY`,
+//! `FAKE_EXIT_AT_START`, `FAKE_START_DELAY_MS`, `FAKE_SLOW_MS`, `FAKE_ACP_NO_RESUME`,
+//! `FAKE_ENFORCE_SANDBOX` (claude: refuse bypassPermissions as root unless `IS_SANDBOX=1`).
+//!
+//! Files under the home: `sessions/<id>.json` (history), `markers/<id>.crashonce|emptyonce`,
+//! `invocations.jsonl`, `orphan.pid`.
+
+mod acp;
+mod claude;
+mod codex;
+mod common;
+
+use std::time::Duration;
+
+use common::{Agent, Home, current_cwd, env_flag, env_ms, exit_now, run, spawn_stdin_reader};
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = argv.iter().skip(1).cloned().collect();
+    let protocol = if args.iter().any(|a| a == "app-server") {
+        "codex"
+    } else if args.iter().any(|a| a == "acp" || a == "--acp") {
+        "acp"
+    } else {
+        "claude"
+    };
+    let cwd = current_cwd();
+    let home = Home::from_env();
+    home.log_invocation(protocol, &argv, &cwd);
+
+    if env_flag("FAKE_EXIT_AT_START") {
+        eprintln!("cap-fake-agent: FAKE_EXIT_AT_START is set, exiting at start");
+        exit_now(1);
+    }
+
+    let mut agent: Box<dyn Agent> = match protocol {
+        "codex" => Box::new(codex::Codex::new(home, cwd)),
+        "acp" => Box::new(acp::Acp::new(home)),
+        _ => match claude::Claude::new(&args, home, cwd) {
+            Ok(c) => Box::new(c),
+            Err((msg, code)) => {
+                eprintln!("{msg}");
+                exit_now(code);
+            }
+        },
+    };
+
+    if let Some(ms) = env_ms("FAKE_START_DELAY_MS") {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+
+    let rx = spawn_stdin_reader();
+    let code = run(agent.as_mut(), rx);
+    exit_now(code);
+}
