@@ -1,0 +1,359 @@
+//! Which agents exist and how to start them: built-ins, `CAP_<NAME>_BIN` overrides, config
+//! tables and ad-hoc `acp:CMD ARGS`.
+
+use crate::config::{AgentConfig, Config};
+use cap_proto::reply::AgentInfo;
+use cap_proto::{ErrorBody, ErrorCode};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The wire protocol an agent speaks; picks the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    ClaudeStreamJson,
+    CodexAppServer,
+    Acp,
+}
+
+impl Protocol {
+    /// The name used in config files and `cap agents`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::ClaudeStreamJson => "claude-stream-json",
+            Protocol::CodexAppServer => "codex-app-server",
+            Protocol::Acp => "acp",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Protocol> {
+        [
+            Protocol::ClaudeStreamJson,
+            Protocol::CodexAppServer,
+            Protocol::Acp,
+        ]
+        .into_iter()
+        .find(|p| p.name() == s)
+    }
+}
+
+/// Everything needed to spawn one agent.
+#[derive(Debug, Clone)]
+pub struct AgentSpec {
+    /// The name users route by (`claude`, `acp:foo --bar`, a config name).
+    pub name: String,
+    pub protocol: Protocol,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub mode: Option<String>,
+    pub mcp_servers: Vec<serde_json::Value>,
+}
+
+/// A built-in agent: name, protocol, program, fixed args, and how to install it.
+struct Builtin {
+    name: &'static str,
+    protocol: Protocol,
+    program: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    install: &'static str,
+}
+
+/// The built-ins of SPEC §5. Table-driven so adding an agent is one row.
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "claude",
+        protocol: Protocol::ClaudeStreamJson,
+        program: "claude",
+        args: &[],
+        env: &[],
+        install: "npm install -g @anthropic-ai/claude-code",
+    },
+    Builtin {
+        name: "openclaude",
+        protocol: Protocol::ClaudeStreamJson,
+        program: "openclaude",
+        args: &[],
+        env: &[],
+        install: "npm install -g @gitlawb/openclaude",
+    },
+    Builtin {
+        name: "qoder",
+        protocol: Protocol::ClaudeStreamJson,
+        program: "qodercli",
+        args: &[],
+        env: &[],
+        install: "npm install -g @qoder-ai/qodercli",
+    },
+    Builtin {
+        name: "codex",
+        protocol: Protocol::CodexAppServer,
+        program: "codex",
+        args: &["app-server"],
+        env: &[],
+        install: "npm install -g @openai/codex",
+    },
+    Builtin {
+        name: "opencode",
+        protocol: Protocol::Acp,
+        program: "opencode",
+        args: &["acp"],
+        env: &[],
+        install: "npm install -g opencode-ai",
+    },
+    Builtin {
+        name: "gemini",
+        protocol: Protocol::Acp,
+        program: "gemini",
+        args: &["--acp"],
+        env: &[("GEMINI_CLI_NO_RELAUNCH", "true")],
+        install: "npm install -g @google/gemini-cli",
+    },
+    Builtin {
+        name: "claude-acp",
+        protocol: Protocol::Acp,
+        program: "claude-agent-acp",
+        args: &[],
+        env: &[],
+        install: "npm install -g @agentclientprotocol/claude-agent-acp",
+    },
+    Builtin {
+        name: "codex-acp",
+        protocol: Protocol::Acp,
+        program: "codex-acp",
+        args: &[],
+        env: &[],
+        install: "npm install -g @zed-industries/codex-acp",
+    },
+];
+
+/// The environment variable that overrides a built-in's program: `CAP_<NAME>_BIN`.
+pub fn override_var(name: &str) -> String {
+    format!("CAP_{}_BIN", name.to_uppercase().replace('-', "_"))
+}
+
+/// Resolves an agent name to a spec whose program exists.
+///
+/// Order: ad-hoc `acp:CMD ARGS`, then `[agents.NAME]` from the config, then built-ins (with
+/// `CAP_<NAME>_BIN` overriding the program). A missing program is a `not_found` error that
+/// names the binary and how to install it or point cap at it.
+pub fn resolve(name: &str, config: &Config) -> Result<AgentSpec, ErrorBody> {
+    let (spec, hint) = describe(name, config)?;
+    if find_program(&spec.program).is_some() {
+        let program = find_program(&spec.program).unwrap_or(spec.program.clone());
+        return Ok(AgentSpec { program, ..spec });
+    }
+    Err(ErrorBody::new(
+        ErrorCode::NotFound,
+        format!(
+            "agent {name}: program `{}` not found{}; {hint}",
+            spec.program.display(),
+            if spec.program.components().count() > 1 {
+                ""
+            } else {
+                " on PATH"
+            },
+        ),
+    ))
+}
+
+/// The spec for a name without checking that its program exists, and the hint to show when
+/// it does not.
+fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBody> {
+    if let Some(cmd) = name.strip_prefix("acp:") {
+        let words = shlex::split(cmd).filter(|w| !w.is_empty()).ok_or_else(|| {
+            ErrorBody::new(
+                ErrorCode::Usage,
+                format!(
+                    "cannot parse the command in agent `{name}`; quote it like acp:'my-agent --acp'"
+                ),
+            )
+        })?;
+        let (program, args) = words.split_first().ok_or_else(|| {
+            ErrorBody::new(
+                ErrorCode::Usage,
+                "agent `acp:` needs a command, e.g. acp:'my-agent --acp'",
+            )
+        })?;
+        return Ok((
+            AgentSpec {
+                name: name.to_string(),
+                protocol: Protocol::Acp,
+                program: program.into(),
+                args: args.to_vec(),
+                env: BTreeMap::new(),
+                mode: None,
+                mcp_servers: Vec::new(),
+            },
+            "check the command in the acp: agent".to_string(),
+        ));
+    }
+    if let Some(cfg) = config.agents.get(name) {
+        return Ok((
+            from_config(name, cfg)?,
+            format!("fix `command` in [agents.{name}] of the config file"),
+        ));
+    }
+    let Some(b) = BUILTINS.iter().find(|b| b.name == name) else {
+        let known: Vec<&str> = BUILTINS
+            .iter()
+            .map(|b| b.name)
+            .chain(config.agents.keys().map(String::as_str))
+            .collect();
+        return Err(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!(
+                "unknown agent `{name}`; known agents: {}; or use acp:'CMD ARGS' for any ACP agent",
+                known.join(", ")
+            ),
+        ));
+    };
+    let var = override_var(b.name);
+    let program = std::env::var_os(&var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(b.program));
+    Ok((
+        AgentSpec {
+            name: b.name.to_string(),
+            protocol: b.protocol,
+            program,
+            args: b.args.iter().map(|s| s.to_string()).collect(),
+            env: b
+                .env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            mode: None,
+            mcp_servers: Vec::new(),
+        },
+        format!("install it with `{}` or set {var} to its path", b.install),
+    ))
+}
+
+fn from_config(name: &str, cfg: &AgentConfig) -> Result<AgentSpec, ErrorBody> {
+    let protocol = Protocol::parse(&cfg.protocol).ok_or_else(|| {
+        ErrorBody::new(
+            ErrorCode::Usage,
+            format!(
+                "[agents.{name}] has protocol \"{}\"; use \"acp\", \"claude-stream-json\" or \"codex-app-server\"",
+                cfg.protocol
+            ),
+        )
+    })?;
+    Ok(AgentSpec {
+        name: name.to_string(),
+        protocol,
+        program: PathBuf::from(&cfg.command),
+        args: cfg.args.clone(),
+        env: cfg.env.clone(),
+        mode: cfg.mode.clone(),
+        mcp_servers: cfg.mcp_servers.clone(),
+    })
+}
+
+/// Finds a program: a path with a separator must exist and be executable; a bare name is
+/// looked up on `PATH`.
+pub fn find_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return is_executable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Every built-in and configured agent, for `cap agents`.
+pub fn list(config: &Config) -> Vec<AgentInfo> {
+    let names = BUILTINS
+        .iter()
+        .map(|b| b.name.to_string())
+        .filter(|n| !config.agents.contains_key(n))
+        .chain(config.agents.keys().cloned());
+    names
+        .filter_map(|name| {
+            let (spec, hint) = describe(&name, config).ok()?;
+            let found = find_program(&spec.program);
+            let source = if config.agents.contains_key(&name) {
+                "config".to_string()
+            } else if std::env::var_os(override_var(&name)).is_some_and(|v| !v.is_empty()) {
+                format!("env {}", override_var(&name))
+            } else {
+                "builtin".to_string()
+            };
+            Some(AgentInfo {
+                version: found.as_deref().and_then(version_of),
+                command: found.map(|p| p.display().to_string()),
+                hint: Some(hint),
+                name,
+                protocol: spec.protocol.name().to_string(),
+                args: spec.args,
+                source,
+            })
+        })
+        .collect()
+}
+
+/// `PROGRAM --version`, first line, bounded to two seconds so a hanging binary cannot stall
+/// `cap agents`.
+fn version_of(program: &Path) -> Option<String> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut out = String::new();
+    use std::io::Read;
+    child.stdout.take()?.read_to_string(&mut out).ok()?;
+    out.lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+}
+
+use std::os::unix::process::CommandExt as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_resolve_and_missing_ones_say_how_to_install() {
+        let cfg = Config::default();
+        let err = resolve("qoder", &cfg).unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotFound);
+        assert!(err.message.contains("CAP_QODER_BIN"), "{}", err.message);
+        let err = resolve("nope", &cfg).unwrap_err();
+        assert!(err.message.contains("unknown agent"));
+        let spec = resolve("acp:sh -c 'exit 0'", &cfg).unwrap();
+        assert_eq!(spec.protocol, Protocol::Acp);
+        assert_eq!(spec.args, vec!["-c", "exit 0"]);
+        assert_eq!(override_var("claude-acp"), "CAP_CLAUDE_ACP_BIN");
+    }
+}

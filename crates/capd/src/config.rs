@@ -1,0 +1,152 @@
+//! The daemon's configuration file (`config.toml`, SPEC §6).
+//!
+//! A missing file means the defaults. A file that does not parse is refused with its path and
+//! the parser's line and column, so the user can fix it; capd never guesses at a broken config.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Resolved configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The agent used when neither `--agent` nor a key binding names one.
+    pub default_agent: String,
+    /// Live sessions, parked ones included.
+    pub max_sessions: usize,
+    /// Seconds a session may sit idle before the sweep ends it; 0 = never.
+    pub idle_timeout: u64,
+    /// Default per-prompt timeout in seconds; 0 = none.
+    pub prompt_timeout: u64,
+    /// Prompts that may wait behind the running one, per session.
+    pub queue_depth: usize,
+    /// Text prepended to the first prompt of every fresh session.
+    pub preamble: Option<String>,
+    /// Seconds to wait for an agent's ready signal.
+    pub ready_timeout: u64,
+    /// Seconds a cancelled turn may take to settle before its agent is killed.
+    pub cancel_grace: u64,
+    /// Custom agents, and overrides of built-in ones.
+    pub agents: BTreeMap<String, AgentConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            default_agent: "claude".into(),
+            max_sessions: 8,
+            idle_timeout: 600,
+            prompt_timeout: 300,
+            queue_depth: 16,
+            preamble: None,
+            ready_timeout: 60,
+            cancel_grace: 10,
+            agents: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[agents.NAME]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `acp`, `claude-stream-json` or `codex-app-server`.
+    pub protocol: String,
+    /// The program to run.
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// ACP mode to set after the session opens.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// MCP servers passed to ACP `session/new`, as the agent expects them.
+    #[serde(default)]
+    pub mcp_servers: Vec<serde_json::Value>,
+}
+
+/// A config file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {message}fix it, or move it away to use the defaults")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Loads `path`; a missing file gives the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Config::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses config text; the error is the parser's message with line and column.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        if cfg.max_sessions == 0 {
+            return Err("max_sessions must be at least 1\n".into());
+        }
+        if cfg.queue_depth == 0 {
+            return Err("queue_depth must be at least 1\n".into());
+        }
+        Ok(cfg)
+    }
+
+    /// `idle_timeout` as a duration, `None` for never.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.max_sessions, 8);
+        assert_eq!(c.idle_timeout, 600);
+        assert_eq!(c.prompt_timeout, 300);
+        assert_eq!(c.queue_depth, 16);
+        let c = Config::parse(
+            "max_sessions = 2\n[agents.mine]\nprotocol = \"acp\"\ncommand = \"my-agent\"\nargs = [\"--acp\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.max_sessions, 2);
+        assert_eq!(c.agents["mine"].args, vec!["--acp"]);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        assert!(
+            Config::parse("max_sesions = 2")
+                .unwrap_err()
+                .contains("max_sesions")
+        );
+        assert!(Config::parse("max_sessions = \"x\"").is_err());
+        assert!(Config::parse("max_sessions = 0").is_err());
+    }
+}

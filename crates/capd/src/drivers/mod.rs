@@ -1,0 +1,159 @@
+//! Agent drivers: one per wire protocol, behind one small trait.
+//!
+//! A driver owns an agent process. Its reader task turns the agent's output into
+//! [`DriverEvent`]s on a channel, so the session actor can `select!` over agent events,
+//! control messages and timers without caring which protocol is underneath. Writing is
+//! synchronous (lines are queued to a writer task), which keeps the trait object-safe.
+
+pub mod claude;
+pub mod process;
+
+use crate::agents::{AgentSpec, Protocol};
+use cap_proto::ToolCall;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How a driver opens its agent session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenMode {
+    /// A fresh session.
+    Fresh,
+    /// Resume the native session with this id.
+    Resume(String),
+    /// The agent's most recent session in the cwd.
+    Continue,
+}
+
+/// What a driver needs to start.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    pub agent: AgentSpec,
+    pub cwd: PathBuf,
+    pub mode: OpenMode,
+    pub model: Option<String>,
+    /// Bound on the wait for the agent's ready signal.
+    pub ready_timeout: Duration,
+}
+
+/// Something the agent did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriverEvent {
+    Text(String),
+    Thought(String),
+    ToolCall(ToolCall),
+    Plan(serde_json::Value),
+    /// An update with no cap type, passed through.
+    Raw {
+        kind: String,
+        payload: serde_json::Value,
+    },
+    /// The agent told us (or changed) its native session id.
+    NativeId(String),
+    /// The running turn ended.
+    TurnEnd(TurnEnd),
+    /// The agent's output ended: the process exited or closed stdout.
+    Exited,
+}
+
+/// The agent's own account of how a turn ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnEnd {
+    /// False when the agent reported an error.
+    pub ok: bool,
+    /// The agent's final text, when it reports one separately from the streamed text.
+    pub output: Option<String>,
+    /// The agent's stop reason (`end_turn`, `cancelled`, …).
+    pub stop_reason: String,
+    /// The error text when `ok` is false.
+    pub error: Option<String>,
+}
+
+/// Why a driver could not start or talk to its agent.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{agent} did not become ready within {secs} s{stderr}")]
+    NotReady {
+        agent: String,
+        secs: u64,
+        stderr: String,
+    },
+    #[error("{agent} exited during startup{stderr}")]
+    ExitedEarly { agent: String, stderr: String },
+    #[error("cannot write to the agent: {0}")]
+    Send(std::io::Error),
+    #[error("the {0} protocol is not supported yet")]
+    Unsupported(&'static str),
+}
+
+/// One live agent session.
+pub trait Driver: Send {
+    /// Sends one user turn. The caller sends one turn at a time and waits for its
+    /// [`DriverEvent::TurnEnd`]: agents merge or steer input that arrives mid-turn.
+    fn send_turn(&mut self, text: &str) -> Result<(), DriverError>;
+    /// Asks the agent to stop the running turn; the turn still ends with `TurnEnd`.
+    fn cancel(&mut self) -> Result<(), DriverError>;
+    /// The agent's events, in order.
+    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent>;
+    /// The native session id, once known.
+    fn native_id(&self) -> Option<String>;
+    /// The agent's process id.
+    fn pid(&self) -> Option<u32>;
+    /// Whether the agent process is still running.
+    fn is_alive(&mut self) -> bool;
+    /// The tail of the agent's stderr, for error messages.
+    fn stderr_tail(&self) -> String;
+    /// Ends the agent and its whole process group.
+    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Starts an agent and waits (bounded) for its ready signal.
+pub async fn start(spec: StartSpec) -> Result<Box<dyn Driver>, DriverError> {
+    match spec.agent.protocol {
+        Protocol::ClaudeStreamJson => Ok(Box::new(claude::ClaudeDriver::start(spec).await?)),
+        Protocol::CodexAppServer => Err(DriverError::Unsupported("codex-app-server")),
+        Protocol::Acp => Err(DriverError::Unsupported("acp")),
+    }
+}
+
+/// Formats a stderr tail for an error message (empty when there is none).
+pub(crate) fn stderr_suffix(tail: &str) -> String {
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; its stderr ends with:\n{tail}")
+    }
+}
+
+/// Whether an agent's error text says the native session it was asked to resume does not
+/// exist. Table-driven, like acpx's error normalisation, so a new agent's wording is one row.
+pub fn is_missing_session(message: &str) -> bool {
+    const PATTERNS: &[&str] = &[
+        "No conversation found",
+        "thread not found",
+        "Session not found",
+        "session not found",
+        "No previous sessions found",
+        "Resource not found",
+    ];
+    PATTERNS.iter().any(|p| message.contains(p))
+}
+
+/// Shortens a tool input or output for display.
+pub(crate) fn summary(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 200 {
+        let cut: String = s.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}

@@ -1,0 +1,200 @@
+//! An agent child process in its own process group, with line I/O and a group kill on drop.
+//!
+//! Agents spawn helpers (Claude Code's children, npm wrappers, Gemini's relaunch), and killing
+//! only the direct child orphans them. Every agent therefore leads a fresh process group, and
+//! every way a session ends, a normal end, a crash of the actor or a dropped start, ends the
+//! whole group: [`AgentProcess`] kills it when dropped.
+
+use crate::agents::AgentSpec;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::mpsc;
+
+/// How much of an agent's stderr is kept for error messages.
+const STDERR_TAIL: usize = 4096;
+
+/// A running agent process.
+pub struct AgentProcess {
+    child: Child,
+    pgid: Option<Pid>,
+    stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    stderr: Arc<Mutex<VecDeque<u8>>>,
+}
+
+/// The stdout side, handed to the driver's reader task: raw lines, since an agent may print
+/// bytes that are not UTF-8 and that must not end the session.
+pub type Lines = tokio::io::Split<BufReader<ChildStdout>>;
+
+impl AgentProcess {
+    /// Spawns `spec` with `extra_args` in `cwd`, in a new process group, with the agent's
+    /// explicit environment. Returns the process and its stdout lines.
+    pub fn spawn(
+        spec: &AgentSpec,
+        extra_args: &[String],
+        cwd: &Path,
+    ) -> std::io::Result<(AgentProcess, Lines)> {
+        let mut cmd = Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .args(extra_args)
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        agent_env(&mut cmd, spec);
+        let mut child = cmd.spawn()?;
+        let pgid = child.id().map(|p| Pid::from_raw(p as i32));
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("agent stdout missing"))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| std::io::Error::other("agent stdin missing"))?;
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(collect_stderr(err, stderr_tail.clone(), spec.name.clone()));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_stdin(stdin, rx));
+        let lines = BufReader::with_capacity(64 * 1024, stdout).split(b'\n');
+        Ok((
+            AgentProcess {
+                child,
+                pgid,
+                stdin: Some(tx),
+                stderr: stderr_tail,
+            },
+            lines,
+        ))
+    }
+
+    /// Queues one line (a newline is appended) for the agent's stdin. Fails once stdin is
+    /// closed.
+    pub fn write_line(&self, mut line: Vec<u8>) -> std::io::Result<()> {
+        line.push(b'\n');
+        self.stdin
+            .as_ref()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdin closed"))?
+            .send(line)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "agent stdin closed"))
+    }
+
+    /// A sender for stdin lines, for drivers that answer agent requests from their reader
+    /// task.
+    pub fn stdin_sender(&self) -> Option<mpsc::UnboundedSender<Vec<u8>>> {
+        self.stdin.clone()
+    }
+
+    /// The agent's pid (the process group id).
+    pub fn pid(&self) -> Option<u32> {
+        self.pgid.map(|p| p.as_raw() as u32)
+    }
+
+    /// Whether the leader is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The last few KiB the agent wrote on stderr, for error messages.
+    pub fn stderr_tail(&self) -> String {
+        let tail = self
+            .stderr
+            .lock()
+            .map(|t| t.iter().copied().collect::<Vec<u8>>());
+        String::from_utf8_lossy(&tail.unwrap_or_default())
+            .trim()
+            .to_string()
+    }
+
+    /// Waits for the leader to exit and returns its exit code, if it had one.
+    pub async fn wait(&mut self) -> Option<i32> {
+        self.child.wait().await.ok().and_then(|s| s.code())
+    }
+
+    /// Ends the agent politely: close stdin, give it `grace` to exit, then SIGTERM the group,
+    /// then SIGKILL it. Helpers left in the group are killed even when the leader exited.
+    pub async fn shutdown(mut self, grace: Duration) {
+        self.stdin = None;
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            self.signal(Signal::SIGTERM);
+            if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+                .await
+                .is_err()
+            {
+                self.signal(Signal::SIGKILL);
+                let _ = self.child.wait().await;
+            }
+        }
+        // Drop sends the final SIGKILL to whatever is left in the group.
+    }
+
+    fn signal(&self, sig: Signal) {
+        if let Some(pgid) = self.pgid {
+            let _ = killpg(pgid, sig);
+        }
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.signal(Signal::SIGKILL);
+    }
+}
+
+/// The agent's environment: the daemon's, minus cap's own variables, plus the agent's table.
+///
+/// As root, Claude Code refuses `bypassPermissions` unless `IS_SANDBOX=1`, and the ACP
+/// adapters break on any other non-empty value (such as `yes`), so it is normalised to `1`.
+fn agent_env(cmd: &mut Command, spec: &AgentSpec) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("CAP_") {
+            cmd.env_remove(&k);
+        }
+    }
+    if nix::unistd::geteuid().is_root() {
+        cmd.env("IS_SANDBOX", "1");
+    } else if std::env::var_os("IS_SANDBOX").is_some() {
+        cmd.env_remove("IS_SANDBOX");
+    }
+    cmd.envs(&spec.env);
+}
+
+async fn write_stdin(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
+    while let Some(line) = rx.recv().await {
+        if stdin.write_all(&line).await.is_err() || stdin.flush().await.is_err() {
+            break;
+        }
+    }
+    // Dropping stdin closes the pipe: the agent sees EOF.
+}
+
+async fn collect_stderr(
+    err: tokio::process::ChildStderr,
+    tail: Arc<Mutex<VecDeque<u8>>>,
+    agent: String,
+) {
+    let mut lines = BufReader::new(err).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        tracing::debug!(agent = %agent, "stderr: {line}");
+        if let Ok(mut t) = tail.lock() {
+            t.extend(line.as_bytes());
+            t.push_back(b'\n');
+            while t.len() > STDERR_TAIL {
+                t.pop_front();
+            }
+        }
+    }
+}

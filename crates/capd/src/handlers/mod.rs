@@ -1,0 +1,92 @@
+//! Request dispatch: one exhaustive `match`, one file per verb.
+//!
+//! Handlers are plain functions that take the daemon and the typed payload and return a
+//! [`Reply`]. The exceptions are documented where they are handled: `prompt` and `attach`
+//! stream, and `stop` replies before shutting down so the client always hears back.
+
+mod agents;
+mod attach;
+mod bind;
+mod cancel;
+mod config;
+mod end;
+mod gc;
+mod keys;
+mod open;
+mod prompt;
+mod result;
+mod sessions;
+mod show;
+mod status;
+mod unbind;
+
+use crate::daemon::Daemon;
+use crate::server::Out;
+use cap_proto::reply::Done;
+use cap_proto::request::{Op, TargetRequest};
+use cap_proto::{ErrorBody, ErrorCode, Reply};
+use std::sync::Arc;
+
+/// Runs one request and sends its reply (or reply stream).
+pub async fn dispatch(d: &Arc<Daemon>, id: u64, op: Op, out: &Out) {
+    tracing::debug!(id, op = op.name(), "request");
+    let reply = match op {
+        Op::Hello(_) => Reply::error(
+            ErrorCode::Protocol,
+            "hello was already received on this connection",
+        ),
+        // Streams: these send their own replies.
+        Op::Prompt(p) => return prompt::handle(d, id, p, out).await,
+        Op::Attach(r) => return attach::handle(d, id, r, out).await,
+        Op::Open(o) => open::handle(d, o).await,
+        Op::Sessions => sessions::handle(d),
+        Op::Show(r) => show::handle(d, r),
+        Op::End(t) => end::handle(d, t).await,
+        Op::Bind(b) => bind::handle(d, b),
+        Op::Unbind(k) => unbind::handle(d, k),
+        Op::Keys => keys::handle(d),
+        Op::Cancel(t) => cancel::handle(d, t).await,
+        Op::Result(r) => result::handle(d, r),
+        Op::Status => status::handle(d),
+        Op::Gc => gc::handle(d),
+        Op::Agents => agents::handle(d).await,
+        Op::Config => config::handle(d),
+        Op::Stop => {
+            // Reply first and wait for it to be written: once shutdown starts, the client
+            // would never hear back.
+            let done = Done {
+                message: "capd is shutting down".into(),
+                changed: true,
+            };
+            out.send(id, Reply::Done(done)).await;
+            out.flush().await;
+            d.shutdown.send_replace(true);
+            return;
+        }
+    };
+    out.send(id, reply).await;
+}
+
+/// Turns a handler's result into a reply.
+fn reply(r: Result<Reply, ErrorBody>) -> Reply {
+    r.unwrap_or_else(Reply::Error)
+}
+
+/// The session a `TargetRequest` names: by id, else the one bound to the key, else the one
+/// bound to the default key of `cwd`.
+fn target(d: &Daemon, t: &TargetRequest) -> Result<String, ErrorBody> {
+    if let Some(s) = &t.session {
+        return Ok(s.clone());
+    }
+    let key = match (&t.key, &t.cwd) {
+        (Some(k), _) => k.clone(),
+        (None, Some(cwd)) => cap_proto::key::default_key(cwd),
+        (None, None) => {
+            return Err(ErrorBody::new(
+                ErrorCode::Usage,
+                "name a session id, a --key, or send a cwd",
+            ));
+        }
+    };
+    d.session_for_key(&key)
+}

@@ -1,0 +1,51 @@
+//! `open`: a session without a prompt, bound to its key unless `no_bind`.
+
+use crate::daemon::Daemon;
+use cap_proto::request::{OpenRequest, Route};
+use cap_proto::{ErrorBody, ErrorCode, Reply};
+use std::sync::Arc;
+
+pub async fn handle(d: &Arc<Daemon>, o: OpenRequest) -> Reply {
+    if let Err(e) = check_route(&o.route) {
+        return Reply::Error(e);
+    }
+    let acq = match d.acquire(&o.route, !o.no_bind) {
+        Ok(a) => a,
+        Err(e) => return Reply::Error(e),
+    };
+    // Wait for the agent's ready signal (bounded by ready_timeout in the actor) so `open`
+    // reports a broken agent instead of a session that will never answer.
+    let mut ready = acq.handle.live.ready.subscribe();
+    let outcome = ready.wait_for(|r| r.is_some()).await.map(|r| r.clone());
+    match outcome {
+        Ok(Some(Err(e))) => return Reply::Error(e),
+        Ok(_) => {}
+        Err(_) => {
+            return Reply::error(ErrorCode::Agent, "the session ended while starting");
+        }
+    }
+    let state = d.lock();
+    Reply::Session(d.info(&state, &acq.handle, Some(acq.how)))
+}
+
+/// The routing fields every request must get right: an absolute, existing cwd, and at most
+/// one of `new`, `resume`, `continue`.
+pub fn check_route(r: &Route) -> Result<(), ErrorBody> {
+    if !r.cwd.is_absolute() || !r.cwd.is_dir() {
+        return Err(ErrorBody::new(
+            ErrorCode::Usage,
+            format!(
+                "cwd {} is not an existing absolute directory",
+                r.cwd.display()
+            ),
+        ));
+    }
+    let modes = [r.new, r.resume.is_some(), r.continue_last];
+    if modes.iter().filter(|m| **m).count() > 1 {
+        return Err(ErrorBody::new(
+            ErrorCode::Usage,
+            "--new, --resume and --continue exclude each other; pick one",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! `status`: pid, version, uptime, socket, sessions and limits.
+
+use crate::daemon::Daemon;
+use cap_proto::Reply;
+use cap_proto::reply::{DaemonStatus, SessionState};
+
+pub fn handle(d: &Daemon) -> Reply {
+    let state = d.lock();
+    let count = |want: SessionState| {
+        state
+            .sessions
+            .values()
+            .filter(|h| h.live.with(|l| l.state == want))
+            .count()
+    };
+    let parked = state
+        .sessions
+        .values()
+        .filter(|h| h.live.with(|l| l.parked))
+        .count();
+    Reply::Status(DaemonStatus {
+        pid: std::process::id(),
+        version: cap_proto::VERSION.to_string(),
+        protocol: cap_proto::PROTOCOL_VERSION,
+        uptime_secs: d.started.elapsed().as_secs(),
+        socket: d.paths.socket.clone(),
+        state_file: d.paths.state_file.clone(),
+        config_file: d.paths.config_file.clone(),
+        sessions: state.sessions.len(),
+        busy: count(SessionState::Busy),
+        parked,
+        max_sessions: d.config.max_sessions,
+        idle_timeout_secs: d.config.idle_timeout,
+        prompt_timeout_secs: d.config.prompt_timeout,
+        queue_depth: d.config.queue_depth,
+    })
+}

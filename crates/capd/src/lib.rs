@@ -1,0 +1,104 @@
+//! `capd`: keeps coding agents alive as warm, multi-turn sessions behind one local socket.
+//!
+//! [`run`] is public so tests can boot a daemon in-process in a temp dir (pueue-style); the
+//! `capd` binary is a thin wrapper that adds argument parsing, logging and signal handling.
+
+pub mod agents;
+pub mod config;
+pub mod daemon;
+pub mod drivers;
+mod handlers;
+pub mod persist;
+pub mod routing;
+pub mod server;
+pub mod session;
+
+use daemon::{Daemon, Paths};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to run a daemon.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub socket: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub state_file: PathBuf,
+    /// Install SIGTERM/SIGINT handlers. Off in in-process tests, where several daemons share
+    /// one process.
+    pub handle_signals: bool,
+}
+
+/// Runs the daemon until `stop` or a signal, then ends every session's process group and
+/// removes the socket and pid file. Records stay on disk so the next daemon resumes them.
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    let config = config::Config::load(opts.config_file.as_deref())?;
+    let guard = server::claim(&opts.socket)?;
+    let (records, warning) = persist::load(&opts.state_file);
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
+    let listener = server::listen(&opts.socket)?;
+    let d = Daemon::new(
+        config,
+        Paths {
+            socket: opts.socket.clone(),
+            state_file: opts.state_file.clone(),
+            config_file: opts.config_file.clone(),
+        },
+        records,
+    );
+    tracing::info!(
+        pid = std::process::id(),
+        socket = %opts.socket.display(),
+        "capd {} listening",
+        cap_proto::VERSION
+    );
+    tokio::spawn(sweeper(d.clone()));
+    if opts.handle_signals {
+        tokio::spawn(on_signals(d.clone()));
+    }
+    server::serve(d.clone(), listener).await;
+    tracing::info!("shutting down: ending every session");
+    d.end_all().await;
+    let _ = std::fs::remove_file(cap_proto::paths::pid_file(&opts.socket));
+    drop(guard);
+    tracing::info!("capd stopped");
+    Ok(())
+}
+
+/// The periodic idle sweep. It runs on its own timer, not only when sessions spawn, so an
+/// idle agent is freed even when nobody uses cap for hours.
+async fn sweeper(d: std::sync::Arc<Daemon>) {
+    let Some(idle) = d.config.idle_timeout() else {
+        return;
+    };
+    let every = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+    let mut stop = d.shutdown.subscribe();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => { d.sweep(); }
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn on_signals(d: std::sync::Arc<Daemon>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::warn!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        _ = hup.recv() => {}
+    }
+    tracing::info!("signal received");
+    d.shutdown.send_replace(true);
+}

@@ -1,0 +1,98 @@
+//! The `capd` binary: parse arguments, set up logging, run the daemon.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// The cap daemon: keeps coding agents alive as warm, multi-turn sessions.
+///
+/// Runs in the foreground; `cap` starts it detached on demand. Logs go to stderr, or to
+/// <state dir>/cap/capd.log with --detach. Set CAP_LOG or RUST_LOG (e.g. `debug`) for more.
+#[derive(Debug, Parser)]
+#[command(name = "capd", version, about)]
+pub struct Args {
+    /// Socket path [default: <runtime dir>/cap/capd.sock]
+    #[arg(long, env = "CAP_SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// Config file [default: <config dir>/cap/config.toml]
+    #[arg(long, env = "CAP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Detach from the terminal and log to <state dir>/cap/capd.log (used by `cap`).
+    #[arg(long)]
+    pub detach: bool,
+    /// More logging (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if let Err(e) = init_logging(&args) {
+        eprintln!("capd: cannot set up logging: {e:#}");
+        return std::process::ExitCode::from(1);
+    }
+    if args.detach {
+        // A new session: closing the terminal that ran `cap` must not take the daemon down.
+        let _ = nix::unistd::setsid();
+    }
+    let opts = capd::Options {
+        socket: cap_proto::paths::socket_path(args.socket.as_deref()),
+        config_file: cap_proto::paths::config_file(args.config.as_deref()),
+        state_file: cap_proto::paths::state_file(),
+        handle_signals: true,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("capd: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(capd::run(opts)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("capd: {e:#}");
+            let code = if e.downcast_ref::<capd::config::ConfigError>().is_some() {
+                2
+            } else {
+                1
+            };
+            std::process::ExitCode::from(code)
+        }
+    }
+}
+
+fn init_logging(args: &Args) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let default = match args.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("CAP_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .map(EnvFilter::new)
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if args.detach {
+        let path = cap_proto::paths::log_file();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+    } else {
+        builder.with_writer(std::io::stderr).init();
+    }
+    Ok(())
+}
