@@ -75,10 +75,17 @@ impl Client {
 
     /// Reads the next reply line. [`ProtoError::Closed`] when the daemon hung up.
     pub fn recv(&mut self) -> Result<Response, ProtoError> {
+        self.recv_raw().map(|(resp, _)| resp)
+    }
+
+    /// Reads the next reply line and also returns it as received, so `--format json` can
+    /// pass through fields a newer daemon added that this build does not know.
+    pub fn recv_raw(&mut self) -> Result<(Response, serde_json::Value), ProtoError> {
         if !read_line(&mut self.reader, &mut self.buf, MAX_LINE)? {
             return Err(ProtoError::Closed);
         }
-        Ok(serde_json::from_slice(&self.buf)?)
+        let raw: serde_json::Value = serde_json::from_slice(&self.buf)?;
+        Ok((serde_json::from_value(raw.clone())?, raw))
     }
 
     /// Sends a one-reply request and waits for its reply; an error reply becomes

@@ -49,6 +49,10 @@ pub enum Event {
     Result(TurnResult),
     /// The turn or request failed.
     Error(ErrorBody),
+    /// An event type from a newer daemon. Clients skip it; the envelope only grows, so a
+    /// new type is never one a client needs to finish a turn.
+    #[serde(other)]
+    Unknown,
 }
 
 /// How the session serving a turn was acquired.

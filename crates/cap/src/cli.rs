@@ -1,0 +1,346 @@
+//! The command-line grammar of `cap`, as clap derive structs.
+//!
+//! Kept free of behaviour so that the xtask can build man pages and shell completions from
+//! [`Cli`] alone, and so that the grammar can be tested without a daemon.
+
+use clap::builder::FalseyValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+use std::path::PathBuf;
+
+/// Talk to warm coding-agent sessions kept alive by `capd`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cap",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true,
+    after_help = "Exit codes: 0 ok, 1 agent error, 2 usage, 3 timeout, 4 not found, \
+                  5 permission denied, 6 daemon unavailable, 7 limit reached, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The daemon's socket [default: <runtime dir>/cap/capd.sock].
+    #[arg(long, global = true, env = "CAP_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Output format: streamed text, NDJSON events, or only the final answer.
+    #[arg(
+        long,
+        global = true,
+        env = "CAP_FORMAT",
+        value_enum,
+        default_value_t = Format::Text
+    )]
+    pub format: Format,
+
+    /// Never start capd; fail with exit code 6 when none is running.
+    #[arg(
+        long,
+        global = true,
+        env = "CAP_NO_AUTOSTART",
+        action = ArgAction::SetTrue,
+        value_parser = FalseyValueParser::new()
+    )]
+    pub no_autostart: bool,
+
+    /// Say more on stderr (repeat for raw agent updates).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Config file handed to an autostarted capd [default: <config dir>/cap/config.toml].
+    #[arg(long, global = true, env = "CAP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The reply streamed to stdout, progress on stderr.
+    Text,
+    /// One JSON event per line (NDJSON); one JSON document for other commands.
+    Json,
+    /// Only the final answer on stdout; one line on stderr on failure.
+    Quiet,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send one prompt and stream the turn.
+    Prompt(PromptArgs),
+    /// Open a session without prompting and bind it to the key.
+    Open(OpenArgs),
+    /// List live sessions.
+    #[command(visible_alias = "ls")]
+    Sessions,
+    /// Show one session in full, with a resume hint.
+    Show {
+        /// Daemon session id.
+        id: String,
+    },
+    /// End a session (by id, by key, or the one bound to this directory's key).
+    End(TargetArgs),
+    /// Bind a key to a live session.
+    Bind {
+        /// Routing key, e.g. `review` or `dir:/path/to/repo`.
+        key: String,
+        /// Daemon session id.
+        id: String,
+    },
+    /// Remove a key's binding.
+    Unbind {
+        /// Routing key.
+        key: String,
+    },
+    /// List bindings, the suspended pool and remembered records.
+    Keys,
+    /// Cancel the running turn ("nothing to cancel" is success).
+    Cancel(TargetArgs),
+    /// Follow a session's events live, including the turn in progress.
+    Attach {
+        /// Daemon session id.
+        id: String,
+    },
+    /// Print the last finished turn's result.
+    Result {
+        /// Daemon session id.
+        id: String,
+    },
+    /// List built-in and configured agents.
+    Agents,
+    /// Manage the daemon.
+    Daemon {
+        #[command(subcommand)]
+        action: DaemonAction,
+    },
+    /// Run the idle sweep now.
+    Gc,
+    /// Show the resolved configuration or where it lives.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print shell completions to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: Shell,
+    },
+}
+
+/// How `prompt` and `open` pick their session.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RouteArgs {
+    /// Agent name (claude, codex, opencode, gemini, a configured one, or `acp:'CMD ARGS'`)
+    /// [default: the key's current agent, else config `default_agent`, else claude].
+    #[arg(short, long, value_name = "NAME")]
+    pub agent: Option<String>,
+
+    /// Routing key [default: `dir:<git root>` or `dir:<cwd>`].
+    #[arg(short, long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Use this daemon session, bypassing keys.
+    #[arg(
+        short,
+        long,
+        value_name = "ID",
+        conflicts_with_all = ["new", "resume", "continue_last"]
+    )]
+    pub session: Option<String>,
+
+    /// Always open a fresh session (and rebind the key to it).
+    #[arg(long, conflicts_with_all = ["resume", "continue_last"])]
+    pub new: bool,
+
+    /// Resume the agent's own session with this id.
+    #[arg(long, value_name = "NATIVE_ID", conflicts_with = "continue_last")]
+    pub resume: Option<String>,
+
+    /// Continue the agent's most recent session in the working directory.
+    #[arg(long = "continue")]
+    pub continue_last: bool,
+
+    /// Working directory of the session [default: the current directory].
+    #[arg(short = 'C', long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+
+    /// Model passed to the agent when a session is opened.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// File whose text is prepended to the first prompt of a fresh session.
+    #[arg(long, value_name = "FILE")]
+    pub preamble: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PromptArgs {
+    #[command(flatten)]
+    pub route: RouteArgs,
+
+    /// The prompt, joined by spaces [default: --file, else stdin when it is not a terminal].
+    #[arg(value_name = "TEXT")]
+    pub text: Vec<String>,
+
+    /// Read the prompt from a file (`-` = stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub file: Option<PathBuf>,
+
+    /// Seconds before the turn is cancelled (0 = no limit) [default: the daemon's].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Return as soon as the prompt is queued; fetch the answer with `cap result`.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OpenArgs {
+    #[command(flatten)]
+    pub route: RouteArgs,
+
+    /// Only open the session; leave the key's binding alone.
+    #[arg(long)]
+    pub no_bind: bool,
+}
+
+/// A session named by id, by key, or by neither (the current directory's default key).
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Daemon session id.
+    #[arg(value_name = "ID", conflicts_with = "key")]
+    pub id: Option<String>,
+
+    /// The session bound to this key.
+    #[arg(short, long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Directory whose default key is meant when neither ID nor --key is given.
+    #[arg(short = 'C', long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum DaemonAction {
+    /// Start capd in the background unless one already answers.
+    Start,
+    /// Ask capd to shut down and wait until it is gone.
+    Stop,
+    /// Stop capd (if running), then start it again.
+    Restart,
+    /// Show pid, version, uptime, socket, sessions and limits.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum ConfigAction {
+    /// The configuration capd resolved (defaults included).
+    Show,
+    /// Where the config file is looked for (no daemon needed).
+    Path,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cap").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn format_parses_each_value_and_defaults_to_text() {
+        for (s, f) in [
+            ("text", Format::Text),
+            ("json", Format::Json),
+            ("quiet", Format::Quiet),
+        ] {
+            let cli = parse(&["--format", s, "sessions"]).unwrap();
+            assert_eq!(cli.global.format, f);
+            // Global options go after the subcommand too.
+            let cli = parse(&["sessions", "--format", s]).unwrap();
+            assert_eq!(cli.global.format, f);
+        }
+        let bad = parse(&["--format", "yaml", "sessions"]).unwrap_err();
+        assert_eq!(bad.kind(), ErrorKind::InvalidValue);
+        assert_eq!(bad.exit_code(), 2);
+    }
+
+    #[test]
+    fn format_env_default_is_text_when_unset() {
+        // CAP_FORMAT is not set in the test environment unless a developer exports it.
+        if std::env::var_os("CAP_FORMAT").is_none() {
+            assert_eq!(parse(&["ls"]).unwrap().global.format, Format::Text);
+        }
+    }
+
+    #[test]
+    fn modes_conflict() {
+        for args in [
+            &["prompt", "--new", "--continue", "x"][..],
+            &["prompt", "--new", "--resume", "n", "x"],
+            &["prompt", "--resume", "n", "--continue", "x"],
+            &["prompt", "-s", "abc", "--new", "x"],
+            &["open", "--session", "abc", "--continue"],
+            &["prompt", "--file", "f", "some", "text"],
+            &["end", "abc", "--key", "k"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ArgumentConflict, "{args:?}");
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn prompt_collects_words_and_routing() {
+        let cli = parse(&[
+            "prompt",
+            "-a",
+            "codex",
+            "-k",
+            "rev",
+            "-C",
+            "/tmp",
+            "--timeout",
+            "5",
+            "fix",
+            "it",
+        ])
+        .unwrap();
+        let Command::Prompt(p) = cli.command else {
+            panic!("not a prompt")
+        };
+        assert_eq!(p.text, ["fix", "it"]);
+        assert_eq!(p.route.agent.as_deref(), Some("codex"));
+        assert_eq!(p.route.key.as_deref(), Some("rev"));
+        assert_eq!(p.timeout, Some(5));
+        assert!(!p.route.continue_last && !p.no_wait);
+    }
+
+    #[test]
+    fn no_autostart_flag() {
+        assert!(
+            parse(&["--no-autostart", "ls"])
+                .unwrap()
+                .global
+                .no_autostart
+        );
+        assert!(parse(&["-vv", "ls"]).unwrap().global.verbose == 2);
+    }
+}

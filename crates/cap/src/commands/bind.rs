@@ -1,0 +1,15 @@
+//! `cap bind KEY ID`: point a key at a live session.
+
+use crate::Ctx;
+use cap_proto::request::{BindRequest, Op};
+
+pub fn run(ctx: &Ctx, key: String, id: String) -> anyhow::Result<()> {
+    let reply = super::call(
+        ctx,
+        Op::Bind(BindRequest {
+            key: key.clone(),
+            session: id.clone(),
+        }),
+    )?;
+    super::acknowledge(ctx, "bind", &reply, &format!("bound {key} to session {id}"))
+}

@@ -1,0 +1,195 @@
+//! `cap daemon start|stop|restart|status`. `stop` and `status` never autostart: starting a
+//! daemon only to stop it or to report on it would be absurd.
+
+use crate::Ctx;
+use crate::cli::{DaemonAction, Format};
+use crate::connect::{self, connect_failure, nobody_listens, probe, try_connect};
+use crate::failure::Failure;
+use crate::output::{self, limit_secs, print_json, secs};
+use cap_proto::ProtoError;
+use cap_proto::reply::{DaemonStatus, Reply};
+use cap_proto::request::Op;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// How long `stop` waits for the daemon to go quiet.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn run(ctx: &Ctx, action: DaemonAction) -> anyhow::Result<()> {
+    match action {
+        DaemonAction::Start => start(ctx),
+        DaemonAction::Stop => {
+            let stopped = stop(ctx)?;
+            match (ctx.format, stopped) {
+                (Format::Json, Some(pid)) => print_json(&json!({"stopped": true, "pid": pid})),
+                (Format::Json, None) => print_json(&json!({"stopped": false, "running": false})),
+                (Format::Quiet, _) => Ok(()),
+                (Format::Text, Some(pid)) => output::println(&format!("capd stopped (pid {pid})")),
+                (Format::Text, None) => output::println("capd is not running"),
+            }
+        }
+        DaemonAction::Restart => {
+            let stopped = stop(ctx)?;
+            if let (Format::Text, Some(old)) = (ctx.format, stopped) {
+                output::println(&format!("capd stopped (pid {old})"))?;
+            }
+            let conn = connect::start(ctx)?;
+            let pid = conn.hello.pid;
+            match ctx.format {
+                Format::Json => print_json(&json!({
+                    "stopped": stopped,
+                    "started": pid,
+                    "socket": ctx.socket,
+                })),
+                Format::Quiet => output::println(&pid.to_string()),
+                Format::Text => output::println(&format!(
+                    "capd started (pid {pid}) on {}",
+                    ctx.socket.display()
+                )),
+            }
+        }
+        DaemonAction::Status => status(ctx),
+    }
+}
+
+fn start(ctx: &Ctx) -> anyhow::Result<()> {
+    let (conn, started) = match probe(ctx)? {
+        Some(conn) => (conn, false),
+        None => (connect::start(ctx)?, true),
+    };
+    let pid = conn.hello.pid;
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "started": started,
+            "pid": pid,
+            "version": conn.hello.daemon_version,
+            "socket": ctx.socket,
+        })),
+        Format::Quiet => output::println(&pid.to_string()),
+        Format::Text if started => output::println(&format!(
+            "capd started (pid {pid}) on {}",
+            ctx.socket.display()
+        )),
+        Format::Text => output::println(&format!("capd already running (pid {pid})")),
+    }
+}
+
+/// Stops the daemon if one runs; returns its pid, or `None` when none was running.
+fn stop(ctx: &Ctx) -> anyhow::Result<Option<u32>> {
+    let pid = match try_connect(&ctx.socket) {
+        Ok(mut conn) => {
+            let pid = conn.hello.pid;
+            match conn.client.call(Op::Stop) {
+                // The daemon replies before shutting down, but a quick one may hang up first.
+                Ok(_) | Err(ProtoError::Closed) => {}
+                Err(e) => return Err(e.into()),
+            }
+            pid
+        }
+        Err(e) if nobody_listens(&e) => return Ok(None),
+        // A daemon from another build cannot be asked politely: signal it by its pid file.
+        Err(e @ (ProtoError::VersionMismatch { .. } | ProtoError::Remote(_))) => terminate(ctx, e)?,
+        Err(e) => return Err(connect_failure(e).into()),
+    };
+    wait_gone(ctx, pid)?;
+    Ok(Some(pid))
+}
+
+/// Sends SIGTERM to the pid in the daemon's pid file.
+fn terminate(ctx: &Ctx, why: ProtoError) -> anyhow::Result<u32> {
+    let pid_file = cap_proto::paths::pid_file(&ctx.socket);
+    let pid = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|p| *p > 0);
+    let Some(pid) = pid else {
+        return Err(Failure::unavailable(format!(
+            "{why}; and there is no readable pid file at {} to stop it by",
+            pid_file.display()
+        ))
+        .into());
+    };
+    use nix::sys::signal::{Signal, kill};
+    kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).map_err(|e| {
+        Failure::unavailable(format!("{why}; and signalling pid {pid} failed: {e}"))
+    })?;
+    Ok(pid.unsigned_abs())
+}
+
+/// Waits until the socket stops answering and the process has exited (so that a following
+/// `start` does not find the old daemon's pid file still guarded).
+fn wait_gone(ctx: &Ctx, pid: u32) -> anyhow::Result<()> {
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    let alive = || {
+        i32::try_from(pid)
+            .ok()
+            .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok())
+    };
+    loop {
+        let answers = try_connect(&ctx.socket).is_ok();
+        if !answers && !alive() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(Failure::runtime(format!(
+        "capd (pid {pid}) is still running {} s after being asked to stop; end it with `kill {pid}`",
+        STOP_TIMEOUT.as_secs()
+    ))
+    .into())
+}
+
+fn status(ctx: &Ctx) -> anyhow::Result<()> {
+    let Some(mut conn) = probe(ctx)? else {
+        return Err(Failure::unavailable(format!(
+            "capd is not running (nothing listens on {}); start it with `cap daemon start`",
+            ctx.socket.display()
+        ))
+        .into());
+    };
+    let reply = conn.client.call(Op::Status)?;
+    let Reply::Status(st) = &reply else {
+        return Err(output::unexpected("status", &reply));
+    };
+    match ctx.format {
+        Format::Json => print_json(st),
+        Format::Quiet => output::println(&st.pid.to_string()),
+        Format::Text => output::print(&render(st)),
+    }
+}
+
+fn render(st: &DaemonStatus) -> String {
+    let config = match &st.config_file {
+        Some(p) => p.display().to_string(),
+        None => "(none: built-in defaults)".into(),
+    };
+    let fields = [
+        ("socket", st.socket.display().to_string()),
+        ("state file", st.state_file.display().to_string()),
+        ("config file", config),
+        (
+            "sessions",
+            format!(
+                "{} live ({} busy, {} parked), at most {}",
+                st.sessions, st.busy, st.parked, st.max_sessions
+            ),
+        ),
+        ("idle timeout", limit_secs(st.idle_timeout_secs, "never")),
+        ("prompt timeout", limit_secs(st.prompt_timeout_secs, "none")),
+        ("queue depth", st.queue_depth.to_string()),
+    ];
+    let mut text = format!(
+        "capd {} (protocol {}), pid {}, up {}\n",
+        st.version,
+        st.protocol,
+        st.pid,
+        secs(st.uptime_secs)
+    );
+    for (k, v) in fields {
+        text.push_str(&format!("{:<16}{v}\n", format!("{k}:")));
+    }
+    text
+}

@@ -1,0 +1,55 @@
+//! `cap sessions` (`cap ls`): the live sessions as a table.
+
+use crate::Ctx;
+use crate::cli::Format;
+use crate::output::{self, or_dash, print_json, secs, table};
+use cap_proto::reply::{Reply, SessionInfo};
+use cap_proto::request::Op;
+
+pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
+    let reply = super::call(ctx, Op::Sessions)?;
+    let Reply::Sessions(list) = &reply else {
+        return Err(output::unexpected("sessions", &reply));
+    };
+    match ctx.format {
+        Format::Json => print_json(list),
+        Format::Quiet => list.iter().try_for_each(|s| output::println(&s.id)),
+        Format::Text if list.is_empty() => output::println("no live sessions"),
+        Format::Text => output::print(&render(list)),
+    }
+}
+
+fn render(list: &[SessionInfo]) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.clone(),
+                s.agent.clone(),
+                s.state.to_string(),
+                if s.keys.is_empty() {
+                    "-".into()
+                } else {
+                    s.keys.join(",")
+                },
+                s.cwd.display().to_string(),
+                or_dash(s.native_id.as_deref()),
+                s.turns.to_string(),
+                secs(s.idle_secs),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "AGENT",
+            "STATE",
+            "KEYS",
+            "CWD",
+            "NATIVE ID",
+            "TURNS",
+            "IDLE",
+        ],
+        &rows,
+    )
+}

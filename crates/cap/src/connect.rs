@@ -1,0 +1,242 @@
+//! Connecting to `capd`, starting it first when nobody listens and autostart is on.
+//!
+//! The daemon is a per-user singleton that outlives any one `cap`, so `cap` spawns it
+//! detached in its own process group (a Ctrl-C in the shell must not reach it), never waits
+//! for it, and polls the socket until the handshake succeeds.
+
+use crate::Ctx;
+use crate::failure::{Failure, proto_exit_code};
+use cap_proto::ProtoError;
+use cap_proto::client::Client;
+use cap_proto::reply::HelloReply;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a freshly spawned daemon gets to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// First and longest pause between connection attempts while waiting for a daemon.
+const BACKOFF_START: Duration = Duration::from_millis(10);
+const BACKOFF_CAP: Duration = Duration::from_millis(200);
+
+/// A connection that has completed the handshake.
+pub struct Conn {
+    pub client: Client,
+    pub hello: HelloReply,
+}
+
+/// The client name sent in `hello`, for the daemon's logs.
+pub fn client_name() -> String {
+    format!("cap/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Connects, autostarting the daemon when nobody listens and `ctx.autostart` is on.
+pub fn connect(ctx: &Ctx) -> anyhow::Result<Conn> {
+    if let Some(conn) = probe(ctx)? {
+        return Ok(conn);
+    }
+    if !ctx.autostart {
+        return Err(Failure::unavailable(format!(
+            "no daemon is listening on {}; start one with `cap daemon start` or drop \
+             --no-autostart (and unset CAP_NO_AUTOSTART)",
+            ctx.socket.display()
+        ))
+        .into());
+    }
+    let conn = start(ctx)?;
+    crate::render::note(
+        ctx,
+        &format!(
+            "started capd (pid {}) on {}",
+            conn.hello.pid,
+            ctx.socket.display()
+        ),
+    );
+    Ok(conn)
+}
+
+/// Connects without ever starting a daemon: `None` when nobody listens.
+pub fn probe(ctx: &Ctx) -> anyhow::Result<Option<Conn>> {
+    match try_connect(&ctx.socket) {
+        Ok(conn) => {
+            if ctx.verbose > 0 {
+                crate::render::note(
+                    ctx,
+                    &format!(
+                        "connected to capd {} (pid {}) on {}",
+                        conn.hello.daemon_version,
+                        conn.hello.pid,
+                        ctx.socket.display()
+                    ),
+                );
+            }
+            Ok(Some(conn))
+        }
+        Err(e) if nobody_listens(&e) => Ok(None),
+        Err(e) => Err(connect_failure(e).into()),
+    }
+}
+
+/// Spawns capd and waits until it answers.
+pub fn start(ctx: &Ctx) -> anyhow::Result<Conn> {
+    let Some(capd) = find_capd() else {
+        return Err(Failure::unavailable(format!(
+            "capd not found next to cap or on PATH; install it or start it by hand: \
+             capd --socket {}",
+            ctx.socket.display()
+        ))
+        .into());
+    };
+    if ctx.verbose > 0 {
+        crate::render::note(ctx, &format!("starting {}", capd.display()));
+    }
+    let child = spawn(&capd, ctx)
+        .map_err(|e| Failure::unavailable(format!("cannot start {}: {e}", capd.display())))?;
+    wait_for(ctx, child)
+}
+
+/// One connection attempt with the handshake.
+pub fn try_connect(socket: &Path) -> Result<Conn, ProtoError> {
+    let (client, hello) = Client::connect(socket, &client_name())?;
+    Ok(Conn { client, hello })
+}
+
+/// Whether a connect error means "no daemon there" (as opposed to one that is unreachable
+/// for another reason, which autostart cannot fix).
+pub fn nobody_listens(e: &ProtoError) -> bool {
+    use std::io::ErrorKind::{ConnectionRefused, NotFound};
+    matches!(e, ProtoError::Connect { source, .. } if matches!(source.kind(), NotFound | ConnectionRefused))
+}
+
+/// A connection error as a [`Failure`] with its exit code (6 for all the connect kinds).
+pub fn connect_failure(e: ProtoError) -> Failure {
+    Failure::new(proto_exit_code(&e), e.to_string())
+}
+
+/// Polls the socket until the handshake succeeds, the child fails, or time runs out.
+fn wait_for(ctx: &Ctx, mut child: Child) -> anyhow::Result<Conn> {
+    let mut deadline = Instant::now() + START_TIMEOUT;
+    let mut pause = BACKOFF_START;
+    let mut exited = None;
+    let mut last_error: ProtoError;
+    loop {
+        match try_connect(&ctx.socket) {
+            Ok(conn) => {
+                // Reap the child whenever it exits (at once when it daemonizes by forking).
+                std::thread::spawn(move || child.wait());
+                return Ok(conn);
+            }
+            Err(e @ ProtoError::VersionMismatch { .. }) => return Err(connect_failure(e).into()),
+            Err(e) => last_error = e,
+        }
+        if exited.is_none()
+            && let Ok(Some(status)) = child.try_wait()
+            && !status.success()
+        {
+            // Another cap may have won the race to start the daemon, so give it a moment
+            // before blaming the failed start.
+            exited = Some(status);
+            deadline = deadline.min(Instant::now() + Duration::from_secs(1));
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(BACKOFF_CAP);
+    }
+    let log = cap_proto::paths::log_file();
+    let why = match (exited, last_error) {
+        (Some(status), _) => format!("capd exited ({status}) before answering"),
+        (None, e) if !nobody_listens(&e) => format!("capd did not answer: {e}"),
+        _ => format!(
+            "capd did not answer on {} within {} s",
+            ctx.socket.display(),
+            START_TIMEOUT.as_secs()
+        ),
+    };
+    Err(Failure::unavailable(format!(
+        "{why}; see its log at {} or run it in the foreground: capd --socket {}",
+        log.display(),
+        ctx.socket.display()
+    ))
+    .into())
+}
+
+/// Starts `capd --socket S --detach [--config F]` with no stdio, in its own process group.
+fn spawn(capd: &Path, ctx: &Ctx) -> std::io::Result<Child> {
+    let mut cmd = Command::new(capd);
+    cmd.arg("--socket").arg(&ctx.socket).arg("--detach");
+    if let Some(config) = &ctx.config {
+        cmd.arg("--config").arg(config);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    cmd.spawn()
+}
+
+/// The `capd` beside the running `cap` (so a build or an install directory stays
+/// self-consistent), else the first one on `PATH`.
+pub fn find_capd() -> Option<PathBuf> {
+    let name = format!("capd{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&name)))
+        .filter(|p| is_executable(p));
+    beside.or_else(|| {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(&name))
+            .find(|p| is_executable(p))
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_socket_means_nobody_listens() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = try_connect(&dir.path().join("none.sock"))
+            .err()
+            .expect("nothing listens there");
+        assert!(nobody_listens(&err), "{err}");
+        assert_eq!(connect_failure(err).code, 6);
+    }
+
+    #[test]
+    fn executables_are_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("capd");
+        std::fs::write(&f, "#!/bin/sh\n").unwrap();
+        assert!(!is_executable(&f) || cfg!(not(unix)));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+            assert!(is_executable(&f));
+        }
+        assert!(!is_executable(dir.path()));
+    }
+}

@@ -1,0 +1,73 @@
+//! `cap`, the thin command-line client of `capd`.
+//!
+//! The grammar lives in [`cli`] (so man pages and completions can be generated from it), one
+//! module per verb in [`commands`], connection and daemon autostart in [`connect`], and the
+//! three output formats in [`render`] (streamed events) and [`output`] (documents, tables).
+
+pub mod cli;
+pub mod commands;
+pub mod connect;
+pub mod failure;
+pub mod output;
+pub mod render;
+pub mod route;
+
+use cli::{Cli, Command, Format, Global};
+use std::path::PathBuf;
+
+/// What every command needs from the global options, resolved once.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub format: Format,
+    pub verbose: u8,
+    /// The socket path: `--socket`, else `$CAP_SOCKET`, else the per-user default.
+    pub socket: PathBuf,
+    /// Config file for an autostarted daemon.
+    pub config: Option<PathBuf>,
+    pub autostart: bool,
+}
+
+impl Ctx {
+    pub fn new(g: &Global) -> Ctx {
+        Ctx {
+            format: g.format,
+            verbose: g.verbose,
+            socket: cap_proto::paths::socket_path(g.socket.as_deref()),
+            config: g.config.clone(),
+            autostart: !g.no_autostart,
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Ctx::new(&cli.global);
+    use commands::*;
+    match cli.command {
+        Command::Prompt(args) => prompt::run(&ctx, args),
+        Command::Open(args) => open::run(&ctx, args),
+        Command::Sessions => sessions::run(&ctx),
+        Command::Show { id } => show::run(&ctx, id),
+        Command::End(args) => end::run(&ctx, args),
+        Command::Bind { key, id } => bind::run(&ctx, key, id),
+        Command::Unbind { key } => unbind::run(&ctx, key),
+        Command::Keys => keys::run(&ctx),
+        Command::Cancel(args) => cancel::run(&ctx, args),
+        Command::Attach { id } => attach::run(&ctx, id),
+        Command::Result { id } => result::run(&ctx, id),
+        Command::Agents => agents::run(&ctx),
+        Command::Daemon { action } => daemon::run(&ctx, action),
+        Command::Gc => gc::run(&ctx),
+        Command::Config { action } => config::run(&ctx, action),
+        Command::Completions { shell } => completions::run(shell),
+    }
+}
+
+/// Reports a failed command on stderr ("cap: …") and returns the exit code.
+pub fn report(err: &anyhow::Error) -> i32 {
+    if !failure::is_silent(err) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "cap: {err:#}");
+    }
+    failure::exit_code(err)
+}

@@ -1,0 +1,130 @@
+//! Turning routing flags into protocol values, client-side parts included: the working
+//! directory is made absolute here (the daemon may run elsewhere) and `--preamble FILE` is
+//! read here (the daemon may not be allowed to read the caller's files).
+
+use crate::cli::{RouteArgs, TargetArgs};
+use crate::failure::Failure;
+use cap_proto::request::{Route, TargetRequest};
+use std::path::{Path, PathBuf};
+
+/// The canonical working directory: `-C DIR` or the current one. A missing or non-directory
+/// path is a usage error.
+pub fn cwd(dir: Option<&Path>) -> Result<PathBuf, Failure> {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::current_dir().map_err(|e| {
+            Failure::usage(format!(
+                "cannot tell the current directory ({e}); pass -C DIR"
+            ))
+        })?,
+    };
+    let canon = dir.canonicalize().map_err(|e| {
+        Failure::usage(format!(
+            "cannot use {} as the working directory: {e}",
+            dir.display()
+        ))
+    })?;
+    if !canon.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is not a directory; pass an existing directory to -C",
+            dir.display()
+        )));
+    }
+    Ok(canon)
+}
+
+/// The protocol [`Route`] for `prompt` and `open`.
+pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
+    let preamble = match &args.preamble {
+        Some(file) => Some(std::fs::read_to_string(file).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the preamble file {}: {e}",
+                file.display()
+            ))
+        })?),
+        None => None,
+    };
+    Ok(Route {
+        agent: args.agent.clone(),
+        key: args.key.clone(),
+        session: args.session.clone(),
+        new: args.new,
+        resume: args.resume.clone(),
+        continue_last: args.continue_last,
+        cwd: cwd(args.cwd.as_deref())?,
+        model: args.model.clone(),
+        preamble,
+    })
+}
+
+/// The protocol target for `end` and `cancel`: by id, by key, or the directory's default key.
+pub fn target(args: &TargetArgs) -> Result<TargetRequest, Failure> {
+    let cwd = if args.id.is_none() && args.key.is_none() {
+        Some(cwd(args.cwd.as_deref())?)
+    } else {
+        None
+    };
+    Ok(TargetRequest {
+        session: args.id.clone(),
+        key: args.key.clone(),
+        cwd,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_dir_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = cwd(Some(&dir.path().join("nope"))).unwrap_err();
+        assert_eq!(err.code, 2);
+        let file = dir.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(cwd(Some(&file)).unwrap_err().code, 2);
+        assert_eq!(
+            cwd(Some(dir.path())).unwrap(),
+            dir.path().canonicalize().unwrap()
+        );
+    }
+
+    #[test]
+    fn preamble_is_read_client_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pre.md");
+        std::fs::write(&file, "be brief").unwrap();
+        let args = RouteArgs {
+            preamble: Some(file),
+            cwd: Some(dir.path().to_path_buf()),
+            ..RouteArgs::default()
+        };
+        let r = route(&args).unwrap();
+        assert_eq!(r.preamble.as_deref(), Some("be brief"));
+        assert!(r.cwd.is_absolute());
+        let args = RouteArgs {
+            preamble: Some(dir.path().join("missing")),
+            ..args
+        };
+        assert_eq!(route(&args).unwrap_err().code, 2);
+    }
+
+    #[test]
+    fn target_uses_cwd_only_without_id_or_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(&TargetArgs {
+            id: None,
+            key: None,
+            cwd: Some(dir.path().to_path_buf()),
+        })
+        .unwrap();
+        assert!(t.cwd.is_some());
+        let t = target(&TargetArgs {
+            id: Some("s".into()),
+            key: None,
+            cwd: None,
+        })
+        .unwrap();
+        assert!(t.cwd.is_none() && t.session.as_deref() == Some("s"));
+    }
+}
