@@ -120,11 +120,7 @@ fn terminate(ctx: &Ctx, why: ProtoError) -> anyhow::Result<u32> {
 /// `start` does not find the old daemon's pid file still guarded).
 fn wait_gone(ctx: &Ctx, pid: u32) -> anyhow::Result<()> {
     let deadline = Instant::now() + STOP_TIMEOUT;
-    let alive = || {
-        i32::try_from(pid)
-            .ok()
-            .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok())
-    };
+    let alive = || running(pid);
     loop {
         let answers = try_connect(&ctx.socket).is_ok();
         if !answers && !alive() {
@@ -192,4 +188,19 @@ fn render(st: &DaemonStatus) -> String {
         text.push_str(&format!("{:<16}{v}\n", format!("{k}:")));
     }
     text
+}
+
+/// Whether a process runs. A zombie counts as gone: a daemon started by an earlier `cap` is
+/// reaped by whatever adopted it, which may take its time.
+fn running(pid: u32) -> bool {
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        return !matches!(state, Some("Z") | Some("X") | None);
+    }
+    i32::try_from(pid)
+        .ok()
+        .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok())
 }

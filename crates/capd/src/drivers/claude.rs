@@ -122,7 +122,7 @@ async fn read_events(
     mut lines: Lines,
     tx: mpsc::UnboundedSender<DriverEvent>,
     native: Arc<Mutex<Option<String>>>,
-    reply: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
 ) {
     let mut tools: HashMap<String, String> = HashMap::new();
     while let Ok(Some(line)) = lines.next_segment().await {
@@ -149,7 +149,7 @@ async fn read_events(
             let answer = json!({"type":"control_response","response":{
                 "subtype":"error","request_id":v["request_id"],
                 "error":"cap does not handle this control request"}});
-            if let Some(r) = &reply {
+            if let Some(r) = reply.as_ref().and_then(|r| r.upgrade()) {
                 let mut bytes = answer.to_string().into_bytes();
                 bytes.push(b'\n');
                 let _ = r.send(bytes);

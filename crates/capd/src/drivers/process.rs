@@ -89,10 +89,10 @@ impl AgentProcess {
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "agent stdin closed"))
     }
 
-    /// A sender for stdin lines, for drivers that answer agent requests from their reader
-    /// task.
-    pub fn stdin_sender(&self) -> Option<mpsc::UnboundedSender<Vec<u8>>> {
-        self.stdin.clone()
+    /// A weak sender for stdin lines, for drivers that answer agent requests from their
+    /// reader task. Weak, so that dropping the process still closes the agent's stdin.
+    pub fn stdin_sender(&self) -> Option<mpsc::WeakUnboundedSender<Vec<u8>>> {
+        self.stdin.as_ref().map(|s| s.downgrade())
     }
 
     /// The agent's pid (the process group id).

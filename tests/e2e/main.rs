@@ -1,0 +1,4 @@
+//! End-to-end tests: the real `cap` and `capd` binaries against the fake agent.
+//! One test binary (modules, not files) keeps link time down.
+
+mod smoke;
