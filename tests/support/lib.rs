@@ -57,6 +57,12 @@ pub struct Env {
     pub vars: Vec<(String, String)>,
 }
 
+impl Default for Env {
+    fn default() -> Env {
+        Env::new()
+    }
+}
+
 impl Env {
     /// An environment with the default config plus an `other` agent (a second stream-json
     /// agent backed by the fake, so tests can switch agents on one key).
