@@ -4,6 +4,7 @@
 //! `capd` binary is a thin wrapper that adds argument parsing, logging and signal handling.
 
 pub mod agents;
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod drivers;

@@ -1,28 +1,7 @@
 //! The `capd` binary: parse arguments, set up logging, run the daemon.
 
+use capd::cli::Args;
 use clap::Parser;
-use std::path::PathBuf;
-
-/// The cap daemon: keeps coding agents alive as warm, multi-turn sessions.
-///
-/// Runs in the foreground; `cap` starts it detached on demand. Logs go to stderr, or to
-/// <state dir>/cap/capd.log with --detach. Set CAP_LOG or RUST_LOG (e.g. `debug`) for more.
-#[derive(Debug, Parser)]
-#[command(name = "capd", version, about)]
-pub struct Args {
-    /// Socket path [default: <runtime dir>/cap/capd.sock]
-    #[arg(long, env = "CAP_SOCKET")]
-    pub socket: Option<PathBuf>,
-    /// Config file [default: <config dir>/cap/config.toml]
-    #[arg(long, env = "CAP_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Detach from the terminal and log to <state dir>/cap/capd.log (used by `cap`).
-    #[arg(long)]
-    pub detach: bool,
-    /// More logging (-v debug, -vv trace).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-}
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();

@@ -1,0 +1,536 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'cap'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'cap' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('prompt', 'prompt', [CompletionResultType]::ParameterValue, 'Send one prompt and stream the turn')
+            [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open a session without prompting and bind it to the key')
+            [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List live sessions')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List live sessions')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session in full, with a resume hint')
+            [CompletionResult]::new('end', 'end', [CompletionResultType]::ParameterValue, 'End a session (by id, by key, or the one bound to this directory''s key)')
+            [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind a key to a live session')
+            [CompletionResult]::new('unbind', 'unbind', [CompletionResultType]::ParameterValue, 'Remove a key''s binding')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List bindings, the suspended pool and remembered records')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel the running turn ("nothing to cancel" is success)')
+            [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
+            [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
+            [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
+            [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Manage the daemon')
+            [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Run the idle sweep now')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the resolved configuration or where it lives')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions to stdout')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;prompt' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]')
+            [CompletionResult]::new('--agent', '--agent', [CompletionResultType]::ParameterName, 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Use this daemon session, bypassing keys')
+            [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Use this daemon session, bypassing keys')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Resume the agent''s own session with this id')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Working directory of the session [default: the current directory]')
+            [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Working directory of the session [default: the current directory]')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model passed to the agent when a session is opened')
+            [CompletionResult]::new('--preamble', '--preamble', [CompletionResultType]::ParameterName, 'File whose text is prepended to the first prompt of a fresh session')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the prompt from a file (`-` = stdin)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon''s]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Always open a fresh session (and rebind the key to it)')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the agent''s most recent session in the working directory')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return as soon as the prompt is queued; fetch the answer with `cap result`')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;open' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]')
+            [CompletionResult]::new('--agent', '--agent', [CompletionResultType]::ParameterName, 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Use this daemon session, bypassing keys')
+            [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Use this daemon session, bypassing keys')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Resume the agent''s own session with this id')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Working directory of the session [default: the current directory]')
+            [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Working directory of the session [default: the current directory]')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model passed to the agent when a session is opened')
+            [CompletionResult]::new('--preamble', '--preamble', [CompletionResultType]::ParameterName, 'File whose text is prepended to the first prompt of a fresh session')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Always open a fresh session (and rebind the key to it)')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the agent''s most recent session in the working directory')
+            [CompletionResult]::new('--no-bind', '--no-bind', [CompletionResultType]::ParameterName, 'Only open the session; leave the key''s binding alone')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;sessions' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;ls' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;show' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;end' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'The session bound to this key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The session bound to this key')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;bind' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;unbind' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;keys' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;cancel' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'The session bound to this key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The session bound to this key')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;attach' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;result' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;agents' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;daemon' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start capd in the background unless one already answers')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;daemon;start' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;daemon;stop' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;daemon;restart' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;daemon;status' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;daemon;help' {
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start capd in the background unless one already answers')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;daemon;help;start' {
+            break
+        }
+        'cap;daemon;help;stop' {
+            break
+        }
+        'cap;daemon;help;restart' {
+            break
+        }
+        'cap;daemon;help;status' {
+            break
+        }
+        'cap;daemon;help;help' {
+            break
+        }
+        'cap;gc' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;config' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'The configuration capd resolved (defaults included)')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Where the config file is looked for (no daemon needed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;config;show' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;config;path' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;config;help' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'The configuration capd resolved (defaults included)')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Where the config file is looked for (no daemon needed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;config;help;show' {
+            break
+        }
+        'cap;config;help;path' {
+            break
+        }
+        'cap;config;help;help' {
+            break
+        }
+        'cap;completions' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;help' {
+            [CompletionResult]::new('prompt', 'prompt', [CompletionResultType]::ParameterValue, 'Send one prompt and stream the turn')
+            [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open a session without prompting and bind it to the key')
+            [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List live sessions')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session in full, with a resume hint')
+            [CompletionResult]::new('end', 'end', [CompletionResultType]::ParameterValue, 'End a session (by id, by key, or the one bound to this directory''s key)')
+            [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind a key to a live session')
+            [CompletionResult]::new('unbind', 'unbind', [CompletionResultType]::ParameterValue, 'Remove a key''s binding')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List bindings, the suspended pool and remembered records')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel the running turn ("nothing to cancel" is success)')
+            [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
+            [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
+            [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
+            [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Manage the daemon')
+            [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Run the idle sweep now')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the resolved configuration or where it lives')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions to stdout')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;help;prompt' {
+            break
+        }
+        'cap;help;open' {
+            break
+        }
+        'cap;help;sessions' {
+            break
+        }
+        'cap;help;show' {
+            break
+        }
+        'cap;help;end' {
+            break
+        }
+        'cap;help;bind' {
+            break
+        }
+        'cap;help;unbind' {
+            break
+        }
+        'cap;help;keys' {
+            break
+        }
+        'cap;help;cancel' {
+            break
+        }
+        'cap;help;attach' {
+            break
+        }
+        'cap;help;result' {
+            break
+        }
+        'cap;help;agents' {
+            break
+        }
+        'cap;help;daemon' {
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start capd in the background unless one already answers')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
+            break
+        }
+        'cap;help;daemon;start' {
+            break
+        }
+        'cap;help;daemon;stop' {
+            break
+        }
+        'cap;help;daemon;restart' {
+            break
+        }
+        'cap;help;daemon;status' {
+            break
+        }
+        'cap;help;gc' {
+            break
+        }
+        'cap;help;config' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'The configuration capd resolved (defaults included)')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Where the config file is looked for (no daemon needed)')
+            break
+        }
+        'cap;help;config;show' {
+            break
+        }
+        'cap;help;config;path' {
+            break
+        }
+        'cap;help;completions' {
+            break
+        }
+        'cap;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,473 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[cap] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'cap'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'cap'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand prompt 'Send one prompt and stream the turn'
+            cand open 'Open a session without prompting and bind it to the key'
+            cand sessions 'List live sessions'
+            cand ls 'List live sessions'
+            cand show 'Show one session in full, with a resume hint'
+            cand end 'End a session (by id, by key, or the one bound to this directory''s key)'
+            cand bind 'Bind a key to a live session'
+            cand unbind 'Remove a key''s binding'
+            cand keys 'List bindings, the suspended pool and remembered records'
+            cand cancel 'Cancel the running turn ("nothing to cancel" is success)'
+            cand attach 'Follow a session''s events live, including the turn in progress'
+            cand result 'Print the last finished turn''s result'
+            cand agents 'List built-in and configured agents'
+            cand daemon 'Manage the daemon'
+            cand gc 'Run the idle sweep now'
+            cand config 'Show the resolved configuration or where it lives'
+            cand completions 'Print shell completions to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;prompt'= {
+            cand -a 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]'
+            cand --agent 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]'
+            cand -k 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]'
+            cand --key 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]'
+            cand -s 'Use this daemon session, bypassing keys'
+            cand --session 'Use this daemon session, bypassing keys'
+            cand --resume 'Resume the agent''s own session with this id'
+            cand -C 'Working directory of the session [default: the current directory]'
+            cand --cwd 'Working directory of the session [default: the current directory]'
+            cand --model 'Model passed to the agent when a session is opened'
+            cand --preamble 'File whose text is prepended to the first prompt of a fresh session'
+            cand --file 'Read the prompt from a file (`-` = stdin)'
+            cand --timeout 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon''s]'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --new 'Always open a fresh session (and rebind the key to it)'
+            cand --continue 'Continue the agent''s most recent session in the working directory'
+            cand --no-wait 'Return as soon as the prompt is queued; fetch the answer with `cap result`'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;open'= {
+            cand -a 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]'
+            cand --agent 'Agent name (claude, codex, opencode, gemini, a configured one, or `acp:''CMD ARGS''`) [default: the key''s current agent, else config `default_agent`, else claude]'
+            cand -k 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]'
+            cand --key 'Routing key [default: `dir:<git root>` or `dir:<cwd>`]'
+            cand -s 'Use this daemon session, bypassing keys'
+            cand --session 'Use this daemon session, bypassing keys'
+            cand --resume 'Resume the agent''s own session with this id'
+            cand -C 'Working directory of the session [default: the current directory]'
+            cand --cwd 'Working directory of the session [default: the current directory]'
+            cand --model 'Model passed to the agent when a session is opened'
+            cand --preamble 'File whose text is prepended to the first prompt of a fresh session'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --new 'Always open a fresh session (and rebind the key to it)'
+            cand --continue 'Continue the agent''s most recent session in the working directory'
+            cand --no-bind 'Only open the session; leave the key''s binding alone'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;sessions'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;ls'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;show'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;end'= {
+            cand -k 'The session bound to this key'
+            cand --key 'The session bound to this key'
+            cand -C 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --cwd 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;bind'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;unbind'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;keys'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;cancel'= {
+            cand -k 'The session bound to this key'
+            cand --key 'The session bound to this key'
+            cand -C 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --cwd 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;attach'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;result'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;agents'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;daemon'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand start 'Start capd in the background unless one already answers'
+            cand stop 'Ask capd to shut down and wait until it is gone'
+            cand restart 'Stop capd (if running), then start it again'
+            cand status 'Show pid, version, uptime, socket, sessions and limits'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;daemon;start'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;daemon;stop'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;daemon;restart'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;daemon;status'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;daemon;help'= {
+            cand start 'Start capd in the background unless one already answers'
+            cand stop 'Ask capd to shut down and wait until it is gone'
+            cand restart 'Stop capd (if running), then start it again'
+            cand status 'Show pid, version, uptime, socket, sessions and limits'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;daemon;help;start'= {
+        }
+        &'cap;daemon;help;stop'= {
+        }
+        &'cap;daemon;help;restart'= {
+        }
+        &'cap;daemon;help;status'= {
+        }
+        &'cap;daemon;help;help'= {
+        }
+        &'cap;gc'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;config'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'The configuration capd resolved (defaults included)'
+            cand path 'Where the config file is looked for (no daemon needed)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;config;show'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;config;path'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;config;help'= {
+            cand show 'The configuration capd resolved (defaults included)'
+            cand path 'Where the config file is looked for (no daemon needed)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;config;help;show'= {
+        }
+        &'cap;config;help;path'= {
+        }
+        &'cap;config;help;help'= {
+        }
+        &'cap;completions'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;help'= {
+            cand prompt 'Send one prompt and stream the turn'
+            cand open 'Open a session without prompting and bind it to the key'
+            cand sessions 'List live sessions'
+            cand show 'Show one session in full, with a resume hint'
+            cand end 'End a session (by id, by key, or the one bound to this directory''s key)'
+            cand bind 'Bind a key to a live session'
+            cand unbind 'Remove a key''s binding'
+            cand keys 'List bindings, the suspended pool and remembered records'
+            cand cancel 'Cancel the running turn ("nothing to cancel" is success)'
+            cand attach 'Follow a session''s events live, including the turn in progress'
+            cand result 'Print the last finished turn''s result'
+            cand agents 'List built-in and configured agents'
+            cand daemon 'Manage the daemon'
+            cand gc 'Run the idle sweep now'
+            cand config 'Show the resolved configuration or where it lives'
+            cand completions 'Print shell completions to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;help;prompt'= {
+        }
+        &'cap;help;open'= {
+        }
+        &'cap;help;sessions'= {
+        }
+        &'cap;help;show'= {
+        }
+        &'cap;help;end'= {
+        }
+        &'cap;help;bind'= {
+        }
+        &'cap;help;unbind'= {
+        }
+        &'cap;help;keys'= {
+        }
+        &'cap;help;cancel'= {
+        }
+        &'cap;help;attach'= {
+        }
+        &'cap;help;result'= {
+        }
+        &'cap;help;agents'= {
+        }
+        &'cap;help;daemon'= {
+            cand start 'Start capd in the background unless one already answers'
+            cand stop 'Ask capd to shut down and wait until it is gone'
+            cand restart 'Stop capd (if running), then start it again'
+            cand status 'Show pid, version, uptime, socket, sessions and limits'
+        }
+        &'cap;help;daemon;start'= {
+        }
+        &'cap;help;daemon;stop'= {
+        }
+        &'cap;help;daemon;restart'= {
+        }
+        &'cap;help;daemon;status'= {
+        }
+        &'cap;help;gc'= {
+        }
+        &'cap;help;config'= {
+            cand show 'The configuration capd resolved (defaults included)'
+            cand path 'Where the config file is looked for (no daemon needed)'
+        }
+        &'cap;help;config;show'= {
+        }
+        &'cap;help;config;path'= {
+        }
+        &'cap;help;completions'= {
+        }
+        &'cap;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
