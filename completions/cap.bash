@@ -1144,7 +1144,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__open)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --no-bind --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --approve-all --deny-all --fail --no-bind --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1214,7 +1214,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__prompt)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --file --timeout --no-wait --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --approve-all --deny-all --fail --file --timeout --no-wait --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

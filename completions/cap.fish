@@ -67,6 +67,9 @@ quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l new -d 'Always open a fresh session (and rebind the key to it)'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l continue -d 'Continue the agent\'s most recent session in the working directory'
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l approve-all -d 'Approve the agent\'s permission requests (the default: headless callers cannot click)'
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l deny-all -d 'Reject the agent\'s permission requests; the turn goes on without the tool'
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l fail -d 'Fail the turn (exit 5) when the agent asks for permission'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-wait -d 'Return as soon as the prompt is queued; fetch the answer with `cap result`'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
@@ -86,6 +89,9 @@ quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand open" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand open" -l new -d 'Always open a fresh session (and rebind the key to it)'
 complete -c cap -n "__fish_cap_using_subcommand open" -l continue -d 'Continue the agent\'s most recent session in the working directory'
+complete -c cap -n "__fish_cap_using_subcommand open" -l approve-all -d 'Approve the agent\'s permission requests (the default: headless callers cannot click)'
+complete -c cap -n "__fish_cap_using_subcommand open" -l deny-all -d 'Reject the agent\'s permission requests; the turn goes on without the tool'
+complete -c cap -n "__fish_cap_using_subcommand open" -l fail -d 'Fail the turn (exit 5) when the agent asks for permission'
 complete -c cap -n "__fish_cap_using_subcommand open" -l no-bind -d 'Only open the session; leave the key\'s binding alone'
 complete -c cap -n "__fish_cap_using_subcommand open" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand open" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'

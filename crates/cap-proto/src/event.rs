@@ -38,6 +38,8 @@ pub enum Event {
     ToolCall(ToolCall),
     /// The agent's plan (entries as the agent sent them).
     Plan { entries: serde_json::Value },
+    /// Token or cost accounting, as the agent reported it.
+    Usage { usage: serde_json::Value },
     /// Progress: queued, respawned, retried, fell back to a fresh session, …
     Status { kind: String, message: String },
     /// An agent update cap has no type for, passed through untouched.

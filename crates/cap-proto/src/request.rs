@@ -96,6 +96,23 @@ pub struct Route {
     /// Context preamble text for a fresh session (the client reads `--preamble FILE`).
     #[serde(default)]
     pub preamble: Option<String>,
+    /// How the agent's permission requests are answered (ACP agents); `None` = approve all.
+    #[serde(default)]
+    pub permissions: Option<Permissions>,
+}
+
+/// The answer policy for an agent's permission requests. Headless callers cannot click
+/// "allow", so the default approves; `fail` ends the turn with exit code 5 instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Permissions {
+    /// Pick the agent's "allow once" option.
+    #[default]
+    ApproveAll,
+    /// Pick the agent's "reject" option; the turn goes on without the tool.
+    DenyAll,
+    /// Refuse and fail the turn with `permission_denied`.
+    Fail,
 }
 
 /// `prompt`: one turn.

@@ -179,6 +179,18 @@ pub struct RouteArgs {
     /// File whose text is prepended to the first prompt of a fresh session.
     #[arg(long, value_name = "FILE")]
     pub preamble: Option<PathBuf>,
+
+    /// Approve the agent's permission requests (the default: headless callers cannot click).
+    #[arg(long, conflicts_with_all = ["deny_all", "fail"])]
+    pub approve_all: bool,
+
+    /// Reject the agent's permission requests; the turn goes on without the tool.
+    #[arg(long, conflicts_with = "fail")]
+    pub deny_all: bool,
+
+    /// Fail the turn (exit 5) when the agent asks for permission.
+    #[arg(long)]
+    pub fail: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -223,6 +223,13 @@ impl Renderer {
             Event::Error(_) => self.finish(out, err),
             // A type from a newer daemon: nothing this build can show.
             Event::Unknown => Ok(()),
+            Event::Usage { usage } => {
+                if self.verbose == 0 {
+                    return Ok(());
+                }
+                let text = format!("· usage: {}", one_line(&usage.to_string(), 200));
+                self.line(out, err, &self.style.paint(DIM, &text))
+            }
         }
     }
 

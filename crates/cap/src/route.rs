@@ -4,6 +4,7 @@
 
 use crate::cli::{RouteArgs, TargetArgs};
 use crate::failure::Failure;
+use cap_proto::request::Permissions;
 use cap_proto::request::{Route, TargetRequest};
 use std::path::{Path, PathBuf};
 
@@ -54,6 +55,15 @@ pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
         cwd: cwd(args.cwd.as_deref())?,
         model: args.model.clone(),
         preamble,
+        permissions: if args.deny_all {
+            Some(Permissions::DenyAll)
+        } else if args.fail {
+            Some(Permissions::Fail)
+        } else if args.approve_all {
+            Some(Permissions::ApproveAll)
+        } else {
+            None
+        },
     })
 }
 

@@ -27,6 +27,8 @@ pub struct Turn {
     pub events: mpsc::UnboundedSender<Envelope>,
     /// The seq of the first event the actor emits (the handler already sent the earlier ones).
     pub first_seq: u64,
+    /// How the agent's permission requests are answered during this turn.
+    pub policy: drivers::Policy,
 }
 
 /// Messages that overtake the queue.
@@ -432,6 +434,7 @@ impl Actor {
             let Some(driver) = self.driver.as_mut() else {
                 return Outcome::Failed(ended_error());
             };
+            driver.set_policy(turn.policy);
             if let Err(e) = driver.send_turn(text) {
                 self.driver = None;
                 if respawned {
@@ -520,6 +523,7 @@ impl Actor {
         let mut cancelled = false;
         let mut timed_out = false;
         let mut settle_by: Option<tokio::time::Instant> = None;
+        let mut denied: Option<String> = None;
         loop {
             let Some(driver) = self.driver.as_mut() else {
                 return Wait::Died(String::new());
@@ -534,8 +538,18 @@ impl Actor {
                     Some(DriverEvent::ToolCall(t)) => self.emit(turn, seq, Event::ToolCall(t)),
                     Some(DriverEvent::Plan(p)) => self.emit(turn, seq, Event::Plan { entries: p }),
                     Some(DriverEvent::Raw { kind, payload }) => self.emit(turn, seq, Event::Raw { kind, payload }),
+                    Some(DriverEvent::Usage(u)) => self.emit(turn, seq, Event::Usage { usage: u }),
+                    Some(DriverEvent::Denied(what)) => {
+                        denied.get_or_insert(what);
+                    }
                     Some(DriverEvent::NativeId(n)) => self.native_changed(n),
                     Some(DriverEvent::TurnEnd(end)) => {
+                        if let Some(what) = denied {
+                            return Wait::Final(Outcome::Failed(ErrorBody::new(
+                                ErrorCode::PermissionDenied,
+                                format!("the agent asked permission for {what} and the session's policy is to fail; use --approve-all or --deny-all"),
+                            )));
+                        }
                         if timed_out {
                             return Wait::Final(Outcome::Failed(timeout_error(turn)));
                         }

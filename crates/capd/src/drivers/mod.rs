@@ -5,11 +5,15 @@
 //! control messages and timers without caring which protocol is underneath. Writing is
 //! synchronous (lines are queued to a writer task), which keeps the trait object-safe.
 
+pub mod acp;
 pub mod claude;
+pub mod codex;
 pub mod process;
+pub mod rpc;
 
 use crate::agents::{AgentSpec, Protocol};
 use cap_proto::ToolCall;
+pub use cap_proto::request::Permissions as Policy;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -48,6 +52,10 @@ pub enum DriverEvent {
         kind: String,
         payload: serde_json::Value,
     },
+    /// Token or cost accounting.
+    Usage(serde_json::Value),
+    /// A permission request was refused under the `fail` policy (what was refused).
+    Denied(String),
     /// The agent told us (or changed) its native session id.
     NativeId(String),
     /// The running turn ended.
@@ -85,9 +93,11 @@ pub enum DriverError {
     },
     #[error("{agent} exited during startup{stderr}")]
     ExitedEarly { agent: String, stderr: String },
+    #[error("{agent} refused to open the session: {message}")]
+    Rejected { agent: String, message: String },
     #[error("cannot write to the agent: {0}")]
     Send(std::io::Error),
-    #[error("the {0} protocol is not supported yet")]
+    #[error("{0} is not supported")]
     Unsupported(&'static str),
 }
 
@@ -98,6 +108,8 @@ pub trait Driver: Send {
     fn send_turn(&mut self, text: &str) -> Result<(), DriverError>;
     /// Asks the agent to stop the running turn; the turn still ends with `TurnEnd`.
     fn cancel(&mut self) -> Result<(), DriverError>;
+    /// Sets how the agent's permission requests are answered from now on.
+    fn set_policy(&mut self, _policy: Policy) {}
     /// The agent's events, in order.
     fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent>;
     /// The native session id, once known.
@@ -116,8 +128,8 @@ pub trait Driver: Send {
 pub async fn start(spec: StartSpec) -> Result<Box<dyn Driver>, DriverError> {
     match spec.agent.protocol {
         Protocol::ClaudeStreamJson => Ok(Box::new(claude::ClaudeDriver::start(spec).await?)),
-        Protocol::CodexAppServer => Err(DriverError::Unsupported("codex-app-server")),
-        Protocol::Acp => Err(DriverError::Unsupported("acp")),
+        Protocol::CodexAppServer => Ok(Box::new(codex::CodexDriver::start(spec).await?)),
+        Protocol::Acp => Ok(Box::new(acp::AcpDriver::start(spec).await?)),
     }
 }
 

@@ -33,6 +33,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
         timeout: (secs > 0).then(|| Duration::from_secs(secs)),
         events: tx,
         first_seq: 1,
+        policy: p.route.permissions.unwrap_or_default(),
     };
     h.live.with(|l| l.queued += 1);
     if let Err(e) = h.queue.try_send(turn) {

@@ -1,0 +1,422 @@
+//! The Agent Client Protocol (JSON-RPC 2.0 over stdio): OpenCode, Gemini CLI, the Claude and
+//! Codex ACP adapters, and any custom ACP agent.
+//!
+//! Facts this relies on (shared/agents/acp.md): `initialize` with protocol version 1 and no
+//! fs or terminal capabilities (Gemini then reads and writes the disk itself; opencode sends
+//! `fs/write_text_file` anyway, which gets a proper error); `session/new` with the cwd and MCP
+//! servers; `session/resume` when advertised (no replay, fast), else `session/load` (which
+//! replays history, sometimes after its reply — replays are never part of a turn); one
+//! `session/prompt` per turn with `session/update` notifications; `session/cancel`;
+//! `session/request_permission` answered by the session's policy, picking options by `kind`.
+//!
+//! We use our own serde handling rather than the `agent-client-protocol` crate: the SDK's
+//! typed handlers silently drop update kinds unknown to its pinned schema, and cap must pass
+//! every unknown kind through. The whole driver is a few hundred lines against ~80 extra
+//! crates and ~40 s of clean build on 2 cores for the SDK (measured in shared/agents/acp.md).
+
+use super::process::{AgentProcess, Lines};
+use super::rpc::{self, Dialect, Incoming};
+use super::{
+    Driver, DriverError, DriverEvent, OpenMode, Policy, StartSpec, TurnEnd, stderr_suffix, summary,
+};
+use cap_proto::ToolCall;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const DIALECT: Dialect = Dialect { jsonrpc: true };
+
+/// State shared with the reader task.
+struct Shared {
+    /// Our pending `session/prompt` request id.
+    prompt_request: Option<u64>,
+    policy: Policy,
+}
+
+/// A live ACP agent hosting one session.
+pub struct AcpDriver {
+    proc: AgentProcess,
+    events: mpsc::UnboundedReceiver<DriverEvent>,
+    session: String,
+    shared: Arc<Mutex<Shared>>,
+    next_id: AtomicU64,
+}
+
+impl AcpDriver {
+    /// Spawns the agent, initialises it and opens, resumes or loads the session.
+    pub async fn start(spec: StartSpec) -> Result<AcpDriver, DriverError> {
+        let agent = spec.agent.name.clone();
+        let (mut proc, mut lines) =
+            AgentProcess::spawn(&spec.agent, &[], &spec.cwd).map_err(|source| {
+                DriverError::Spawn {
+                    program: spec.agent.program.display().to_string(),
+                    source,
+                }
+            })?;
+        let opened =
+            tokio::time::timeout(spec.ready_timeout, open_session(&proc, &mut lines, &spec)).await;
+        let session = match opened {
+            Ok(Ok(s)) => s,
+            Ok(Err(msg)) => {
+                let _ = tokio::time::timeout(Duration::from_millis(500), proc.wait()).await;
+                return Err(DriverError::Rejected {
+                    agent,
+                    message: format!("{msg}{}", stderr_suffix(&proc.stderr_tail())),
+                });
+            }
+            Err(_) => {
+                return Err(DriverError::NotReady {
+                    agent,
+                    secs: spec.ready_timeout.as_secs(),
+                    stderr: stderr_suffix(&proc.stderr_tail()),
+                });
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(Shared {
+            prompt_request: None,
+            policy: Policy::ApproveAll,
+        }));
+        let reply = proc.stdin_sender();
+        tokio::spawn(read_events(lines, tx, shared.clone(), reply));
+        Ok(AcpDriver {
+            proc,
+            events: rx,
+            session,
+            shared,
+            next_id: AtomicU64::new(100),
+        })
+    }
+}
+
+/// `initialize`, then `session/new`, `session/resume`, `session/load` or (for `--continue`)
+/// `session/list` + resume; then `session/set_mode` when a mode is configured.
+async fn open_session(
+    proc: &AgentProcess,
+    lines: &mut Lines,
+    spec: &StartSpec,
+) -> Result<String, String> {
+    let init = json!({
+        "protocolVersion": 1,
+        "clientCapabilities": {"fs": {"readTextFile": false, "writeTextFile": false}, "terminal": false},
+        "clientInfo": {"name": "cap", "version": cap_proto::VERSION},
+    });
+    let info = rpc::call(proc, lines, DIALECT, 1, "initialize", init).await?;
+    let caps = &info["agentCapabilities"];
+    let can_resume = caps["sessionCapabilities"]["resume"].is_object();
+    let can_load = caps["loadSession"].as_bool().unwrap_or(false);
+    let can_list = caps["sessionCapabilities"]["list"].is_object();
+    let base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    let target = match &spec.mode {
+        OpenMode::Fresh => None,
+        OpenMode::Resume(id) => Some(id.clone()),
+        OpenMode::Continue => {
+            if !can_list {
+                return Err("this agent cannot list its sessions, so --continue cannot find the last one (Session not found)".into());
+            }
+            let listed = rpc::call(
+                proc,
+                lines,
+                DIALECT,
+                2,
+                "session/list",
+                json!({"cwd": spec.cwd}),
+            )
+            .await?;
+            let latest = listed["sessions"]
+                .as_array()
+                .and_then(|s| {
+                    s.iter()
+                        .max_by_key(|s| s["updatedAt"].as_str().unwrap_or_default().to_string())
+                })
+                .and_then(|s| s["sessionId"].as_str())
+                .map(str::to_string);
+            Some(latest.ok_or("no previous session in this cwd (Session not found)")?)
+        }
+    };
+    let session = match target {
+        None => {
+            let created = rpc::call(proc, lines, DIALECT, 3, "session/new", base).await?;
+            created["sessionId"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("session/new answered without a sessionId: {created}"))?
+        }
+        Some(id) => {
+            let mut params = base;
+            params["sessionId"] = json!(id);
+            let method = if can_resume {
+                "session/resume"
+            } else if can_load {
+                "session/load"
+            } else {
+                return Err(
+                    "this agent can neither resume nor load sessions (Session not found)".into(),
+                );
+            };
+            rpc::call(proc, lines, DIALECT, 3, method, params).await?;
+            id
+        }
+    };
+    if let Some(mode) = &spec.agent.mode {
+        rpc::call(
+            proc,
+            lines,
+            DIALECT,
+            4,
+            "session/set_mode",
+            json!({"sessionId": session, "modeId": mode}),
+        )
+        .await?;
+    }
+    Ok(session)
+}
+
+/// Turns ACP messages into driver events, answering the agent's requests.
+async fn read_events(
+    mut lines: Lines,
+    tx: mpsc::UnboundedSender<DriverEvent>,
+    shared: Arc<Mutex<Shared>>,
+    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
+) {
+    let mut tools: HashMap<String, String> = HashMap::new();
+    let send = |msg: Value| {
+        if let Some(r) = reply.as_ref().and_then(|r| r.upgrade()) {
+            let mut bytes = msg.to_string().into_bytes();
+            bytes.push(b'\n');
+            let _ = r.send(bytes);
+        }
+    };
+    while let Ok(Some(line)) = lines.next_segment().await {
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            tracing::warn!("ignoring a non-JSON line from the ACP agent");
+            continue;
+        };
+        match rpc::classify(v) {
+            Incoming::Reply { id, result } => {
+                let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+                if s.prompt_request == Some(id) {
+                    s.prompt_request = None;
+                    let end = match result {
+                        Ok(r) => TurnEnd {
+                            ok: true,
+                            output: None,
+                            stop_reason: r["stopReason"].as_str().unwrap_or("end_turn").to_string(),
+                            error: None,
+                        },
+                        Err(e) => TurnEnd {
+                            ok: false,
+                            output: None,
+                            stop_reason: "error".into(),
+                            error: Some(e),
+                        },
+                    };
+                    let _ = tx.send(DriverEvent::TurnEnd(end));
+                }
+            }
+            Incoming::Request { id, method, params } => {
+                if method == "session/request_permission" {
+                    let policy = shared.lock().unwrap_or_else(|p| p.into_inner()).policy;
+                    let (outcome, denied) = permission_outcome(policy, &params);
+                    send(DIALECT.result(&id, json!({"outcome": outcome})));
+                    if let Some(what) = denied {
+                        let _ = tx.send(DriverEvent::Denied(what));
+                    }
+                } else {
+                    // fs/* and anything else: cap advertises no such capability.
+                    send(DIALECT.error(&id, -32601, &format!("{method} is not supported by cap")));
+                }
+            }
+            Incoming::Notification { method, params } if method == "session/update" => {
+                for ev in translate(&params["update"], &mut tools) {
+                    let _ = tx.send(ev);
+                }
+            }
+            Incoming::Notification { method, params } => {
+                let _ = tx.send(DriverEvent::Raw {
+                    kind: method,
+                    payload: params,
+                });
+            }
+            Incoming::Other => {}
+        }
+    }
+    let _ = tx.send(DriverEvent::Exited);
+}
+
+/// Answers a permission request by policy, choosing options by their `kind` (ids differ per
+/// agent). Returns the outcome and, for the `fail` policy, what was refused.
+fn permission_outcome(policy: Policy, params: &Value) -> (Value, Option<String>) {
+    let options = params["options"].as_array().cloned().unwrap_or_default();
+    let pick = |kinds: &[&str]| {
+        kinds.iter().find_map(|k| {
+            options
+                .iter()
+                .find(|o| o["kind"] == *k)
+                .and_then(|o| o["optionId"].as_str())
+                .map(str::to_string)
+        })
+    };
+    let what = params["toolCall"]["title"]
+        .as_str()
+        .unwrap_or("a tool call")
+        .to_string();
+    let chosen = match policy {
+        Policy::ApproveAll => pick(&["allow_once", "allow_always"]),
+        Policy::DenyAll => pick(&["reject_once", "reject_always"]),
+        Policy::Fail => None,
+    };
+    match chosen {
+        Some(id) => (json!({"outcome": "selected", "optionId": id}), None),
+        None => (
+            json!({"outcome": "cancelled"}),
+            (policy == Policy::Fail).then_some(what),
+        ),
+    }
+}
+
+/// Maps one `session/update` to events. Unknown kinds pass through raw; replayed user text
+/// (from `session/load`) is dropped.
+fn translate(u: &Value, tools: &mut HashMap<String, String>) -> Vec<DriverEvent> {
+    let kind = u["sessionUpdate"].as_str().unwrap_or_default();
+    let content_text = |c: &Value| c["text"].as_str().unwrap_or_default().to_string();
+    match kind {
+        "agent_message_chunk" => {
+            let t = content_text(&u["content"]);
+            if t.is_empty() {
+                Vec::new()
+            } else {
+                vec![DriverEvent::Text(t)]
+            }
+        }
+        "agent_thought_chunk" => vec![DriverEvent::Thought(content_text(&u["content"]))],
+        "user_message_chunk" => Vec::new(),
+        "tool_call" | "tool_call_update" => {
+            let id = u["toolCallId"].as_str().unwrap_or_default().to_string();
+            if let Some(title) = u["title"].as_str() {
+                tools.insert(id.clone(), title.to_string());
+            }
+            let output = u
+                .get("rawOutput")
+                .or_else(|| u.get("content"))
+                .filter(|v| !v.is_null() && kind == "tool_call_update")
+                .map(summary);
+            vec![DriverEvent::ToolCall(ToolCall {
+                name: tools.get(&id).cloned().unwrap_or_else(|| "tool".into()),
+                id,
+                status: u["status"].as_str().unwrap_or("pending").to_string(),
+                input: u
+                    .get("rawInput")
+                    .filter(|v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()))
+                    .map(summary),
+                output,
+            })]
+        }
+        "plan" => vec![DriverEvent::Plan(u["entries"].clone())],
+        "usage_update" => vec![DriverEvent::Usage(u.clone())],
+        other => vec![DriverEvent::Raw {
+            kind: other.to_string(),
+            payload: u.clone(),
+        }],
+    }
+}
+
+impl Driver for AcpDriver {
+    fn send_turn(&mut self, text: &str) -> Result<(), DriverError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .prompt_request = Some(id);
+        let params = json!({"sessionId": self.session, "prompt": [{"type": "text", "text": text}]});
+        rpc::send(&self.proc, &DIALECT.request(id, "session/prompt", params))
+            .map_err(DriverError::Send)
+    }
+
+    fn cancel(&mut self) -> Result<(), DriverError> {
+        let note = DIALECT.notification("session/cancel", Some(json!({"sessionId": self.session})));
+        rpc::send(&self.proc, &note).map_err(DriverError::Send)
+    }
+
+    fn set_policy(&mut self, policy: Policy) {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner()).policy = policy;
+    }
+
+    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent> {
+        &mut self.events
+    }
+
+    fn native_id(&self) -> Option<String> {
+        Some(self.session.clone())
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.proc.pid()
+    }
+
+    fn is_alive(&mut self) -> bool {
+        self.proc.is_alive()
+    }
+
+    fn stderr_tail(&self) -> String {
+        self.proc.stderr_tail()
+    }
+
+    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(self.proc.shutdown(Duration::from_secs(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Value {
+        json!({"options": [
+            {"optionId": "always", "kind": "allow_always"},
+            {"optionId": "once", "kind": "allow_once"},
+            {"optionId": "no", "kind": "reject_once"}],
+            "toolCall": {"title": "touch x"}})
+    }
+
+    #[test]
+    fn permissions_pick_options_by_kind() {
+        let (o, d) = permission_outcome(Policy::ApproveAll, &request());
+        assert_eq!(o["optionId"], "once");
+        assert!(d.is_none());
+        let (o, _) = permission_outcome(Policy::DenyAll, &request());
+        assert_eq!(o["optionId"], "no");
+        let (o, d) = permission_outcome(Policy::Fail, &request());
+        assert_eq!(o["outcome"], "cancelled");
+        assert_eq!(d.as_deref(), Some("touch x"));
+    }
+
+    #[test]
+    fn updates_map_to_events_and_unknown_kinds_pass_through() {
+        let mut tools = HashMap::new();
+        let text = json!({"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "hi"}});
+        assert_eq!(
+            translate(&text, &mut tools),
+            vec![DriverEvent::Text("hi".into())]
+        );
+        let replay = json!({"sessionUpdate": "user_message_chunk", "content": {"type": "text", "text": "old"}});
+        assert!(translate(&replay, &mut tools).is_empty());
+        let call = json!({"sessionUpdate": "tool_call", "toolCallId": "c1", "title": "write", "status": "pending", "rawInput": {}});
+        let done = json!({"sessionUpdate": "tool_call_update", "toolCallId": "c1", "status": "completed", "rawOutput": {"ok": true}});
+        translate(&call, &mut tools);
+        match &translate(&done, &mut tools)[..] {
+            [DriverEvent::ToolCall(t)] => {
+                assert_eq!((t.name.as_str(), t.status.as_str()), ("write", "completed"));
+                assert!(t.output.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        let weird = json!({"sessionUpdate": "fake_vendor_kind", "x": 1});
+        assert!(
+            matches!(&translate(&weird, &mut tools)[..], [DriverEvent::Raw { kind, .. }] if kind == "fake_vendor_kind")
+        );
+    }
+}

@@ -1,0 +1,422 @@
+//! Codex's `app-server` protocol: JSON-RPC without the `"jsonrpc"` field, one object per line.
+//!
+//! Facts this relies on (shared/agents/claude-codex.md §4): `initialize` then `initialized`,
+//! then `thread/start` (the thread id is the native id) or `thread/resume` with `excludeTurns`
+//! (works from any cwd); a turn is `turn/start`, streamed as `item/agentMessage/delta` until
+//! `turn/completed` (completed, interrupted or failed); `turn/interrupt` cancels; a second
+//! `turn/start` mid-turn would be steered into the running turn, so the actor's one-turn-at-a-
+//! time rule matters; stdin EOF kills Codex at once, so stdin stays open for the session's life.
+//!
+//! Process model: one app-server per session. Codex can host many threads in one process,
+//! but a shared process would tie every session's fate (a crash, a hung turn that must be
+//! killed) to the others and break the one-process-group-per-session rule that keeps
+//! "no orphans" simple. The cost, about 80 MB RSS per idle app-server, is measured in
+//! docs/agents.md.
+
+use super::process::{AgentProcess, Lines};
+use super::rpc::{self, Dialect, Incoming};
+use super::{
+    Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, stderr_suffix, summary,
+};
+use cap_proto::ToolCall;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const DIALECT: Dialect = Dialect { jsonrpc: false };
+
+/// State the reader task shares with the driver.
+#[derive(Default)]
+struct Shared {
+    /// The running turn's id, for `turn/interrupt`.
+    turn: Option<String>,
+    /// The id of our last `turn/start` request, whose error reply fails the turn.
+    start_request: Option<u64>,
+}
+
+/// A live Codex app-server hosting one thread.
+pub struct CodexDriver {
+    proc: AgentProcess,
+    events: mpsc::UnboundedReceiver<DriverEvent>,
+    thread: String,
+    shared: Arc<Mutex<Shared>>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl CodexDriver {
+    /// Spawns the app-server, initialises it and starts or resumes the thread.
+    pub async fn start(mut spec: StartSpec) -> Result<CodexDriver, DriverError> {
+        let agent = spec.agent.name.clone();
+        if spec.mode == OpenMode::Continue {
+            return Err(DriverError::Unsupported(
+                "--continue with codex (resume a thread with --resume THREAD_ID)",
+            ));
+        }
+        spec.agent.program = native_binary(&spec.agent.program);
+        let (mut proc, mut lines) =
+            AgentProcess::spawn(&spec.agent, &[], &spec.cwd).map_err(|source| {
+                DriverError::Spawn {
+                    program: spec.agent.program.display().to_string(),
+                    source,
+                }
+            })?;
+        let handshake =
+            tokio::time::timeout(spec.ready_timeout, open_thread(&proc, &mut lines, &spec)).await;
+        let thread = match handshake {
+            Ok(Ok(t)) => t,
+            Ok(Err(msg)) => {
+                let _ = tokio::time::timeout(Duration::from_millis(500), proc.wait()).await;
+                return Err(DriverError::Rejected {
+                    agent,
+                    message: format!("{msg}{}", stderr_suffix(&proc.stderr_tail())),
+                });
+            }
+            Err(_) => {
+                return Err(DriverError::NotReady {
+                    agent,
+                    secs: spec.ready_timeout.as_secs(),
+                    stderr: stderr_suffix(&proc.stderr_tail()),
+                });
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let reply = proc.stdin_sender();
+        tokio::spawn(read_events(lines, tx, shared.clone(), reply));
+        Ok(CodexDriver {
+            proc,
+            events: rx,
+            thread,
+            shared,
+            next_id: Arc::new(AtomicU64::new(10)),
+        })
+    }
+}
+
+/// `initialize`, `initialized`, then `thread/start` or `thread/resume`; returns the thread id.
+async fn open_thread(
+    proc: &AgentProcess,
+    lines: &mut Lines,
+    spec: &StartSpec,
+) -> Result<String, String> {
+    let init =
+        json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
+    rpc::call(proc, lines, DIALECT, 1, "initialize", init).await?;
+    rpc::send(proc, &DIALECT.notification("initialized", None)).map_err(|e| e.to_string())?;
+    let result = match &spec.mode {
+        OpenMode::Resume(id) => {
+            rpc::call(
+                proc,
+                lines,
+                DIALECT,
+                2,
+                "thread/resume",
+                json!({"threadId": id, "excludeTurns": true}),
+            )
+            .await?
+        }
+        _ => {
+            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": "never"});
+            if let Some(m) = &spec.model {
+                params["model"] = json!(m);
+            }
+            rpc::call(proc, lines, DIALECT, 2, "thread/start", params).await?
+        }
+    };
+    result["thread"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("codex answered without a thread id: {result}"))
+}
+
+/// Turns app-server notifications into driver events until the process closes stdout.
+async fn read_events(
+    mut lines: Lines,
+    tx: mpsc::UnboundedSender<DriverEvent>,
+    shared: Arc<Mutex<Shared>>,
+    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
+) {
+    // The last `error` notification: `turn/completed` with status failed may not repeat it.
+    let mut last_error: Option<String> = None;
+    while let Ok(Some(line)) = lines.next_segment().await {
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            tracing::warn!("ignoring a non-JSON line from codex");
+            continue;
+        };
+        match rpc::classify(v) {
+            Incoming::Reply { id, result } => {
+                let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+                if s.start_request == Some(id) {
+                    s.start_request = None;
+                    match result {
+                        Ok(r) => s.turn = r["turn"]["id"].as_str().map(str::to_string),
+                        Err(e) => {
+                            let _ = tx.send(DriverEvent::TurnEnd(TurnEnd {
+                                ok: false,
+                                output: None,
+                                stop_reason: "failed".into(),
+                                error: Some(e),
+                            }));
+                        }
+                    }
+                }
+            }
+            Incoming::Request { id, method, .. } => {
+                // With approvalPolicy "never" Codex should not ask; if it does, decline
+                // rather than hang the turn.
+                let answer =
+                    DIALECT.error(&id, -32601, &format!("{method} is not supported by cap"));
+                if let Some(r) = reply.as_ref().and_then(|r| r.upgrade()) {
+                    let mut bytes = answer.to_string().into_bytes();
+                    bytes.push(b'\n');
+                    let _ = r.send(bytes);
+                }
+            }
+            Incoming::Notification { method, params } => {
+                for ev in translate(&method, &params, &shared, &mut last_error) {
+                    let _ = tx.send(ev);
+                }
+            }
+            Incoming::Other => {}
+        }
+    }
+    let _ = tx.send(DriverEvent::Exited);
+}
+
+fn translate(
+    method: &str,
+    p: &Value,
+    shared: &Arc<Mutex<Shared>>,
+    last_error: &mut Option<String>,
+) -> Vec<DriverEvent> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    match method {
+        "item/agentMessage/delta" => vec![DriverEvent::Text(text(&p["delta"]))],
+        m if m.starts_with("item/reasoning/") && m.ends_with("Delta") => {
+            vec![DriverEvent::Thought(text(&p["delta"]))]
+        }
+        "turn/started" => {
+            if let Some(id) = p["turn"]["id"].as_str() {
+                shared.lock().unwrap_or_else(|e| e.into_inner()).turn = Some(id.to_string());
+            }
+            Vec::new()
+        }
+        "item/started" | "item/completed" => tool_event(method, &p["item"]).into_iter().collect(),
+        "turn/plan/updated" => vec![DriverEvent::Plan(p["plan"].clone())],
+        "error" => {
+            *last_error = Some(
+                p["error"]["message"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| p["error"].to_string()),
+            );
+            Vec::new()
+        }
+        "turn/completed" => {
+            shared.lock().unwrap_or_else(|e| e.into_inner()).turn = None;
+            let turn = &p["turn"];
+            let status = turn["status"].as_str().unwrap_or("completed");
+            let error = turn["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| last_error.take());
+            vec![DriverEvent::TurnEnd(match status {
+                "failed" => TurnEnd {
+                    ok: false,
+                    output: None,
+                    stop_reason: "failed".into(),
+                    error: Some(error.unwrap_or_else(|| "the turn failed".into())),
+                },
+                "interrupted" => TurnEnd {
+                    ok: true,
+                    output: None,
+                    stop_reason: "cancelled".into(),
+                    error: None,
+                },
+                _ => TurnEnd {
+                    ok: true,
+                    output: last_agent_message(turn),
+                    stop_reason: "end_turn".into(),
+                    error: None,
+                },
+            })]
+        }
+        "thread/started"
+        | "thread/status/changed"
+        | "thread/tokenUsage/updated"
+        | "account/rateLimits/updated"
+        | "configWarning"
+        | "remoteControl/status/changed" => Vec::new(),
+        other => vec![DriverEvent::Raw {
+            kind: other.to_string(),
+            payload: p.clone(),
+        }],
+    }
+}
+
+/// A tool-like item (command, file change, MCP or web call) as a tool-call event.
+fn tool_event(method: &str, item: &Value) -> Option<DriverEvent> {
+    let kind = item["type"].as_str()?;
+    if matches!(kind, "userMessage" | "agentMessage" | "reasoning") {
+        return None;
+    }
+    let done = method == "item/completed";
+    let status = item["status"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| if done { "completed" } else { "running" }.to_string());
+    Some(DriverEvent::ToolCall(ToolCall {
+        id: item["id"].as_str().unwrap_or_default().to_string(),
+        name: kind.to_string(),
+        status,
+        input: (!done).then(|| summary(item.get("command").unwrap_or(item))),
+        output: done
+            .then(|| item.get("aggregatedOutput").map(summary))
+            .flatten(),
+    }))
+}
+
+fn last_agent_message(turn: &Value) -> Option<String> {
+    turn["items"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|i| i["type"] == "agentMessage")
+        .and_then(|i| i["text"].as_str())
+        .map(str::to_string)
+}
+
+/// The native Codex binary for a `codex` program. npm's `codex` is a Node wrapper that stays
+/// a parent process (and costs ~40 MB); the real binary sits in the platform package next to
+/// it: `@openai/codex-<platform>/vendor/<target triple>/bin/codex` (or `…/codex/codex`).
+pub fn native_binary(program: &Path) -> PathBuf {
+    let resolved = crate::agents::find_program(program).unwrap_or_else(|| program.to_path_buf());
+    let Ok(real) = resolved.canonicalize() else {
+        return resolved;
+    };
+    let is_script = std::fs::read(&real)
+        .map(|b| b.starts_with(b"#!"))
+        .unwrap_or(false);
+    if !is_script {
+        return resolved;
+    }
+    // real = …/node_modules/@openai/codex/bin/codex.js
+    let Some(pkg) = real.parent().and_then(Path::parent) else {
+        return resolved;
+    };
+    let scopes = [
+        pkg.join("node_modules").join("@openai"),
+        pkg.parent().map(Path::to_path_buf).unwrap_or_default(),
+    ];
+    for scope in scopes {
+        let Ok(entries) = std::fs::read_dir(&scope) else {
+            continue;
+        };
+        for platform in entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("codex-"))
+        {
+            let Ok(triples) = std::fs::read_dir(platform.path().join("vendor")) else {
+                continue;
+            };
+            for triple in triples.flatten() {
+                for candidate in [
+                    triple.path().join("bin").join("codex"),
+                    triple.path().join("codex").join("codex"),
+                ] {
+                    if crate::agents::find_program(&candidate).is_some() {
+                        return candidate;
+                    }
+                }
+            }
+        }
+    }
+    resolved
+}
+
+impl Driver for CodexDriver {
+    fn send_turn(&mut self, text: &str) -> Result<(), DriverError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .start_request = Some(id);
+        let params = json!({"threadId": self.thread, "input": [{"type": "text", "text": text}]});
+        rpc::send(&self.proc, &DIALECT.request(id, "turn/start", params)).map_err(DriverError::Send)
+    }
+
+    fn cancel(&mut self) -> Result<(), DriverError> {
+        let turn = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .turn
+            .clone();
+        let Some(turn) = turn else {
+            // The turn id has not arrived yet: nothing Codex could interrupt by id. The
+            // actor's grace period kills the agent if the turn does not settle.
+            return Ok(());
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let params = json!({"threadId": self.thread, "turnId": turn});
+        rpc::send(&self.proc, &DIALECT.request(id, "turn/interrupt", params))
+            .map_err(DriverError::Send)
+    }
+
+    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent> {
+        &mut self.events
+    }
+
+    fn native_id(&self) -> Option<String> {
+        Some(self.thread.clone())
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.proc.pid()
+    }
+
+    fn is_alive(&mut self) -> bool {
+        self.proc.is_alive()
+    }
+
+    fn stderr_tail(&self) -> String {
+        self.proc.stderr_tail()
+    }
+
+    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(self.proc.shutdown(Duration::from_secs(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_completion_statuses_map_to_outcomes() {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let mut last = Some("boom".to_string());
+        let failed = json!({"turn": {"id": "t", "status": "failed", "error": null}});
+        match &translate("turn/completed", &failed, &shared, &mut last)[..] {
+            [DriverEvent::TurnEnd(t)] => {
+                assert_eq!((t.ok, t.error.as_deref()), (false, Some("boom")))
+            }
+            other => panic!("{other:?}"),
+        }
+        let interrupted = json!({"turn": {"id": "t", "status": "interrupted"}});
+        match &translate("turn/completed", &interrupted, &shared, &mut None)[..] {
+            [DriverEvent::TurnEnd(t)] => assert_eq!(t.stop_reason, "cancelled"),
+            other => panic!("{other:?}"),
+        }
+        let delta = json!({"delta": "hi"});
+        assert_eq!(
+            translate("item/agentMessage/delta", &delta, &shared, &mut None),
+            vec![DriverEvent::Text("hi".into())]
+        );
+        let unknown = translate("vendor/thing", &json!({"a": 1}), &shared, &mut None);
+        assert!(matches!(&unknown[..], [DriverEvent::Raw { kind, .. }] if kind == "vendor/thing"));
+    }
+}
