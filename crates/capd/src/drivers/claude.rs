@@ -38,6 +38,7 @@ impl ClaudeDriver {
             "--output-format",
             "stream-json",
             "--verbose",
+            "--include-partial-messages",
             "--permission-mode",
             "bypassPermissions",
         ]
@@ -125,6 +126,7 @@ async fn read_events(
     reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
 ) {
     let mut tools: HashMap<String, String> = HashMap::new();
+    let mut streamed = false;
     while let Ok(Some(line)) = lines.next_segment().await {
         let Ok(v) = serde_json::from_slice::<Value>(&line) else {
             tracing::warn!(
@@ -140,7 +142,7 @@ async fn read_events(
             *n = Some(id.to_string());
             let _ = tx.send(DriverEvent::NativeId(id.to_string()));
         }
-        for ev in translate(&v, &mut tools) {
+        for ev in translate(&v, &mut tools, &mut streamed) {
             let _ = tx.send(ev);
         }
         if v["type"] == "control_request" {
@@ -160,19 +162,46 @@ async fn read_events(
 }
 
 /// Maps one stdout object to events. `tools` remembers tool names by id so results can be
-/// labelled.
-fn translate(v: &Value, tools: &mut HashMap<String, String>) -> Vec<DriverEvent> {
+/// labelled. With `--include-partial-messages` text and thinking arrive as deltas
+/// (`stream_event`) and again whole in the `assistant` line; `streamed` records that the
+/// deltas were seen so the whole copy is not emitted twice.
+fn translate(
+    v: &Value,
+    tools: &mut HashMap<String, String>,
+    streamed: &mut bool,
+) -> Vec<DriverEvent> {
     let mut out = Vec::new();
     match v["type"].as_str().unwrap_or_default() {
+        "stream_event" => {
+            let delta = &v["event"]["delta"];
+            if v["event"]["type"] == "content_block_delta" {
+                match delta["type"].as_str().unwrap_or_default() {
+                    "text_delta" => {
+                        *streamed = true;
+                        out.push(DriverEvent::Text(
+                            delta["text"].as_str().unwrap_or_default().to_string(),
+                        ));
+                    }
+                    "thinking_delta" => {
+                        *streamed = true;
+                        out.push(DriverEvent::Thought(
+                            delta["thinking"].as_str().unwrap_or_default().to_string(),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
         "assistant" => {
+            let already = std::mem::take(streamed);
             for block in v["message"]["content"].as_array().into_iter().flatten() {
                 match block["type"].as_str().unwrap_or_default() {
-                    "text" => {
+                    "text" if !already => {
                         if let Some(t) = block["text"].as_str().filter(|t| !t.is_empty()) {
                             out.push(DriverEvent::Text(t.to_string()));
                         }
                     }
-                    "thinking" => {
+                    "thinking" if !already => {
                         if let Some(t) = block["thinking"].as_str() {
                             out.push(DriverEvent::Thought(t.to_string()));
                         }
@@ -212,6 +241,7 @@ fn translate(v: &Value, tools: &mut HashMap<String, String>) -> Vec<DriverEvent>
             }
         }
         "result" => {
+            *streamed = false;
             let is_error = v["is_error"].as_bool().unwrap_or(false);
             let text = v["result"].as_str().map(str::to_string);
             let subtype = v["subtype"].as_str().unwrap_or("success");
@@ -295,20 +325,33 @@ mod tests {
     #[test]
     fn result_lines_key_on_is_error_not_subtype() {
         let mut tools = HashMap::new();
+        let s = &mut false;
         let ok = json!({"type":"result","subtype":"success","is_error":false,"result":"hi","stop_reason":"end_turn"});
         let api_err =
             json!({"type":"result","subtype":"success","is_error":true,"result":"API Error: 500"});
-        match &translate(&ok, &mut tools)[..] {
+        match &translate(&ok, &mut tools, s)[..] {
             [DriverEvent::TurnEnd(t)] => assert!(t.ok && t.output.as_deref() == Some("hi")),
             other => panic!("{other:?}"),
         }
-        match &translate(&api_err, &mut tools)[..] {
+        match &translate(&api_err, &mut tools, s)[..] {
             [DriverEvent::TurnEnd(t)] => {
                 assert!(!t.ok);
                 assert_eq!(t.error.as_deref(), Some("API Error: 500"));
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn streamed_text_is_not_repeated_by_the_whole_message() {
+        let mut tools = HashMap::new();
+        let s = &mut false;
+        let delta = json!({"type":"stream_event","event":{"type":"content_block_delta","delta":{"type":"text_delta","text":"he"}}});
+        let whole = json!({"type":"assistant","message":{"content":[{"type":"text","text":"hello"}]}});
+        assert_eq!(translate(&delta, &mut tools, s), vec![DriverEvent::Text("he".into())]);
+        assert!(translate(&whole, &mut tools, s).is_empty());
+        // Without deltas the whole message is the text.
+        assert_eq!(translate(&whole, &mut tools, s), vec![DriverEvent::Text("hello".into())]);
     }
 
     #[test]
@@ -319,9 +362,10 @@ mod tests {
             {"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}]}});
         let res = json!({"type":"user","message":{"content":[
             {"type":"tool_result","tool_use_id":"t1","content":"a b"}]}});
-        let evs = translate(&call, &mut tools);
+        let s = &mut false;
+        let evs = translate(&call, &mut tools, s);
         assert_eq!(evs[0], DriverEvent::Text("let me look".into()));
-        let evs = translate(&res, &mut tools);
+        let evs = translate(&res, &mut tools, s);
         match &evs[..] {
             [DriverEvent::ToolCall(t)] => {
                 assert_eq!(t.name, "Bash");
