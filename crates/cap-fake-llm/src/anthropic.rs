@@ -1,0 +1,201 @@
+//! Anthropic Messages API (`POST …/v1/messages`, `…/v1/messages/count_tokens`),
+//! as used by Claude Code and the Claude ACP adapter.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::conversation::UserMessage;
+use crate::http::json_response;
+use crate::reply::{self, ParsedRequest, Plan};
+use crate::sse::{self, Frame};
+
+/// Reads the parts of a Messages request the fake cares about.
+pub fn parse(body: &Value) -> ParsedRequest {
+    ParsedRequest {
+        model: body["model"].as_str().unwrap_or_default().to_string(),
+        stream: body["stream"].as_bool().unwrap_or(false),
+        user_messages: user_messages(body),
+        schema: schema(body),
+    }
+}
+
+/// User-role messages with their text blocks; `tool_result` blocks are answers
+/// from tools, not from the person, so they are left out.
+fn user_messages(body: &Value) -> Vec<UserMessage> {
+    let Some(messages) = body["messages"].as_array() else {
+        return Vec::new();
+    };
+    messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| match &m["content"] {
+            Value::String(text) => UserMessage::new([text.as_str()]),
+            Value::Array(blocks) => UserMessage::new(
+                blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str()),
+            ),
+            _ => UserMessage::default(),
+        })
+        .collect()
+}
+
+/// Structured output: `output_config.format` (current), `output_format` (the
+/// older beta) or an OpenAI-style `response_format`.
+fn schema(body: &Value) -> Option<Value> {
+    [
+        &body["output_config"]["format"],
+        &body["output_format"],
+        &body["response_format"],
+    ]
+    .into_iter()
+    .find(|format| format["type"] == "json_schema")
+    .and_then(|format| {
+        [&format["schema"], &format["json_schema"]["schema"]]
+            .into_iter()
+            .find(|s| s.is_object())
+            .cloned()
+    })
+}
+
+/// The answer: an SSE stream when the request asked for one, else one message.
+pub fn respond(request: &ParsedRequest, plan: &Plan, label: String) -> Response {
+    if plan.fail {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "FAIL500 requested");
+    }
+    let id = reply::new_id("msg");
+    if !request.stream {
+        return json_response(StatusCode::OK, &message(&id, request, plan));
+    }
+    let usage_start = json!({
+        "input_tokens": plan.input_tokens,
+        "output_tokens": 1,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    });
+    let mut frames = vec![
+        Frame::named(
+            "message_start",
+            &json!({"type": "message_start", "message": {
+                "id": id, "type": "message", "role": "assistant", "model": request.model,
+                "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage_start,
+            }}),
+        ),
+        Frame::named(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": 0,
+                    "content_block": {"type": "text", "text": ""}}),
+        ),
+        Frame::named("ping", &json!({"type": "ping"})),
+    ];
+    for (i, chunk) in plan.chunks().iter().enumerate() {
+        let delta = json!({"type": "content_block_delta", "index": 0,
+                           "delta": {"type": "text_delta", "text": chunk}});
+        frames.push(Frame::named("content_block_delta", &delta).after(plan.delay_before(i)));
+    }
+    frames.extend([
+        Frame::named(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": 0}),
+        ),
+        Frame::named(
+            "message_delta",
+            &json!({"type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                    "usage": usage(plan)}),
+        ),
+        Frame::named("message_stop", &json!({"type": "message_stop"})),
+    ]);
+    sse::response(frames, label)
+}
+
+/// A complete, non-streamed assistant message.
+fn message(id: &str, request: &ParsedRequest, plan: &Plan) -> Value {
+    json!({
+        "id": id,
+        "type": "message",
+        "role": "assistant",
+        "model": request.model,
+        "content": [{"type": "text", "text": plan.text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": null,
+        "usage": usage(plan),
+    })
+}
+
+fn usage(plan: &Plan) -> Value {
+    json!({
+        "input_tokens": plan.input_tokens,
+        "output_tokens": plan.output_tokens(),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    })
+}
+
+/// `POST …/v1/messages/count_tokens`.
+pub fn count_tokens(plan: &Plan) -> Response {
+    if plan.fail {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "FAIL500 requested");
+    }
+    json_response(StatusCode::OK, &json!({"input_tokens": plan.input_tokens}))
+}
+
+/// An error in Anthropic's format, which Claude Code shows as "API Error: …".
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let kind = match status.as_u16() {
+        400 => "invalid_request_error",
+        404 => "not_found_error",
+        _ => "api_error",
+    };
+    json_response(
+        status,
+        &json!({"type": "error", "error": {"type": kind, "message": message}}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::summarize;
+
+    /// A Claude Code second turn: reminders, a tool round trip, then the new prompt.
+    #[test]
+    fn claude_code_history() {
+        let body = json!({
+            "model": "claude-opus-4-8[1m]",
+            "stream": true,
+            "messages": [
+                {"role": "user", "content": [
+                    {"type": "text", "text": "<system-reminder>\nAs you answer…\n</system-reminder>"},
+                    {"type": "text", "text": "first message alpha"}
+                ]},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "TURN9 output"}]},
+                {"role": "assistant", "content": [{"type": "text", "text": "ECHO[turns=1]: first message alpha"}]},
+                {"role": "user", "content": "<system-reminder>x</system-reminder>\nsecond message beta"}
+            ]
+        });
+        let request = parse(&body);
+        assert_eq!(request.model, "claude-opus-4-8[1m]");
+        assert!(request.stream && request.schema.is_none());
+        let summary = summarize(&request.user_messages);
+        assert_eq!(summary.user_turns, 2);
+        assert_eq!(
+            summary.user_texts,
+            ["first message alpha", "second message beta"]
+        );
+        assert_eq!(summary.last_user_text, "second message beta");
+    }
+
+    #[test]
+    fn title_request_schema() {
+        let schema = json!({"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]});
+        let body = json!({"messages": [], "output_config": {"format": {"type": "json_schema", "schema": schema}}});
+        assert_eq!(parse(&body).schema, Some(schema.clone()));
+        let body = json!({"messages": [], "response_format": {"type": "json_schema", "json_schema": {"name": "t", "schema": schema}}});
+        assert_eq!(parse(&body).schema, Some(schema));
+        assert_eq!(parse(&json!({"messages": []})).schema, None);
+    }
+}

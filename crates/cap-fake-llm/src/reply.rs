@@ -1,0 +1,215 @@
+//! Deciding the answer: the same for every API format, so that a test can switch
+//! agents without changing what it expects.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::conversation::{self, Summary, UserMessage};
+use crate::schema;
+
+/// Magic word: stream slowly so a client can cancel mid-turn.
+pub const SLOW_WORD: &str = "SLOW";
+/// Magic word: answer with HTTP 500 in the API's own error format.
+pub const FAIL_WORD: &str = "FAIL500";
+/// Chunks of a `SLOW` stream, and the gap between them (about 10 s in all).
+const SLOW_CHUNKS: usize = 20;
+const SLOW_GAP: Duration = Duration::from_millis(500);
+/// Chunks of a normal stream: at least three, so clients see real deltas.
+const FAST_CHUNKS: usize = 3;
+
+/// What every API format boils down to once parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedRequest {
+    pub model: String,
+    pub stream: bool,
+    pub user_messages: Vec<UserMessage>,
+    /// The JSON schema the answer must satisfy, if the request asked for one.
+    pub schema: Option<Value>,
+}
+
+/// The answer to one request, before it is dressed in an API's wire format.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub summary: Summary,
+    /// The full assistant text: an echo, or a schema instance serialised as JSON.
+    pub text: String,
+    pub json_schema: bool,
+    pub slow: bool,
+    pub fail: bool,
+    pub input_tokens: u64,
+}
+
+impl Plan {
+    /// `body_len` only feeds the made-up token counts.
+    pub fn new(request: &ParsedRequest, body_len: usize) -> Self {
+        let summary = conversation::summarize(&request.user_messages);
+        let last = summary.last_user_text.as_str();
+        let fail = last.contains(FAIL_WORD);
+        let (text, json_schema) = match &request.schema {
+            Some(schema) => (schema::instance(schema).to_string(), true),
+            None => (echo(&summary), false),
+        };
+        // Structured side requests (titles, routers) stay fast: slowing them would
+        // only delay the turn the test wants to cancel, not make it cancellable.
+        let slow = request.stream && !json_schema && last.contains(SLOW_WORD);
+        Self {
+            summary,
+            text,
+            json_schema,
+            slow,
+            fail,
+            input_tokens: tokens(body_len),
+        }
+    }
+
+    pub fn output_tokens(&self) -> u64 {
+        tokens(self.text.len())
+    }
+
+    /// The text split into the pieces a stream sends, in order.
+    pub fn chunks(&self) -> Vec<String> {
+        split_text(
+            &self.text,
+            if self.slow { SLOW_CHUNKS } else { FAST_CHUNKS },
+        )
+    }
+
+    /// The pause before chunk `index`: none before the first, so a client sees the
+    /// turn start at once even when the rest is slow.
+    pub fn delay_before(&self, index: usize) -> Duration {
+        if self.slow && index > 0 {
+            SLOW_GAP
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Which magic word applied, for the log.
+    pub fn magic(&self) -> Option<&'static str> {
+        if self.fail {
+            Some(FAIL_WORD)
+        } else if self.slow {
+            Some(SLOW_WORD)
+        } else {
+            None
+        }
+    }
+}
+
+/// `ECHO[turns=N]: <last user text>`: N growing turn by turn proves that the agent
+/// sent the conversation's history.
+pub fn echo(summary: &Summary) -> String {
+    format!(
+        "ECHO[turns={}]: {}",
+        summary.user_turns, summary.last_user_text
+    )
+}
+
+/// Splits `text` into `n` pieces of nearly equal length on char boundaries; fewer
+/// when the text has fewer chars, because some clients (Gemini CLI) reject a chunk
+/// whose text is empty.
+pub fn split_text(text: &str, n: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let n = n.min(chars.len()).max(1);
+    (0..n)
+        .map(|i| {
+            let start = chars.len() * i / n;
+            let end = chars.len() * (i + 1) / n;
+            chars[start..end].iter().collect()
+        })
+        .collect()
+}
+
+/// A rough token count, about four bytes per token, never zero.
+fn tokens(bytes: usize) -> u64 {
+    (bytes as u64 / 4).max(1)
+}
+
+/// A fresh id like `msg_fake_18c3f0a2b4d1e000_7`. The per-process part keeps ids
+/// unique across restarts of the fake, which matters because agents persist them
+/// in transcripts that a resumed session sends back.
+pub fn new_id(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static EPOCH: OnceLock<u128> = OnceLock::new();
+    let epoch = EPOCH.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}_fake_{epoch:x}_{n}")
+}
+
+/// Seconds since the Unix epoch, for `created` fields.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(texts: &[&str], stream: bool) -> ParsedRequest {
+        ParsedRequest {
+            model: "m".into(),
+            stream,
+            user_messages: texts.iter().map(|t| UserMessage::new([*t])).collect(),
+            schema: None,
+        }
+    }
+
+    #[test]
+    fn echo_counts_turns() {
+        let plan = Plan::new(&request(&["one", "two"], true), 100);
+        assert_eq!(plan.text, "ECHO[turns=2]: two");
+        assert!(!plan.slow && !plan.fail && !plan.json_schema);
+        assert_eq!(plan.chunks().concat(), plan.text);
+        assert_eq!(plan.chunks().len(), 3);
+    }
+
+    #[test]
+    fn magic_words_look_at_the_last_text_only() {
+        let plan = Plan::new(&request(&["FAIL500 SLOW", "fine"], true), 1);
+        assert!(!plan.fail && !plan.slow);
+        let plan = Plan::new(&request(&["SLOW please"], true), 1);
+        assert!(plan.slow);
+        assert_eq!(plan.chunks().len(), 20);
+        assert_eq!(plan.delay_before(0), Duration::ZERO);
+        assert_eq!(plan.delay_before(1), SLOW_GAP);
+        // Not streaming: nothing to slow down.
+        assert!(!Plan::new(&request(&["SLOW"], false), 1).slow);
+        assert!(Plan::new(&request(&["x FAIL500"], false), 1).fail);
+    }
+
+    #[test]
+    fn schema_requests_get_an_instance() {
+        let mut req = request(&["SLOW title please"], true);
+        req.schema = Some(
+            json!({"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}),
+        );
+        let plan = Plan::new(&req, 1);
+        assert_eq!(plan.text, r#"{"title":"fake"}"#);
+        assert!(plan.json_schema && !plan.slow);
+    }
+
+    #[test]
+    fn split_keeps_every_char() {
+        assert_eq!(split_text("abcdefg", 3), ["ab", "cd", "efg"]);
+        assert_eq!(split_text("é✓", 3), ["é", "✓"]);
+        assert_eq!(split_text("", 2), [""]);
+    }
+
+    #[test]
+    fn ids_are_unique() {
+        assert_ne!(new_id("msg"), new_id("msg"));
+        assert!(new_id("resp").starts_with("resp_fake_"));
+    }
+}
