@@ -158,6 +158,9 @@ async fn open_session(
                 );
             };
             rpc::call(proc, lines, DIALECT, 3, method, params).await?;
+            if method == "session/load" {
+                drain_replay(proc, lines).await;
+            }
             id
         }
     };
@@ -173,6 +176,25 @@ async fn open_session(
         .await?;
     }
     Ok(session)
+}
+
+/// How long the agent must stay quiet after `session/load` before the replay counts as over.
+const REPLAY_QUIET: Duration = Duration::from_millis(500);
+
+/// Drops the history replay of `session/load`. Gemini CLI sends most of it *after* its load
+/// reply (shared/agents/acp.md §3.1), and a replay that reached the first turn would be
+/// printed as that turn's answer. Nothing marks the replay's end, so wait for a quiet spell.
+async fn drain_replay(proc: &AgentProcess, lines: &mut Lines) {
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(REPLAY_QUIET, lines.next_segment()).await {
+        if let Ok(v) = serde_json::from_slice::<Value>(&line)
+            && let Incoming::Request { id, method, .. } = rpc::classify(v)
+        {
+            let _ = rpc::send(
+                proc,
+                &DIALECT.error(&id, -32601, &format!("{method} is not supported by cap")),
+            );
+        }
+    }
 }
 
 /// Turns ACP messages into driver events, answering the agent's requests.
