@@ -1,4 +1,9 @@
 //! End-to-end tests: the real `cap` and `capd` binaries against the fake agent.
 //! One test binary (modules, not files) keeps link time down.
 
+mod cli;
+mod healing;
+mod sessions;
 mod smoke;
+mod socket;
+mod turns;

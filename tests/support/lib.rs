@@ -5,6 +5,8 @@
 //! line, a process exit). Only conditions nothing announces, such as the periodic idle sweep
 //! having run, are polled, always with a deadline.
 
+pub mod real;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -332,5 +334,350 @@ impl Raw {
             return Value::Null;
         }
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply not JSON ({e}): {line}"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the session, turn and healing tests: background `cap` processes read line by
+// line, and JSON views of the daemon's tables.
+// ---------------------------------------------------------------------------------------------
+
+/// A `cap` process running in the background; its stdout is read line by line as it comes,
+/// so a test can wait for an event (the `session` line of a prompt) instead of sleeping.
+pub struct Running {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    /// Every stdout line read so far.
+    pub seen: Vec<String>,
+    eof: bool,
+}
+
+impl Running {
+    fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cap");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
+            s
+        });
+        Running {
+            child,
+            lines: rx,
+            stderr: Some(err),
+            seen: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// The next stdout line; `None` at end of output. Panics after [`DEADLINE`].
+    pub fn next_line(&mut self) -> Option<String> {
+        if self.eof {
+            return None;
+        }
+        match self.lines.recv_timeout(DEADLINE) {
+            Ok(line) => {
+                self.seen.push(line.clone());
+                Some(line)
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                self.eof = true;
+                None
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!(
+                    "no output line within {DEADLINE:?}; so far: {:#?}",
+                    self.seen
+                )
+            }
+        }
+    }
+
+    /// Reads JSON lines until one matches `pred` and returns it; panics if output ends first.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        while let Some(line) = self.next_line() {
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if pred(&v) {
+                return v;
+            }
+        }
+        let stderr = self.stderr_now();
+        panic!(
+            "output ended before {what}; stdout: {:#?}\nstderr: {stderr}",
+            self.seen
+        );
+    }
+
+    /// Waits for the `session` event of a `--format json prompt`.
+    pub fn wait_session(&mut self) -> Value {
+        self.wait_for("the session event", |v| v["type"] == "session")
+    }
+
+    /// Reads the rest of the output and waits for the exit: (every JSON line, exit code,
+    /// stderr).
+    pub fn finish(mut self) -> (Vec<Value>, i32, String) {
+        while self.next_line().is_some() {}
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                break s;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "cap did not exit; stdout: {:#?}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stderr = self.stderr_now();
+        let events = self
+            .seen
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect();
+        (events, status.code().unwrap_or(-1), stderr)
+    }
+
+    /// Kills the process (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn stderr_now(&mut self) -> String {
+        let start = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(2)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        match self.child.try_wait() {
+            Ok(Some(_)) => self
+                .stderr
+                .take()
+                .and_then(|h| h.join().ok())
+                .unwrap_or_default(),
+            _ => String::from("(still running)"),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}
+
+impl Env {
+    /// Starts `cap ARGS` in the background.
+    pub fn spawn_cap(&self, args: &[&str]) -> Running {
+        let mut c = self.command("cap");
+        c.args(args);
+        Running::spawn(c)
+    }
+
+    /// Starts `cap --format json prompt ARGS` in the background.
+    pub fn spawn_prompt(&self, args: &[&str]) -> Running {
+        let mut all = vec!["--format", "json", "prompt"];
+        all.extend_from_slice(args);
+        self.spawn_cap(&all)
+    }
+
+    /// Runs `cap --format json ARGS`, which must succeed, and parses its one JSON document.
+    pub fn cap_doc(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        let out = self.cap(&all);
+        assert_eq!(
+            code(&out),
+            0,
+            "cap {all:?} failed: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("cap {all:?} printed no JSON ({e}): {}", text(&out.stdout)))
+    }
+
+    /// `cap show ID` as JSON.
+    pub fn show_doc(&self, id: &str) -> Value {
+        self.cap_doc(&["show", id])
+    }
+
+    /// The agent pid of a live session (`cap show ID` field `pid`).
+    pub fn session_pid(&self, id: &str) -> u32 {
+        let info = self.show_doc(id);
+        info["pid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("session {id} has no pid: {info:#}")) as u32
+    }
+
+    /// `cap sessions` as JSON.
+    pub fn sessions_doc(&self) -> Vec<Value> {
+        match self.cap_doc(&["sessions"]) {
+            Value::Array(list) => list,
+            other => panic!("sessions is not a list: {other:#}"),
+        }
+    }
+
+    /// Ids of the live sessions.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.sessions_doc()
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// `cap keys` as JSON: `bindings`, `parked`, `records`.
+    pub fn keys_doc(&self) -> Value {
+        self.cap_doc(&["keys"])
+    }
+
+    /// The state file as JSON (Null when missing).
+    pub fn state_doc(&self) -> Value {
+        match std::fs::read(self.state_file()) {
+            Ok(b) => serde_json::from_slice(&b).expect("state.json is JSON"),
+            Err(_) => Value::Null,
+        }
+    }
+
+    /// The pid the fake agent's `ORPHAN` turn wrote.
+    pub fn orphan_pid(&self) -> u32 {
+        let s = std::fs::read_to_string(self.fake_home.join("orphan.pid")).expect("orphan.pid");
+        s.trim().parse().expect("orphan pid")
+    }
+}
+
+/// The events of one type in a prompt's output.
+pub fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+/// The `kind`s of the `status` events in a prompt's output.
+pub fn status_kinds(events: &[Value]) -> Vec<String> {
+    events_of(events, "status")
+        .iter()
+        .filter_map(|e| e["kind"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The `session` event of a prompt's output (panics when there is none).
+pub fn session_event(events: &[Value]) -> &Value {
+    events
+        .iter()
+        .find(|e| e["type"] == "session")
+        .unwrap_or_else(|| panic!("no session event in {events:#?}"))
+}
+
+/// The output of the final `result` event (panics when the prompt did not end with one).
+pub fn result_output(events: &[Value]) -> String {
+    let last = events.last().cloned().unwrap_or(Value::Null);
+    assert_eq!(last["type"], "result", "no result at the end: {events:#?}");
+    last["output"].as_str().unwrap_or_default().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the socket and CLI tests: the pid file, the daemon's exit, stdin input, raw
+// bytes on a connection, and the capd processes serving a socket.
+// ---------------------------------------------------------------------------------------------
+
+impl Env {
+    /// The daemon's pid file, `<socket>.pid`.
+    pub fn pid_file_path(&self) -> PathBuf {
+        cap_proto::paths::pid_file(&self.socket)
+    }
+
+    /// The pid written in the pid file (None when missing or unreadable).
+    pub fn pid_from_file(&self) -> Option<u32> {
+        std::fs::read_to_string(self.pid_file_path())
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Waits for the daemon started by [`Env::start_daemon`] to exit (after `stop` or a
+    /// signal) and returns its exit status.
+    pub fn wait_daemon_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.daemon.take().expect("no daemon started by this Env");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait capd") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "capd did not exit; log:\n{}",
+                self.daemon_log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Runs `cap ARGS` to completion with `input` on its stdin (a pipe, not a terminal).
+    pub fn cap_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .command("cap")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cap");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("wait for cap");
+        let _ = feeder.join();
+        out
+    }
+
+    /// Pids of the live `capd` processes of this workspace that serve [`Env::socket`].
+    pub fn capd_pids(&self) -> Vec<u32> {
+        let capd = bin("capd");
+        let socket = self.socket.to_string_lossy().into_owned();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+            .filter(|pid| {
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let mentions = |bytes: &[u8]| {
+                    bytes
+                        .split(|b| *b == 0)
+                        .any(|arg| String::from_utf8_lossy(arg).ends_with(socket.as_str()))
+                };
+                exe.as_deref() == Some(capd.as_path())
+                    && (mentions(&cmdline) || mentions(&env))
+                    && alive(*pid)
+            })
+            .collect()
+    }
+}
+
+impl Raw {
+    /// Sends raw bytes as they are (no newline added).
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
     }
 }

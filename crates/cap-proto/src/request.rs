@@ -154,6 +154,10 @@ pub struct TargetRequest {
     /// Used to derive the default key when neither session nor key is given.
     #[serde(default)]
     pub cwd: Option<PathBuf>,
+    /// For `cancel`: only this turn (a prompt's `request` id), whether it runs or still
+    /// waits in the queue. Without it, `cancel` stops whatever turn is running.
+    #[serde(default)]
+    pub request: Option<String>,
 }
 
 /// `bind KEY SESSION`.

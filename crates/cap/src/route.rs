@@ -78,6 +78,7 @@ pub fn target(args: &TargetArgs) -> Result<TargetRequest, Failure> {
         session: args.id.clone(),
         key: args.key.clone(),
         cwd,
+        request: None,
     })
 }
 

@@ -93,6 +93,7 @@ impl Daemon {
         if let Some(sid) = &route.session {
             let state = self.lock();
             let handle = find(&state, sid)?.clone();
+            touch(&handle);
             return Ok(Acquired {
                 handle,
                 key: None,
@@ -126,6 +127,7 @@ impl Daemon {
         if let Some((sid, how)) = warm
             && let Some(handle) = state.sessions.get(&sid).cloned()
         {
+            touch(&handle);
             if bind && how == How::Unparked {
                 let ended = self.bind_locked(&mut state, &key, &handle);
                 self.save(&state);
@@ -442,6 +444,12 @@ pub fn find<'a>(state: &'a State, sid: &str) -> Result<&'a SessionHandle, ErrorB
             format!("no live session {sid}; `cap sessions` lists live sessions"),
         )
     })
+}
+
+/// Marks a session as just used, under the daemon lock: the idle sweep must not end a
+/// session that a request has picked but not yet queued its prompt on.
+fn touch(h: &SessionHandle) {
+    h.live.with(|l| l.last_active = Instant::now());
 }
 
 /// Looks up a live session's agent by id, for the routing tables.

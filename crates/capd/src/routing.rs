@@ -52,11 +52,15 @@ impl Table {
     ///
     /// The previous session on the key is parked when its agent differs (a newer parked
     /// session for the same (key, agent) ends the older one), and ended when it is the same
-    /// agent, unless another key is still bound to it. The session being bound is never
-    /// ended, and leaves the pool if it was parked.
+    /// agent, unless another key is still bound to it. A session of the same agent parked on
+    /// the key is replaced too: it could never be unparked again. The session being bound is
+    /// never ended, and leaves the pool if it was parked.
     pub fn bind(&mut self, key: &str, sid: &str, agent: &str, agent_of: AgentOf) -> Vec<String> {
         let mut end = Vec::new();
         self.pool.retain(|_, parked| parked != sid);
+        if let Some(stale) = self.pool.remove(&(key.to_string(), agent.to_string())) {
+            end.push(stale);
+        }
         if let Some(old) = self.bindings.insert(key.to_string(), sid.to_string())
             && old != sid
             && let Some(old_agent) = agent_of(&old)
@@ -239,14 +243,18 @@ mod tests {
         let mut t = Table::default();
         t.bind("k", "c1", "claude", &of);
         t.bind("k", "x1", "codex", &of); // c1 parked
-        // A new claude session bound directly (e.g. --new): codex parks, c1 is not touched
-        // by that, but c2 replacing... bind c2 while x1 is bound.
+        // A new claude session bound directly (e.g. --new): codex parks, and the parked
+        // claude session c1, which could never be unparked again, ends.
         let ended = t.bind("k", "c2", "claude", &of);
-        // x1 parked under codex; c1 stays parked under claude until claude is parked again.
-        assert!(ended.is_empty());
-        let ended = t.bind("k", "x2", "codex", &of);
-        // c2 (claude) gets parked, replacing the older parked claude session c1.
         assert_eq!(ended, vec!["c1".to_string()]);
+        assert_eq!(t.pool[&("k".to_string(), "codex".to_string())], "x1");
+        assert!(
+            !t.pool
+                .contains_key(&("k".to_string(), "claude".to_string()))
+        );
+        let ended = t.bind("k", "x2", "codex", &of);
+        // c2 (claude) gets parked; x2 is bound and replaces the parked codex session x1.
+        assert_eq!(ended, vec!["x1".to_string()]);
         assert_eq!(t.pool[&("k".to_string(), "claude".to_string())], "c2");
     }
 

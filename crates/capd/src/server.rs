@@ -210,7 +210,17 @@ async fn connection(daemon: Arc<Daemon>, conn: Stream) {
             }
             (true, op) => {
                 let (d, o) = (daemon.clone(), out.clone());
-                tokio::spawn(async move { handlers::dispatch(&d, req.id, op, &o).await });
+                tokio::spawn(async move {
+                    // A bug in one handler must not leave its client waiting forever.
+                    let (d2, o2) = (d.clone(), o.clone());
+                    let task =
+                        tokio::spawn(async move { handlers::dispatch(&d2, req.id, op, &o2).await });
+                    if let Err(e) = task.await {
+                        tracing::error!("request {} failed inside capd: {e}", req.id);
+                        let msg = "capd hit an internal error handling this request; see capd.log and report it";
+                        o.send(req.id, Reply::error(ErrorCode::Agent, msg)).await;
+                    }
+                });
             }
         }
     }

@@ -12,7 +12,9 @@ use crate::daemon::Daemon;
 use crate::drivers::{self, Driver, DriverError, DriverEvent, OpenMode, StartSpec};
 use cap_proto::reply::SessionState;
 use cap_proto::{EVENT_VERSION, Envelope, ErrorBody, ErrorCode, Event, TurnResult};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -29,12 +31,22 @@ pub struct Turn {
     pub first_seq: u64,
     /// How the agent's permission requests are answered during this turn.
     pub policy: drivers::Policy,
+    /// Set when the turn was cancelled while still queued; the actor then skips it.
+    pub dropped: Arc<AtomicBool>,
+}
+
+/// A queued turn's cancel switch, kept in [`LiveState::waiting`] until the actor takes it.
+pub struct Waiting {
+    pub dropped: Arc<AtomicBool>,
+    /// Tells the prompt's handler to end the stream as cancelled.
+    pub notify: oneshot::Sender<()>,
 }
 
 /// Messages that overtake the queue.
 pub enum Control {
-    /// Cancel the running turn; answers whether one was running.
-    Cancel(oneshot::Sender<bool>),
+    /// Cancel a turn: the given request (running or queued), or else the running one.
+    /// Answers whether there was something to cancel.
+    Cancel(Option<String>, oneshot::Sender<bool>),
     /// End the session; answered once the agent's process group is gone.
     Shutdown(oneshot::Sender<()>),
 }
@@ -63,6 +75,8 @@ pub struct LiveState {
     pub parked: bool,
     /// Turns waiting behind the running one.
     pub queued: usize,
+    /// Queued turns by request id, so one can be cancelled before it runs.
+    pub waiting: HashMap<String, Waiting>,
 }
 
 impl Live {
@@ -78,6 +92,7 @@ impl Live {
                 current: Vec::new(),
                 parked: false,
                 queued: 0,
+                waiting: HashMap::new(),
             }),
             events: broadcast::channel(1024).0,
             ready: watch::channel(None).0,
@@ -155,6 +170,9 @@ pub fn spawn(open: Open, daemon: Weak<Daemon>) -> SessionHandle {
         live,
         daemon,
         shutdown: None,
+        current: None,
+        cancel_pending: false,
+        cancel_next: false,
     };
     tokio::spawn(actor.run());
     handle
@@ -183,6 +201,12 @@ struct Actor {
     live: Arc<Live>,
     daemon: Weak<Daemon>,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The request id of the running turn (from taking it off the queue to its last event).
+    current: Option<String>,
+    /// The running turn was cancelled before it could be sent (while its agent started).
+    cancel_pending: bool,
+    /// An unnamed cancel arrived before any turn ran: the next turn ends as cancelled.
+    cancel_next: bool,
 }
 
 /// Why a start did not produce a driver.
@@ -210,7 +234,9 @@ impl Actor {
             self.set_state(SessionState::Idle);
             tokio::select! {
                 ctl = self.control.recv() => match ctl {
-                    Some(Control::Cancel(tx)) => { let _ = tx.send(false); }
+                    Some(Control::Cancel(request, tx)) => {
+                        let _ = tx.send(self.cancel_outside_turn(request));
+                    }
                     Some(Control::Shutdown(done)) => self.shutdown = Some(done),
                     None => break,
                 },
@@ -266,8 +292,9 @@ impl Actor {
         Ok(())
     }
 
-    /// One start attempt that yields to a shutdown request; a cancel while starting is
-    /// answered "nothing to cancel".
+    /// One start attempt that yields to a shutdown request. A cancel while starting is
+    /// answered "nothing to cancel" unless a turn runs or waits for this start; that turn
+    /// then ends as cancelled.
     async fn start_once(&mut self) -> Result<Result<Box<dyn Driver>, DriverError>, StartFailure> {
         let spec = StartSpec {
             agent: self.spec.clone(),
@@ -282,10 +309,39 @@ impl Actor {
             tokio::select! {
                 r = &mut start => return Ok(r),
                 ctl = self.control.recv() => match ctl {
-                    Some(Control::Cancel(tx)) => { let _ = tx.send(false); }
+                    Some(Control::Cancel(request, tx)) => {
+                        // The agent is starting: a running turn cannot be interrupted in it
+                        // yet, so it ends as cancelled without being sent.
+                        let _ = tx.send(self.cancel_outside_turn(request));
+                    }
                     Some(Control::Shutdown(done)) => return Err(StartFailure::Shutdown(done)),
                     None => {}
                 }
+            }
+        }
+    }
+
+    /// A cancel that arrives while no turn is in the agent (idle, or starting). A named
+    /// request that is not running is remembered for when its turn comes; an unnamed cancel
+    /// hits the running turn, if one waits for the agent to start.
+    fn cancel_outside_turn(&mut self, request: Option<String>) -> bool {
+        match (request, &self.current) {
+            (Some(r), Some(cur)) if r == *cur => {
+                self.cancel_pending = true;
+                true
+            }
+            // Not running: it finished already (queued turns are cancelled by the handler).
+            (Some(_), _) => false,
+            (None, Some(_)) => {
+                self.cancel_pending = true;
+                true
+            }
+            // Nothing runs yet (the agent is still starting for the first prompt): the
+            // caller means the prompt that waits for it.
+            (None, None) => {
+                let queued = self.live.with(|l| l.queued > 0);
+                self.cancel_next |= queued;
+                queued
             }
         }
     }
@@ -371,10 +427,22 @@ impl Actor {
     }
 
     async fn run_turn(&mut self, turn: Turn) {
+        let dropped = self.live.with(|l| {
+            l.waiting.remove(&turn.request);
+            let dropped = turn.dropped.load(Ordering::SeqCst);
+            if !dropped {
+                // A dropped turn was already taken off the count by the cancel.
+                l.queued = l.queued.saturating_sub(1);
+            }
+            dropped
+        });
+        if dropped {
+            // Cancelled while queued: its caller has been told already.
+            return;
+        }
         self.live.with(|l| {
             l.state = SessionState::Busy;
             l.current.clear();
-            l.queued = l.queued.saturating_sub(1);
         });
         let mut seq = turn.first_seq;
         let started = Instant::now();
@@ -385,7 +453,17 @@ impl Actor {
             Some(p) => format!("{p}\n\n{}", turn.text),
             None => turn.text.clone(),
         };
-        let outcome = self.attempts(&turn, &mut seq, &text).await;
+        self.current = Some(turn.request.clone());
+        let outcome = if std::mem::take(&mut self.cancel_next) {
+            Outcome::Done {
+                output: String::new(),
+                stop_reason: "cancelled".into(),
+            }
+        } else {
+            self.attempts(&turn, &mut seq, &text).await
+        };
+        self.current = None;
+        self.cancel_pending = false;
         let event = match outcome {
             Outcome::Done {
                 output,
@@ -435,6 +513,12 @@ impl Actor {
                 return Outcome::Failed(ended_error());
             };
             driver.set_policy(turn.policy);
+            if std::mem::take(&mut self.cancel_pending) {
+                return Outcome::Done {
+                    output: String::new(),
+                    stop_reason: "cancelled".into(),
+                };
+            }
             if let Err(e) = driver.send_turn(text) {
                 self.driver = None;
                 if respawned {
@@ -486,10 +570,14 @@ impl Actor {
                         ));
                     }
                     respawned = true;
-                    if self.unconfirmed {
-                        // The agent died on its first turn after a resume: the resume itself is
-                        // what failed.
-                        self.fall_back_to_fresh("the agent exited on its first resumed turn");
+                    if self.unconfirmed && drivers::is_missing_session(&tail) {
+                        // The agent died on its first turn after a resume saying the session
+                        // is gone: the resume itself is what failed. Any other crash is a crash,
+                        // and resuming again keeps the conversation.
+                        self.fall_back_to_fresh(&format!(
+                            "the agent exited on its first resumed turn{}",
+                            drivers::stderr_suffix(&tail)
+                        ));
                     } else {
                         let native = self.live.with(|l| l.native_id.clone()).unwrap_or_default();
                         self.status(turn, seq, "respawn", format!("{} exited mid-turn; respawning it by resuming native session {native} and retrying once", self.spec.name));
@@ -574,7 +662,11 @@ impl Actor {
                     }
                 },
                 ctl = self.control.recv() => match ctl {
-                    Some(Control::Cancel(tx)) => {
+                    Some(Control::Cancel(Some(request), tx)) if Some(&request) != self.current.as_ref() => {
+                        // Another turn, finished already: not this one to stop.
+                        let _ = tx.send(false);
+                    }
+                    Some(Control::Cancel(_, tx)) => {
                         let _ = tx.send(true);
                         if !cancelled && !timed_out {
                             cancelled = true;

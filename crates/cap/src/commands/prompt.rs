@@ -21,13 +21,25 @@ use std::sync::mpsc::{self, Sender};
 pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     let stdin_tty = stdin.is_terminal();
-    let text = gather_text(
+    let prepared = gather_text(
         &args.text,
         args.file.as_deref(),
         stdin_tty,
         &mut stdin.lock(),
-    )?;
-    let route = crate::route::route(&args.route)?;
+    )
+    .and_then(|text| Ok((text, crate::route::route(&args.route)?)));
+    let (text, route) = match prepared {
+        Ok(p) => p,
+        Err(f) => {
+            // Usage errors found here (empty prompt, bad -C) end the output like any other
+            // failure: with an `error` line in json.
+            let err = anyhow::Error::from(f);
+            if ctx.format == Format::Json && !args.no_wait {
+                synthesize_error(&err)?;
+            }
+            return Err(err);
+        }
+    };
     let req = PromptRequest {
         text,
         route,
@@ -150,6 +162,7 @@ fn stream(ctx: &Ctx, conn: Conn, req: PromptRequest, ended: &mut bool) -> anyhow
 
     let mut render = Renderer::new(ctx);
     let mut session = route.session.clone();
+    let mut request: Option<String> = None;
     let mut interrupted = false;
     let mut warned = false;
     for msg in rx {
@@ -170,7 +183,7 @@ fn stream(ctx: &Ctx, conn: Conn, req: PromptRequest, ended: &mut bool) -> anyhow
                 render.note("cancelling the turn (Ctrl-C again to quit at once)")?;
                 send_cancel(
                     ctx.socket.clone(),
-                    target(&route, session.as_deref()),
+                    target(&route, session.as_deref(), request.as_deref()),
                     tx.clone(),
                 );
                 continue;
@@ -219,6 +232,7 @@ fn stream(ctx: &Ctx, conn: Conn, req: PromptRequest, ended: &mut bool) -> anyhow
         };
         if let Event::Session(s) = &env.event {
             session = Some(s.id.clone());
+            request.clone_from(&env.request);
         }
         render.event(&env)?;
         match env.event {
@@ -252,16 +266,19 @@ fn turn_error(body: ErrorBody, interrupted: bool) -> anyhow::Error {
 }
 
 /// What to cancel: the session serving the turn once known, else what the route names.
-fn target(route: &Route, session: Option<&str>) -> TargetRequest {
+/// What Ctrl-C cancels: this prompt's own turn once its request id is known (so a prompt
+/// queued behind another caller's turn never cancels that turn), else the key's running turn.
+fn target(route: &Route, session: Option<&str>, request: Option<&str>) -> TargetRequest {
     match session {
         Some(s) => TargetRequest {
             session: Some(s.to_string()),
+            request: request.map(str::to_string),
             ..TargetRequest::default()
         },
         None => TargetRequest {
-            session: None,
             key: route.key.clone(),
             cwd: Some(route.cwd.clone()),
+            ..TargetRequest::default()
         },
     }
 }
@@ -359,10 +376,11 @@ mod tests {
             cwd: "/x".into(),
             ..Route::default()
         };
-        let t = target(&route, Some("s1"));
+        let t = target(&route, Some("s1"), Some("r1"));
         assert_eq!(t.session.as_deref(), Some("s1"));
+        assert_eq!(t.request.as_deref(), Some("r1"));
         assert!(t.key.is_none() && t.cwd.is_none());
-        let t = target(&route, None);
+        let t = target(&route, None, None);
         assert_eq!(t.key.as_deref(), Some("k"));
         assert_eq!(t.cwd, Some(PathBuf::from("/x")));
     }

@@ -347,11 +347,18 @@ mod tests {
         let mut tools = HashMap::new();
         let s = &mut false;
         let delta = json!({"type":"stream_event","event":{"type":"content_block_delta","delta":{"type":"text_delta","text":"he"}}});
-        let whole = json!({"type":"assistant","message":{"content":[{"type":"text","text":"hello"}]}});
-        assert_eq!(translate(&delta, &mut tools, s), vec![DriverEvent::Text("he".into())]);
+        let whole =
+            json!({"type":"assistant","message":{"content":[{"type":"text","text":"hello"}]}});
+        assert_eq!(
+            translate(&delta, &mut tools, s),
+            vec![DriverEvent::Text("he".into())]
+        );
         assert!(translate(&whole, &mut tools, s).is_empty());
         // Without deltas the whole message is the text.
-        assert_eq!(translate(&whole, &mut tools, s), vec![DriverEvent::Text("hello".into())]);
+        assert_eq!(
+            translate(&whole, &mut tools, s),
+            vec![DriverEvent::Text("hello".into())]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::daemon::{Daemon, find};
 use crate::server::Out;
 use cap_proto::Reply;
+use cap_proto::reply::Done;
 use cap_proto::request::SessionRef;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -39,7 +40,15 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, r: SessionRef, out: &Out) {
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!("attach fell {n} events behind");
             }
-            Err(RecvError::Closed) => return,
+            Err(RecvError::Closed) => {
+                // The session is gone: say so, or the client would wait forever.
+                let done = Done {
+                    message: format!("session {} ended", r.session),
+                    changed: false,
+                };
+                out.send(id, Reply::Done(done)).await;
+                return;
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::session::Control;
 use cap_proto::reply::Done;
 use cap_proto::request::TargetRequest;
 use cap_proto::{ErrorCode, Reply};
+use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
 
 pub async fn handle(d: &Daemon, t: TargetRequest) -> Reply {
@@ -16,15 +17,38 @@ pub async fn handle(d: &Daemon, t: TargetRequest) -> Reply {
         }
         Err(e) => return Reply::Error(e),
     };
-    let control = {
+    let (control, waiting) = {
         let state = d.lock();
         match find(&state, &sid) {
-            Ok(h) => h.control.clone(),
+            Ok(h) => {
+                let waiting = t.request.as_ref().and_then(|r| {
+                    h.live.with(|l| {
+                        let w = l.waiting.remove(r)?;
+                        // Under the session's lock, so the actor sees either the turn still
+                        // waiting or the flag set.
+                        w.dropped.store(true, Ordering::SeqCst);
+                        l.queued = l.queued.saturating_sub(1);
+                        Some(w)
+                    })
+                });
+                (h.control.clone(), waiting)
+            }
             Err(e) => return Reply::Error(e),
         }
     };
+    // A prompt still in the queue is dropped there: the running turn, someone else's, goes on.
+    if let Some(w) = waiting {
+        let _ = w.notify.send(());
+        return Reply::Done(Done {
+            message: format!("cancelled a queued prompt of session {sid}"),
+            changed: true,
+        });
+    }
     let (tx, rx) = oneshot::channel();
-    if control.send(Control::Cancel(tx)).is_err() {
+    if control
+        .send(Control::Cancel(t.request.clone(), tx))
+        .is_err()
+    {
         return nothing();
     }
     match rx.await {

@@ -2,14 +2,17 @@
 
 use crate::daemon::Daemon;
 use crate::server::Out;
-use crate::session::Turn;
+use crate::session::{Turn, Waiting};
 use cap_proto::reply::Queued;
 use cap_proto::request::PromptRequest;
-use cap_proto::{EVENT_VERSION, Envelope, ErrorBody, ErrorCode, Event, Reply, SessionEvent};
+use cap_proto::{
+    EVENT_VERSION, Envelope, ErrorBody, ErrorCode, Event, Reply, SessionEvent, TurnResult,
+};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot};
 
 pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     if let Err(e) = check(&p) {
@@ -27,6 +30,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     let request = uuid::Uuid::new_v4().simple().to_string();
     let secs = p.timeout_secs.unwrap_or(d.config.prompt_timeout);
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let dropped = Arc::new(AtomicBool::new(false));
     let turn = Turn {
         request: request.clone(),
         text: p.text,
@@ -34,10 +38,24 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
         events: tx,
         first_seq: 1,
         policy: p.route.permissions.unwrap_or_default(),
+        dropped: dropped.clone(),
     };
-    h.live.with(|l| l.queued += 1);
+    let (cancel_tx, mut cancelled) = oneshot::channel();
+    h.live.with(|l| {
+        l.queued += 1;
+        l.waiting.insert(
+            request.clone(),
+            Waiting {
+                dropped,
+                notify: cancel_tx,
+            },
+        );
+    });
     if let Err(e) = h.queue.try_send(turn) {
-        h.live.with(|l| l.queued = l.queued.saturating_sub(1));
+        h.live.with(|l| {
+            l.queued = l.queued.saturating_sub(1);
+            l.waiting.remove(&request);
+        });
         let err = match e {
             TrySendError::Full(_) => ErrorBody::new(
                 ErrorCode::Limit,
@@ -78,6 +96,9 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
         request: Some(request.clone()),
         seq: 0,
     };
+    let session_id = h.id.clone();
+    let live = h.live.clone();
+    let turns_so_far = h.live.with(|l| l.turns);
     drop(h);
     if !out.send(id, Reply::Event(opened)).await {
         return;
@@ -85,11 +106,41 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     // Forward until the turn ends. A client that goes away does not cancel the turn: the
     // actor finishes it and keeps the result for `cap result`.
     let mut last_seq = 0;
-    while let Some(env) = rx.recv().await {
-        let end = matches!(env.event, Event::Result(_) | Event::Error(_));
-        last_seq = env.seq;
-        if !out.send(id, Reply::Event(env)).await || end {
-            return;
+    // Open until the actor takes the turn (and drops the cancel switch).
+    let mut queued = true;
+    loop {
+        tokio::select! {
+            env = rx.recv() => {
+                let Some(env) = env else { break };
+                let end = matches!(env.event, Event::Result(_) | Event::Error(_));
+                last_seq = env.seq;
+                if !out.send(id, Reply::Event(env)).await || end {
+                    return;
+                }
+            }
+            dropped = &mut cancelled, if queued => {
+                queued = false;
+                if dropped.is_err() {
+                    continue;
+                }
+                // Cancelled while still queued: it never reached the agent.
+                let env = Envelope {
+                    v: EVENT_VERSION,
+                    event: Event::Result(TurnResult {
+                        output: String::new(),
+                        stop_reason: "cancelled".into(),
+                        turns: turns_so_far,
+                        duration_ms: 0,
+                        native_id: None,
+                    }),
+                    session: Some(session_id),
+                    request: Some(request),
+                    seq: last_seq + 1,
+                };
+                live.with(|l| l.last_result = Some(env.clone()));
+                out.send(id, Reply::Event(env)).await;
+                return;
+            }
         }
     }
     let err = Envelope {

@@ -1,0 +1,199 @@
+//! Support for the end-to-end tier with the genuine agent CLIs: installs them at pinned
+//! versions (scripts/e2e-install), runs the fake LLM on 127.0.0.1, and writes each agent's
+//! offline configuration (shared/agents/*.md) into the test's scratch HOME.
+//!
+//! Nothing here skips: a failed install or a missing tool fails the test loudly.
+
+use crate::{DEADLINE, Env, bin};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+/// The `node_modules/.bin` of the pinned agent install, installing on first use.
+pub fn agent_bins() -> PathBuf {
+    static BINS: OnceLock<PathBuf> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = Command::new("bash")
+            .arg(root.join("scripts").join("e2e-install"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/e2e-install");
+        assert!(
+            out.status.success(),
+            "scripts/e2e-install failed; the e2e tier needs node, npm and the npm registry"
+        );
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        assert!(
+            dir.is_dir(),
+            "e2e-install printed no bin dir: {}",
+            dir.display()
+        );
+        dir
+    })
+    .clone()
+}
+
+/// The fake LLM server, killed on drop.
+pub struct FakeLlm {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeLlm {
+    /// Starts `cap-fake-llm` on a free loopback port and reads the port from its first line.
+    pub fn start() -> FakeLlm {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("llm.jsonl");
+        let mut child = Command::new(bin("cap-fake-llm"))
+            .args(["--port", "0", "--log"])
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn cap-fake-llm");
+        let stdout = child.stdout.take().expect("fake llm stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read port line");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line from cap-fake-llm: {line:?}"));
+        FakeLlm {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An [`Env`] whose daemon runs the genuine agents against `llm`, each configured offline
+/// in a scratch HOME. Returns the environment (daemon not started yet).
+pub fn real_env(llm: &FakeLlm) -> Env {
+    let bins = agent_bins();
+    let mut env = Env::new();
+    let home = env.dir.path().join("home");
+    let url = llm.url();
+    std::fs::create_dir_all(&home).expect("home");
+
+    // Codex: a custom provider on the fake, no plugins or remote features (claude-codex.md §4).
+    let codex_home = home.join(".codex");
+    std::fs::create_dir_all(&codex_home).expect("codex home");
+    std::fs::write(
+        codex_home.join("config.toml"),
+        format!(
+            r#"model = "gpt-5.5"
+model_provider = "fake"
+approval_policy = "never"
+sandbox_mode = "read-only"
+check_for_update_on_startup = false
+
+[model_providers.fake]
+name = "Fake LLM"
+base_url = "{url}/v1"
+wire_api = "responses"
+env_key = "FAKE_LLM_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+stream_idle_timeout_ms = 30000
+
+[analytics]
+enabled = false
+[feedback]
+enabled = false
+[otel]
+exporter = "none"
+
+[features]
+plugins = false
+remote_plugin = false
+apps = false
+"#
+        ),
+    )
+    .expect("codex config");
+
+    // Gemini: session retention off, or loaded sessions get deleted at the next start (acp.md).
+    let gemini = home.join(".gemini");
+    std::fs::create_dir_all(&gemini).expect("gemini dir");
+    std::fs::write(
+        gemini.join("settings.json"),
+        r#"{"general":{"sessionRetention":{"enabled":false}}}"#,
+    )
+    .expect("gemini settings");
+
+    // opencode: a loopback OpenAI-compatible provider (acp.md §3.2).
+    let opencode = format!(
+        r#"{{"provider":{{"fake":{{"npm":"@ai-sdk/openai-compatible","name":"Fake loopback LLM","options":{{"baseURL":"{url}/v1","apiKey":"fake-key"}},"models":{{"fake-model":{{"name":"Fake Model"}}}}}}}},"model":"fake/fake-model","small_model":"fake/fake-model","autoupdate":false,"share":"disabled"}}"#
+    );
+
+    let vars: &[(&str, String)] = &[
+        (
+            "PATH",
+            format!(
+                "{}:{}",
+                bins.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        ),
+        ("CAP_CLAUDE_BIN", bins.join("claude").display().to_string()),
+        ("CAP_CODEX_BIN", bins.join("codex").display().to_string()),
+        ("CAP_GEMINI_BIN", bins.join("gemini").display().to_string()),
+        (
+            "CAP_OPENCODE_BIN",
+            bins.join("opencode").display().to_string(),
+        ),
+        (
+            "CAP_CLAUDE_ACP_BIN",
+            bins.join("claude-agent-acp").display().to_string(),
+        ),
+        ("ANTHROPIC_BASE_URL", url.clone()),
+        ("ANTHROPIC_API_KEY", "dummy".into()),
+        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
+        ("DISABLE_TELEMETRY", "1".into()),
+        ("DISABLE_AUTOUPDATER", "1".into()),
+        ("DISABLE_ERROR_REPORTING", "1".into()),
+        ("CLAUDE_CODE_MAX_RETRIES", "0".into()),
+        ("CODEX_HOME", codex_home.display().to_string()),
+        ("FAKE_LLM_API_KEY", "dummy".into()),
+        ("NO_COLOR", "1".into()),
+        ("GOOGLE_GEMINI_BASE_URL", url.clone()),
+        ("GEMINI_API_KEY", "fake-key".into()),
+        ("GEMINI_CLI_TRUST_WORKSPACE", "true".into()),
+        ("OPENCODE_CONFIG_CONTENT", opencode),
+        ("OPENCODE_DISABLE_MODELS_FETCH", "1".into()),
+        ("npm_config_registry", "http://127.0.0.1:9/".into()),
+        ("LANG", "C.UTF-8".into()),
+    ];
+    for (k, v) in vars {
+        env.vars.push((k.to_string(), v.clone()));
+    }
+    // Claude's ACP adapter defaults to `auto` mode, which makes extra model calls and appends
+    // a warning to replies: pin `default` (acp.md §3.3).
+    env.set_config(&format!(
+        "prompt_timeout = 120\nready_timeout = 90\n\n[agents.claude-acp]\nprotocol = \"acp\"\ncommand = \"{}\"\nmode = \"default\"\n",
+        bins.join("claude-agent-acp").display()
+    ));
+    let _ = DEADLINE;
+    env
+}
