@@ -17,7 +17,8 @@
 use super::process::{AgentProcess, Lines};
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Driver, DriverError, DriverEvent, OpenMode, Policy, StartSpec, TurnEnd, stderr_suffix, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenMode, Policy, StartSpec, TurnEnd, spawn_and_open,
+    summary,
 };
 use cap_proto::ToolCall;
 use serde_json::{Value, json};
@@ -38,8 +39,7 @@ struct Shared {
 
 /// A live ACP agent hosting one session.
 pub struct AcpDriver {
-    proc: AgentProcess,
-    events: mpsc::UnboundedReceiver<DriverEvent>,
+    conn: Conn,
     session: String,
     shared: Arc<Mutex<Shared>>,
     next_id: AtomicU64,
@@ -48,33 +48,10 @@ pub struct AcpDriver {
 impl AcpDriver {
     /// Spawns the agent, initialises it and opens, resumes or loads the session.
     pub async fn start(spec: StartSpec) -> Result<AcpDriver, DriverError> {
-        let agent = spec.agent.name.clone();
-        let (mut proc, mut lines) =
-            AgentProcess::spawn(&spec.agent, &[], &spec.cwd).map_err(|source| {
-                DriverError::Spawn {
-                    program: spec.agent.program.display().to_string(),
-                    source,
-                }
-            })?;
-        let opened =
-            tokio::time::timeout(spec.ready_timeout, open_session(&proc, &mut lines, &spec)).await;
-        let session = match opened {
-            Ok(Ok(s)) => s,
-            Ok(Err(msg)) => {
-                let _ = tokio::time::timeout(Duration::from_millis(500), proc.wait()).await;
-                return Err(DriverError::Rejected {
-                    agent,
-                    message: format!("{msg}{}", stderr_suffix(&proc.stderr_tail())),
-                });
-            }
-            Err(_) => {
-                return Err(DriverError::NotReady {
-                    agent,
-                    secs: spec.ready_timeout.as_secs(),
-                    stderr: stderr_suffix(&proc.stderr_tail()),
-                });
-            }
-        };
+        let (proc, lines, session) = spawn_and_open(&spec, &[], async |proc, lines| {
+            open_session(proc, lines, &spec).await
+        })
+        .await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared {
             prompt_request: None,
@@ -83,8 +60,7 @@ impl AcpDriver {
         let reply = proc.stdin_sender();
         tokio::spawn(read_events(lines, tx, shared.clone(), reply));
         Ok(AcpDriver {
-            proc,
-            events: rx,
+            conn: Conn { proc, events: rx },
             session,
             shared,
             next_id: AtomicU64::new(100),
@@ -354,41 +330,32 @@ impl Driver for AcpDriver {
             .unwrap_or_else(|e| e.into_inner())
             .prompt_request = Some(id);
         let params = json!({"sessionId": self.session, "prompt": [{"type": "text", "text": text}]});
-        rpc::send(&self.proc, &DIALECT.request(id, "session/prompt", params))
-            .map_err(DriverError::Send)
+        rpc::send(
+            &self.conn.proc,
+            &DIALECT.request(id, "session/prompt", params),
+        )
+        .map_err(DriverError::Send)
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
         let note = DIALECT.notification("session/cancel", Some(json!({"sessionId": self.session})));
-        rpc::send(&self.proc, &note).map_err(DriverError::Send)
+        rpc::send(&self.conn.proc, &note).map_err(DriverError::Send)
     }
 
     fn set_policy(&mut self, policy: Policy) {
         self.shared.lock().unwrap_or_else(|e| e.into_inner()).policy = policy;
     }
 
-    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent> {
-        &mut self.events
-    }
-
     fn native_id(&self) -> Option<String> {
         Some(self.session.clone())
     }
 
-    fn pid(&self) -> Option<u32> {
-        self.proc.pid()
+    fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 
-    fn is_alive(&mut self) -> bool {
-        self.proc.is_alive()
-    }
-
-    fn stderr_tail(&self) -> String {
-        self.proc.stderr_tail()
-    }
-
-    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(self.proc.shutdown(Duration::from_secs(1)))
+    fn into_conn(self: Box<Self>) -> Conn {
+        self.conn
     }
 }
 

@@ -8,21 +8,19 @@
 
 use super::process::{AgentProcess, Lines};
 use super::{
-    Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, stderr_suffix, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 const INIT_ID: &str = "cap-init";
 
 /// A live Claude Code process.
 pub struct ClaudeDriver {
-    proc: AgentProcess,
-    events: mpsc::UnboundedReceiver<DriverEvent>,
+    conn: Conn,
     native: Arc<Mutex<Option<String>>>,
     next_request: u64,
 }
@@ -30,7 +28,6 @@ pub struct ClaudeDriver {
 impl ClaudeDriver {
     /// Spawns Claude Code in `spec.cwd` and waits for its answer to `initialize`.
     pub async fn start(spec: StartSpec) -> Result<ClaudeDriver, DriverError> {
-        let agent = spec.agent.name.clone();
         let mut args: Vec<String> = [
             "-p",
             "--input-format",
@@ -63,59 +60,34 @@ impl ClaudeDriver {
                 None
             }
         };
-        let (mut proc, mut lines) =
-            AgentProcess::spawn(&spec.agent, &args, &spec.cwd).map_err(|source| {
-                DriverError::Spawn {
-                    program: spec.agent.program.display().to_string(),
-                    source,
-                }
-            })?;
-        let init = json!({"type":"control_request","request_id":INIT_ID,"request":{"subtype":"initialize"}});
-        proc.write_line(init.to_string().into_bytes())
-            .map_err(DriverError::Send)?;
-        match tokio::time::timeout(spec.ready_timeout, wait_ready(&mut lines)).await {
-            Ok(true) => {}
-            Ok(false) => {
-                // Give the stderr collector a moment to catch the agent's last words.
-                let _ = tokio::time::timeout(Duration::from_secs(2), proc.wait()).await;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                return Err(DriverError::ExitedEarly {
-                    agent,
-                    stderr: stderr_suffix(&proc.stderr_tail()),
-                });
-            }
-            Err(_) => {
-                return Err(DriverError::NotReady {
-                    agent,
-                    secs: spec.ready_timeout.as_secs(),
-                    stderr: stderr_suffix(&proc.stderr_tail()),
-                });
-            }
-        }
+        let (proc, lines, ()) = spawn_and_open(&spec, &args, initialize).await?;
         let native = Arc::new(Mutex::new(native));
         let (tx, rx) = mpsc::unbounded_channel();
         let reply = proc.stdin_sender();
         tokio::spawn(read_events(lines, tx, native.clone(), reply));
         Ok(ClaudeDriver {
-            proc,
-            events: rx,
+            conn: Conn { proc, events: rx },
             native,
             next_request: 1,
         })
     }
 }
 
-/// Reads until the `control_response` to our `initialize`. False when output ends first.
-async fn wait_ready(lines: &mut Lines) -> bool {
+/// Sends `initialize` and reads until its `control_response`: Claude's ready signal.
+async fn initialize(proc: &AgentProcess, lines: &mut Lines) -> Result<(), String> {
+    let init =
+        json!({"type":"control_request","request_id":INIT_ID,"request":{"subtype":"initialize"}});
+    proc.write_line(init.to_string().into_bytes())
+        .map_err(|e| format!("cannot write to the agent: {e}"))?;
     while let Ok(Some(line)) = lines.next_segment().await {
         let Ok(v) = serde_json::from_slice::<Value>(&line) else {
             continue;
         };
         if v["type"] == "control_response" && v["response"]["request_id"] == INIT_ID {
-            return true;
+            return Ok(());
         }
     }
-    false
+    Err("the agent exited before it was ready".into())
 }
 
 /// Turns Claude's stdout lines into driver events until the process closes stdout.
@@ -278,7 +250,8 @@ fn translate(
 impl Driver for ClaudeDriver {
     fn send_turn(&mut self, text: &str) -> Result<(), DriverError> {
         let line = json!({"type":"user","message":{"role":"user","content":text}});
-        self.proc
+        self.conn
+            .proc
             .write_line(line.to_string().into_bytes())
             .map_err(DriverError::Send)
     }
@@ -288,33 +261,22 @@ impl Driver for ClaudeDriver {
         self.next_request += 1;
         let line =
             json!({"type":"control_request","request_id":id,"request":{"subtype":"interrupt"}});
-        self.proc
+        self.conn
+            .proc
             .write_line(line.to_string().into_bytes())
             .map_err(DriverError::Send)
-    }
-
-    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent> {
-        &mut self.events
     }
 
     fn native_id(&self) -> Option<String> {
         self.native.lock().ok().and_then(|n| n.clone())
     }
 
-    fn pid(&self) -> Option<u32> {
-        self.proc.pid()
+    fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 
-    fn is_alive(&mut self) -> bool {
-        self.proc.is_alive()
-    }
-
-    fn stderr_tail(&self) -> String {
-        self.proc.stderr_tail()
-    }
-
-    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(self.proc.shutdown(Duration::from_secs(1)))
+    fn into_conn(self: Box<Self>) -> Conn {
+        self.conn
     }
 }
 

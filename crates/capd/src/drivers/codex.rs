@@ -16,14 +16,13 @@
 use super::process::{AgentProcess, Lines};
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, stderr_suffix, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 const DIALECT: Dialect = Dialect { jsonrpc: false };
@@ -39,8 +38,7 @@ struct Shared {
 
 /// A live Codex app-server hosting one thread.
 pub struct CodexDriver {
-    proc: AgentProcess,
-    events: mpsc::UnboundedReceiver<DriverEvent>,
+    conn: Conn,
     thread: String,
     shared: Arc<Mutex<Shared>>,
     next_id: Arc<AtomicU64>,
@@ -49,46 +47,22 @@ pub struct CodexDriver {
 impl CodexDriver {
     /// Spawns the app-server, initialises it and starts or resumes the thread.
     pub async fn start(mut spec: StartSpec) -> Result<CodexDriver, DriverError> {
-        let agent = spec.agent.name.clone();
         if spec.mode == OpenMode::Continue {
             return Err(DriverError::Unsupported(
                 "--continue with codex (resume a thread with --resume THREAD_ID)",
             ));
         }
         spec.agent.program = native_binary(&spec.agent.program);
-        let (mut proc, mut lines) =
-            AgentProcess::spawn(&spec.agent, &[], &spec.cwd).map_err(|source| {
-                DriverError::Spawn {
-                    program: spec.agent.program.display().to_string(),
-                    source,
-                }
-            })?;
-        let handshake =
-            tokio::time::timeout(spec.ready_timeout, open_thread(&proc, &mut lines, &spec)).await;
-        let thread = match handshake {
-            Ok(Ok(t)) => t,
-            Ok(Err(msg)) => {
-                let _ = tokio::time::timeout(Duration::from_millis(500), proc.wait()).await;
-                return Err(DriverError::Rejected {
-                    agent,
-                    message: format!("{msg}{}", stderr_suffix(&proc.stderr_tail())),
-                });
-            }
-            Err(_) => {
-                return Err(DriverError::NotReady {
-                    agent,
-                    secs: spec.ready_timeout.as_secs(),
-                    stderr: stderr_suffix(&proc.stderr_tail()),
-                });
-            }
-        };
+        let (proc, lines, thread) = spawn_and_open(&spec, &[], async |proc, lines| {
+            open_thread(proc, lines, &spec).await
+        })
+        .await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let reply = proc.stdin_sender();
         tokio::spawn(read_events(lines, tx, shared.clone(), reply));
         Ok(CodexDriver {
-            proc,
-            events: rx,
+            conn: Conn { proc, events: rx },
             thread,
             shared,
             next_id: Arc::new(AtomicU64::new(10)),
@@ -345,7 +319,8 @@ impl Driver for CodexDriver {
             .unwrap_or_else(|e| e.into_inner())
             .start_request = Some(id);
         let params = json!({"threadId": self.thread, "input": [{"type": "text", "text": text}]});
-        rpc::send(&self.proc, &DIALECT.request(id, "turn/start", params)).map_err(DriverError::Send)
+        rpc::send(&self.conn.proc, &DIALECT.request(id, "turn/start", params))
+            .map_err(DriverError::Send)
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
@@ -362,32 +337,23 @@ impl Driver for CodexDriver {
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let params = json!({"threadId": self.thread, "turnId": turn});
-        rpc::send(&self.proc, &DIALECT.request(id, "turn/interrupt", params))
-            .map_err(DriverError::Send)
-    }
-
-    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent> {
-        &mut self.events
+        rpc::send(
+            &self.conn.proc,
+            &DIALECT.request(id, "turn/interrupt", params),
+        )
+        .map_err(DriverError::Send)
     }
 
     fn native_id(&self) -> Option<String> {
         Some(self.thread.clone())
     }
 
-    fn pid(&self) -> Option<u32> {
-        self.proc.pid()
+    fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 
-    fn is_alive(&mut self) -> bool {
-        self.proc.is_alive()
-    }
-
-    fn stderr_tail(&self) -> String {
-        self.proc.stderr_tail()
-    }
-
-    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(self.proc.shutdown(Duration::from_secs(1)))
+    fn into_conn(self: Box<Self>) -> Conn {
+        self.conn
     }
 }
 

@@ -101,7 +101,14 @@ pub enum DriverError {
     Unsupported(&'static str),
 }
 
-/// One live agent session.
+/// What every driver holds: the agent process and the events its reader task produces.
+pub struct Conn {
+    pub proc: process::AgentProcess,
+    pub events: mpsc::UnboundedReceiver<DriverEvent>,
+}
+
+/// One live agent session. A driver implements the protocol-specific verbs; the process
+/// plumbing is shared through [`Conn`].
 pub trait Driver: Send {
     /// Sends one user turn. The caller sends one turn at a time and waits for its
     /// [`DriverEvent::TurnEnd`]: agents merge or steer input that arrives mid-turn.
@@ -110,18 +117,80 @@ pub trait Driver: Send {
     fn cancel(&mut self) -> Result<(), DriverError>;
     /// Sets how the agent's permission requests are answered from now on.
     fn set_policy(&mut self, _policy: Policy) {}
-    /// The agent's events, in order.
-    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent>;
     /// The native session id, once known.
     fn native_id(&self) -> Option<String>;
+    /// The process and its event stream.
+    fn conn(&mut self) -> &mut Conn;
+    /// Gives up the process, for shutdown.
+    fn into_conn(self: Box<Self>) -> Conn;
+
+    /// The agent's events, in order.
+    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent> {
+        &mut self.conn().events
+    }
     /// The agent's process id.
-    fn pid(&self) -> Option<u32>;
+    fn pid(&mut self) -> Option<u32> {
+        self.conn().proc.pid()
+    }
     /// Whether the agent process is still running.
-    fn is_alive(&mut self) -> bool;
+    fn is_alive(&mut self) -> bool {
+        self.conn().proc.is_alive()
+    }
     /// The tail of the agent's stderr, for error messages.
-    fn stderr_tail(&self) -> String;
+    fn stderr_tail(&mut self) -> String {
+        self.conn().proc.stderr_tail()
+    }
     /// Ends the agent and its whole process group.
-    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        let conn = self.into_conn();
+        Box::pin(conn.proc.shutdown(Duration::from_secs(1)))
+    }
+}
+
+/// Spawns `spec`'s agent with `extra_args` and runs its opening handshake `open` within the
+/// ready timeout. A handshake that fails while the agent lives is a rejection (a missing
+/// session, say); one that ends with the agent gone is an early exit.
+pub async fn spawn_and_open<T, F>(
+    spec: &StartSpec,
+    extra_args: &[String],
+    open: F,
+) -> Result<(process::AgentProcess, process::Lines, T), DriverError>
+where
+    F: AsyncFnOnce(&process::AgentProcess, &mut process::Lines) -> Result<T, String>,
+{
+    let agent = spec.agent.name.clone();
+    let (mut proc, mut lines) = process::AgentProcess::spawn(&spec.agent, extra_args, &spec.cwd)
+        .map_err(|source| DriverError::Spawn {
+            program: spec.agent.program.display().to_string(),
+            source,
+        })?;
+    match tokio::time::timeout(spec.ready_timeout, open(&proc, &mut lines)).await {
+        Ok(Ok(value)) => Ok((proc, lines, value)),
+        Ok(Err(message)) => {
+            // Let the agent finish dying, and the stderr collector catch its last words.
+            let exited = tokio::time::timeout(Duration::from_millis(500), proc.wait())
+                .await
+                .is_ok();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let stderr = stderr_suffix(&proc.stderr_tail());
+            Err(if exited {
+                DriverError::ExitedEarly {
+                    agent,
+                    stderr: format!(" ({message}){stderr}"),
+                }
+            } else {
+                DriverError::Rejected {
+                    agent,
+                    message: format!("{message}{stderr}"),
+                }
+            })
+        }
+        Err(_) => Err(DriverError::NotReady {
+            agent,
+            secs: spec.ready_timeout.as_secs(),
+            stderr: stderr_suffix(&proc.stderr_tail()),
+        }),
+    }
 }
 
 /// Starts an agent and waits (bounded) for its ready signal.
