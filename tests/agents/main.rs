@@ -5,7 +5,7 @@
 //! and a fourth turn that still sees the history. The cold start and the cancelled turn's fate
 //! are printed (run with `--nocapture`) and recorded in docs/agents.md.
 
-use cap_tests::real::{FakeLlm, real_env};
+use cap_tests::real::real_env;
 use cap_tests::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -23,8 +23,7 @@ fn turns_seen(output: &str) -> u64 {
 }
 
 fn tier(agent: &str) {
-    let llm = FakeLlm::start();
-    let mut env = real_env(&llm);
+    let mut env = real_env();
     env.start_daemon();
 
     let started = Instant::now();

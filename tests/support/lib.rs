@@ -57,6 +57,9 @@ pub struct Env {
     daemon: Option<Child>,
     /// Extra environment for every command.
     pub vars: Vec<(String, String)>,
+    /// A program and arguments `capd` is started through (its path is appended), e.g. to run
+    /// it in a private network namespace.
+    pub daemon_wrapper: Vec<String>,
 }
 
 impl Default for Env {
@@ -93,6 +96,7 @@ impl Env {
             dir,
             daemon: None,
             vars: Vec::new(),
+            daemon_wrapper: Vec::new(),
         }
     }
 
@@ -147,8 +151,22 @@ impl Env {
     /// Starts `capd` in the foreground and waits for its "listening" log line.
     pub fn start_daemon(&mut self) {
         assert!(self.daemon.is_none(), "daemon already started");
-        let mut child = self
-            .command("capd")
+        let mut cmd = self.command("capd");
+        if let Some((program, args)) = self.daemon_wrapper.split_first() {
+            let mut wrapped = Command::new(program);
+            wrapped
+                .args(args)
+                .arg(cmd.get_program())
+                .current_dir(&self.work);
+            for (k, v) in cmd.get_envs() {
+                match v {
+                    Some(v) => wrapped.env(k, v),
+                    None => wrapped.env_remove(k),
+                };
+            }
+            cmd = wrapped;
+        }
+        let mut child = cmd
             .env("CAP_LOG", "info")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())

@@ -2,13 +2,19 @@
 //! versions (scripts/e2e-install), runs the fake LLM on 127.0.0.1, and writes each agent's
 //! offline configuration (shared/agents/*.md) into the test's scratch HOME.
 //!
+//! The daemon (and so every agent) runs in a private network namespace together with the
+//! fake LLM, so an agent can reach nothing but the fake, whatever its settings say.
+//!
 //! Nothing here skips: a failed install or a missing tool fails the test loudly.
 
-use crate::{DEADLINE, Env, bin};
-use std::io::{BufRead, BufReader};
+use crate::{Env, bin};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+
+/// The fake LLM's port inside each private namespace (nothing else listens there).
+const LLM_PORT: u16 = 8765;
 
 /// The `node_modules/.bin` of the pinned agent install, installing on first use.
 pub fn agent_bins() -> PathBuf {
@@ -35,65 +41,69 @@ pub fn agent_bins() -> PathBuf {
     .clone()
 }
 
-/// The fake LLM server, killed on drop.
-pub struct FakeLlm {
-    child: Child,
-    pub port: u16,
-    pub log: PathBuf,
-    _dir: tempfile::TempDir,
+/// An [`Env`] for the genuine agents; kills the fake LLMs it started when dropped.
+pub struct RealEnv {
+    pub env: Env,
+    /// Pids of the fake LLMs, one per daemon start (each in its own namespace).
+    llm_pids: PathBuf,
+    /// The fake LLMs' request log.
+    pub llm_log: PathBuf,
 }
 
-impl FakeLlm {
-    /// Starts `cap-fake-llm` on a free loopback port and reads the port from its first line.
-    pub fn start() -> FakeLlm {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join("llm.jsonl");
-        let mut child = Command::new(bin("cap-fake-llm"))
-            .args(["--port", "0", "--log"])
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn cap-fake-llm");
-        let stdout = child.stdout.take().expect("fake llm stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read port line");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line from cap-fake-llm: {line:?}"));
-        FakeLlm {
-            child,
-            port,
-            log,
-            _dir: dir,
-        }
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+impl Deref for RealEnv {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
     }
 }
 
-impl Drop for FakeLlm {
+impl DerefMut for RealEnv {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
+}
+
+impl Drop for RealEnv {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let pids = std::fs::read_to_string(&self.llm_pids).unwrap_or_default();
+        for pid in pids
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 
 /// An [`Env`] whose daemon runs the genuine agents against `llm`, each configured offline
 /// in a scratch HOME. Returns the environment (daemon not started yet).
-pub fn real_env(llm: &FakeLlm) -> Env {
+pub fn real_env() -> RealEnv {
     let bins = agent_bins();
     let mut env = Env::new();
     let home = env.dir.path().join("home");
-    let url = llm.url();
+    let url = format!("http://127.0.0.1:{LLM_PORT}");
+    let llm_pids = env.dir.path().join("llm.pids");
+    let llm_log = env.dir.path().join("llm.jsonl");
+    // A fresh network namespace per daemon start: loopback up, the fake LLM in the
+    // background, then capd itself. Root can create one; others need a user namespace too.
+    let unshare = if nix::unistd::geteuid().is_root() {
+        "-n"
+    } else {
+        "-rn"
+    };
+    let script = format!(
+        "PATH=\"$PATH:/usr/sbin:/sbin\" ip link set lo up && {{ '{llm}' --port {LLM_PORT} --log '{log}' >/dev/null 2>&1 & echo $! >> '{pids}'; }} && exec \"$0\"",
+        llm = bin("cap-fake-llm").display(),
+        log = llm_log.display(),
+        pids = llm_pids.display(),
+    );
+    env.daemon_wrapper = ["unshare", unshare, "sh", "-c", &script]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     std::fs::create_dir_all(&home).expect("home");
 
     // Codex: a custom provider on the fake, no plugins or remote features (claude-codex.md §4).
@@ -194,6 +204,9 @@ apps = false
         "prompt_timeout = 120\nready_timeout = 90\n\n[agents.claude-acp]\nprotocol = \"acp\"\ncommand = \"{}\"\nmode = \"default\"\n",
         bins.join("claude-agent-acp").display()
     ));
-    let _ = DEADLINE;
-    env
+    RealEnv {
+        env,
+        llm_pids,
+        llm_log,
+    }
 }
