@@ -315,15 +315,17 @@ impl Actor {
                         let _ = tx.send(self.cancel_outside_turn(request));
                     }
                     Some(Control::Shutdown(done)) => return Err(StartFailure::Shutdown(done)),
-                    None => {}
+                    // The daemon dropped the session: stop starting it.
+                    None => return Err(StartFailure::Shutdown(oneshot::channel().0)),
                 }
             }
         }
     }
 
-    /// A cancel that arrives while no turn is in the agent (idle, or starting). A named
-    /// request that is not running is remembered for when its turn comes; an unnamed cancel
-    /// hits the running turn, if one waits for the agent to start.
+    /// A cancel that arrives while no turn is in the agent (idle, or starting). It hits the
+    /// running turn if one waits for its agent to start (named or not); an unnamed cancel
+    /// before any turn ran hits the first queued prompt. Queued prompts named by request id
+    /// are dropped by the cancel handler and never reach here.
     fn cancel_outside_turn(&mut self, request: Option<String>) -> bool {
         match (request, &self.current) {
             (Some(r), Some(cur)) if r == *cur => {
@@ -397,10 +399,14 @@ impl Actor {
         }
     }
 
+    /// Records a state change. Only a change counts as activity: stray agent output between
+    /// turns must not keep an idle session from the sweep.
     fn set_state(&self, state: SessionState) {
         self.live.with(|l| {
-            l.state = state;
-            l.last_active = Instant::now();
+            if l.state != state {
+                l.state = state;
+                l.last_active = Instant::now();
+            }
         });
     }
 
