@@ -116,6 +116,16 @@ impl Daemon {
             }
         };
         let spec = agents::resolve(&agent, &self.config)?;
+        if route.continue_last && spec.protocol == agents::Protocol::CodexAppServer {
+            // Refused before anything is opened or rebound: a session that could only fail to
+            // start would still replace the key's warm session and its record.
+            return Err(ErrorBody::new(
+                ErrorCode::Usage,
+                format!(
+                    "--continue is not supported by {agent} (the Codex app-server protocol has no \"most recent thread\"); resume a thread with --resume THREAD_ID (`cap show` prints it)"
+                ),
+            ));
+        }
         let mut state = self.lock();
         let forced = route.new || route.resume.is_some() || route.continue_last;
         let warm = if forced {

@@ -34,6 +34,16 @@ struct Shared {
     turn: Option<String>,
     /// The id of our last `turn/start` request, whose error reply fails the turn.
     start_request: Option<u64>,
+    /// A cancel came before the turn id: interrupt as soon as the id arrives.
+    interrupt_pending: bool,
+}
+
+impl Shared {
+    /// Records the running turn's id; true when a cancel is waiting for it.
+    fn turn_known(&mut self, turn: &str) -> bool {
+        self.turn = Some(turn.to_string());
+        std::mem::take(&mut self.interrupt_pending)
+    }
 }
 
 /// A live Codex app-server hosting one thread.
@@ -59,13 +69,18 @@ impl CodexDriver {
         .await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let reply = proc.stdin_sender();
-        tokio::spawn(read_events(lines, tx, shared.clone(), reply));
+        let next_id = Arc::new(AtomicU64::new(10));
+        let writer = Writer {
+            reply: proc.stdin_sender(),
+            thread: thread.clone(),
+            next_id: next_id.clone(),
+        };
+        tokio::spawn(read_events(lines, tx, shared.clone(), writer));
         Ok(CodexDriver {
             conn: Conn { proc, events: rx },
             thread,
             shared,
-            next_id: Arc::new(AtomicU64::new(10)),
+            next_id,
         })
     }
 }
@@ -106,12 +121,36 @@ async fn open_thread(
         .ok_or_else(|| format!("codex answered without a thread id: {result}"))
 }
 
+/// What the reader task writes to the agent: answers to its requests, and a
+/// `turn/interrupt` that had to wait for the turn id.
+struct Writer {
+    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
+    thread: String,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Writer {
+    fn send(&self, msg: Value) {
+        if let Some(r) = self.reply.as_ref().and_then(|r| r.upgrade()) {
+            let mut bytes = msg.to_string().into_bytes();
+            bytes.push(b'\n');
+            let _ = r.send(bytes);
+        }
+    }
+
+    fn interrupt(&self, turn: &str) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let params = json!({"threadId": self.thread, "turnId": turn});
+        self.send(DIALECT.request(id, "turn/interrupt", params));
+    }
+}
+
 /// Turns app-server notifications into driver events until the process closes stdout.
 async fn read_events(
     mut lines: Lines,
     tx: mpsc::UnboundedSender<DriverEvent>,
     shared: Arc<Mutex<Shared>>,
-    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
+    writer: Writer,
 ) {
     // The last `error` notification: `turn/completed` with status failed may not repeat it.
     let mut last_error: Option<String> = None;
@@ -126,7 +165,13 @@ async fn read_events(
                 if s.start_request == Some(id) {
                     s.start_request = None;
                     match result {
-                        Ok(r) => s.turn = r["turn"]["id"].as_str().map(str::to_string),
+                        Ok(r) => {
+                            if let Some(turn) = r["turn"]["id"].as_str()
+                                && s.turn_known(turn)
+                            {
+                                writer.interrupt(turn);
+                            }
+                        }
                         Err(e) => {
                             let _ = tx.send(DriverEvent::TurnEnd(TurnEnd {
                                 ok: false,
@@ -141,15 +186,24 @@ async fn read_events(
             Incoming::Request { id, method, .. } => {
                 // With approvalPolicy "never" Codex should not ask; if it does, decline
                 // rather than hang the turn.
-                let answer =
-                    DIALECT.error(&id, -32601, &format!("{method} is not supported by cap"));
-                if let Some(r) = reply.as_ref().and_then(|r| r.upgrade()) {
-                    let mut bytes = answer.to_string().into_bytes();
-                    bytes.push(b'\n');
-                    let _ = r.send(bytes);
-                }
+                writer.send(DIALECT.error(
+                    &id,
+                    -32601,
+                    &format!("{method} is not supported by cap"),
+                ));
             }
             Incoming::Notification { method, params } => {
+                if method == "turn/started"
+                    && let Some(turn) = params["turn"]["id"].as_str()
+                {
+                    let pending = shared
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .turn_known(turn);
+                    if pending {
+                        writer.interrupt(turn);
+                    }
+                }
                 for ev in translate(&method, &params, &shared, &mut last_error) {
                     let _ = tx.send(ev);
                 }
@@ -172,12 +226,8 @@ fn translate(
         m if m.starts_with("item/reasoning/") && m.ends_with("Delta") => {
             vec![DriverEvent::Thought(text(&p["delta"]))]
         }
-        "turn/started" => {
-            if let Some(id) = p["turn"]["id"].as_str() {
-                shared.lock().unwrap_or_else(|e| e.into_inner()).turn = Some(id.to_string());
-            }
-            Vec::new()
-        }
+        // The turn id is recorded by the reader (a cancel may be waiting for it).
+        "turn/started" => Vec::new(),
         "item/started" | "item/completed" => tool_event(method, &p["item"]).into_iter().collect(),
         "turn/plan/updated" => vec![DriverEvent::Plan(p["plan"].clone())],
         "error" => {
@@ -190,7 +240,11 @@ fn translate(
             Vec::new()
         }
         "turn/completed" => {
-            shared.lock().unwrap_or_else(|e| e.into_inner()).turn = None;
+            {
+                let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                s.turn = None;
+                s.interrupt_pending = false;
+            }
             let turn = &p["turn"];
             let status = turn["status"].as_str().unwrap_or("completed");
             let error = turn["error"]["message"]
@@ -314,25 +368,27 @@ pub fn native_binary(program: &Path) -> PathBuf {
 impl Driver for CodexDriver {
     fn send_turn(&mut self, text: &str) -> Result<(), DriverError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .start_request = Some(id);
+        {
+            let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            s.start_request = Some(id);
+            s.interrupt_pending = false;
+        }
         let params = json!({"threadId": self.thread, "input": [{"type": "text", "text": text}]});
         rpc::send(&self.conn.proc, &DIALECT.request(id, "turn/start", params))
             .map_err(DriverError::Send)
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
-        let turn = self
-            .shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .turn
-            .clone();
+        let turn = {
+            let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            if s.turn.is_none() {
+                // `turn/start` is unanswered, so there is no turn id to interrupt yet: the
+                // reader interrupts the turn as soon as the id arrives.
+                s.interrupt_pending = true;
+            }
+            s.turn.clone()
+        };
         let Some(turn) = turn else {
-            // The turn id has not arrived yet: nothing Codex could interrupt by id. The
-            // actor's grace period kills the agent if the turn does not settle.
             return Ok(());
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -384,5 +440,24 @@ mod tests {
         );
         let unknown = translate("vendor/thing", &json!({"a": 1}), &shared, &mut None);
         assert!(matches!(&unknown[..], [DriverEvent::Raw { kind, .. }] if kind == "vendor/thing"));
+    }
+
+    #[test]
+    fn a_cancel_before_the_turn_id_waits_for_it() {
+        let mut s = Shared::default();
+        assert!(!s.turn_known("t1"), "no cancel waiting");
+        s.turn = None;
+        s.interrupt_pending = true;
+        assert!(s.turn_known("t2"), "the waiting cancel fires once");
+        assert_eq!(s.turn.as_deref(), Some("t2"));
+        assert!(!s.turn_known("t2"));
+        // A turn that ends first drops the cancel that never found it.
+        let shared = Arc::new(Mutex::new(Shared {
+            interrupt_pending: true,
+            ..Shared::default()
+        }));
+        let done = json!({"turn": {"id": "t", "status": "completed"}});
+        translate("turn/completed", &done, &shared, &mut None);
+        assert!(!shared.lock().unwrap().interrupt_pending);
     }
 }
