@@ -227,7 +227,10 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
             mode: None,
             mcp_servers: Vec::new(),
         },
-        format!("install it with `{}` or set {var} to its path", b.install),
+        format!(
+            "install it with `{}`, or point capd at it with `{var}=/path/to/{} cap daemon restart`",
+            b.install, b.program
+        ),
     ))
 }
 
