@@ -1,0 +1,160 @@
+//! `cap-bench`: measures the release `cap` and `capd` against the instant fake agent, and acpx
+//! on the same fake ACP agent, then prints a Markdown results table (docs/benchmarks.md).
+//!
+//! It builds nothing, so the numbers are always those of optimised binaries:
+//!
+//! ```sh
+//! cargo build --release -p cap -p capd -p cap-fake-agent && cargo run --release -p cap-bench
+//! ```
+//!
+//! Everything runs on this machine over local sockets, every daemon lives in its own temporary
+//! directory, and every measurement is bounded in count (`--n`, …) and in time (`--budget`).
+//! A measurement that fails is reported in the table as failed, never filled in.
+
+mod acpx;
+mod env;
+mod machine;
+mod measure;
+mod proc;
+mod report;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+use crate::report::Row;
+
+/// Command-line options. The defaults are the ones the committed table was made with.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "cap-bench",
+    about = "Benchmark cap/capd (release builds) and acpx on the instant fake agent"
+)]
+pub struct Opts {
+    /// Directory holding the release `cap`, `capd` and `cap-fake-agent`.
+    #[arg(long, default_value_os_t = workspace_root().join("target").join("release"))]
+    pub bins: PathBuf,
+    /// Cache directory acpx is installed into with npm (gitignored).
+    #[arg(long, default_value_os_t = workspace_root().join(".bench-cache"))]
+    pub cache: PathBuf,
+    /// Samples for the sequential cap measurements (round trip, warm prompts).
+    #[arg(long, default_value_t = 200)]
+    pub n: usize,
+    /// Samples of warm acpx prompts (each costs over a second).
+    #[arg(long, default_value_t = 20)]
+    pub acpx_n: usize,
+    /// Bursts per concurrency measurement.
+    #[arg(long, default_value_t = 10)]
+    pub rounds: usize,
+    /// Samples per format of the ~4 MiB streamed reply.
+    #[arg(long, default_value_t = 10)]
+    pub huge_n: usize,
+    /// Wall-clock budget of one measurement loop in seconds: past it the loop stops and the
+    /// table shows the N it reached.
+    #[arg(long, default_value_t = 120)]
+    pub budget: u64,
+    /// Leave acpx out (no npm install).
+    #[arg(long)]
+    pub skip_acpx: bool,
+}
+
+impl Opts {
+    pub fn budget(&self) -> Duration {
+        Duration::from_secs(self.budget)
+    }
+}
+
+/// The workspace root, from where this crate's sources were compiled.
+fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+    here.canonicalize().unwrap_or(here)
+}
+
+/// The three release binaries the benchmark drives.
+#[derive(Debug, Clone)]
+pub struct Bins {
+    pub cap: PathBuf,
+    pub capd: PathBuf,
+    pub fake: PathBuf,
+}
+
+impl Bins {
+    fn find(dir: &Path) -> anyhow::Result<Bins> {
+        let bins = Bins {
+            cap: dir.join("cap"),
+            capd: dir.join("capd"),
+            fake: dir.join("cap-fake-agent"),
+        };
+        for b in [&bins.cap, &bins.capd, &bins.fake] {
+            if !b.is_file() {
+                bail!(
+                    "{} is missing; build first: cargo build --release -p cap -p capd -p cap-fake-agent",
+                    b.display()
+                );
+            }
+        }
+        Ok(bins)
+    }
+}
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    match run(&opts) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("cap-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs every measurement in turn; returns whether all of them succeeded.
+fn run(opts: &Opts) -> anyhow::Result<bool> {
+    let bins = Bins::find(&opts.bins).context("locating the release binaries")?;
+    let machine = machine::describe(&bins);
+    let mut rows = Vec::new();
+    let mut ok = true;
+    let mut section = |name: &str, result: anyhow::Result<Vec<Row>>| match result {
+        Ok(r) => rows.extend(r),
+        Err(e) => {
+            ok = false;
+            eprintln!("cap-bench: {name} failed: {e:#}");
+            rows.push(Row::failed(name, &e));
+        }
+    };
+    progress("cap round trip and warm prompts");
+    section(
+        "cap round trip / warm prompts",
+        measure::warm::run(opts, &bins),
+    );
+    if opts.skip_acpx {
+        section(
+            "acpx",
+            Ok(vec![Row::note(
+                "acpx 0.19.1 warm prompt, ACP",
+                "skipped (--skip-acpx)",
+            )]),
+        );
+    } else {
+        progress("acpx on the same fake ACP agent");
+        section("acpx 0.19.1", acpx::run(opts, &bins));
+    }
+    progress("concurrent clients");
+    section("concurrent clients", measure::concurrent::run(opts, &bins));
+    progress("memory per session");
+    section("memory", measure::memory::run(opts, &bins));
+    progress("large streamed output");
+    section("large streamed output", measure::huge::run(opts, &bins));
+    println!("{}", report::render(&machine, &rows));
+    Ok(ok)
+}
+
+/// One progress line on stderr, so stdout carries only the Markdown.
+pub fn progress(what: &str) {
+    eprintln!("cap-bench: {what}…");
+}
