@@ -190,3 +190,8 @@ fn gemini() {
 fn claude_acp() {
     tier("claude-acp");
 }
+
+#[test]
+fn codex_acp() {
+    tier("codex-acp");
+}
