@@ -313,3 +313,41 @@ fn sigterm_ends_the_daemon_cleanly_with_no_agent_left() {
     wait_until("the agent to die", || !alive(agent));
     wait_until("the agent's orphan to die", || !alive(orphan));
 }
+
+#[test]
+fn a_client_of_another_user_is_refused_even_when_the_socket_allows_it() {
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        panic!("this test switches to another uid and must run as root (CI does)");
+    }
+    let mut env = Env::new();
+    env.start_daemon();
+    // Open the filesystem path wide, so only the daemon's peer-credential check stands in
+    // the way of user `nobody`.
+    for dir in [
+        env.dir.path().to_path_buf(),
+        env.socket.parent().unwrap().to_path_buf(),
+    ] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&env.socket, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let status = |uid: Option<u32>| {
+        let mut c = env.command("cap");
+        c.args(["--no-autostart", "daemon", "status"]);
+        if let Some(uid) = uid {
+            c.uid(uid).gid(uid).env("HOME", "/tmp");
+        }
+        c.output().expect("run cap")
+    };
+    let mine = status(None);
+    assert_eq!(code(&mine), 0, "{}", text(&mine.stderr));
+    let other = status(Some(65534));
+    assert_eq!(
+        code(&other),
+        6,
+        "another user got an answer: {}",
+        text(&other.stdout)
+    );
+    // The daemon keeps serving its own user.
+    assert_eq!(code(&status(None)), 0);
+}
