@@ -46,6 +46,17 @@ fn tier(agent: &str) {
     );
     let session = r3["session"].as_str().unwrap_or_default().to_string();
     let rss_mb = group_rss_kb(&env, &session) / 1024;
+    if agent == "codex" {
+        // cap runs the native binary from the platform package, not npm's Node wrapper.
+        let pid = env.session_pid(&session);
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("agent exe");
+        assert!(
+            exe.file_name().is_some_and(|n| n == "codex")
+                && exe.to_string_lossy().contains("/vendor/"),
+            "codex runs through {}",
+            exe.display()
+        );
+    }
 
     // Cancel mid-turn: wait for the first streamed text, then `cap cancel`.
     let mut child = env
