@@ -398,6 +398,16 @@ fn acp_restart_without_resume_loads_the_session_and_drops_the_replay() {
 }
 
 #[test]
+fn acp_replay_that_arrives_after_the_load_reply_stays_out_of_the_turn() {
+    // Gemini CLI answers `session/load` first and replays the history afterwards; the driver
+    // must still keep every replayed line out of the next turn's output.
+    restart_resumes(
+        Agent::Acp,
+        &[("FAKE_ACP_NO_RESUME", "1"), ("FAKE_ACP_LATE_REPLAY", "1")],
+    );
+}
+
+#[test]
 fn acp_permission_requests_follow_the_prompt_policy() {
     let env = start(Agent::Acp, "", &[]);
     // The default policy approves, picking the "allow once" option by its kind.

@@ -42,6 +42,9 @@ pub struct Acp {
     initialized: bool,
     never_ready: bool,
     no_resume: bool,
+    /// `FAKE_ACP_LATE_REPLAY=1`: answer `session/load` first and replay after, as Gemini CLI
+    /// does.
+    late_replay: bool,
     sessions: BTreeMap<String, Session>,
     next_request_id: u64,
     /// Our outstanding agent→client requests: id → session id.
@@ -85,6 +88,7 @@ impl Acp {
             initialized: false,
             never_ready: env_flag("FAKE_NEVER_READY"),
             no_resume: env_flag("FAKE_ACP_NO_RESUME"),
+            late_replay: env_flag("FAKE_ACP_LATE_REPLAY"),
             sessions: BTreeMap::new(),
             next_request_id: 0,
             outgoing: HashMap::new(),
@@ -198,6 +202,10 @@ impl Acp {
                 },
             );
         }
+        let late = replay && self.late_replay;
+        if late {
+            respond(id, json!({}));
+        }
         if replay && let Some(s) = self.sessions.get(sid) {
             for t in &s.history.turns {
                 update(
@@ -212,7 +220,9 @@ impl Acp {
                 }
             }
         }
-        respond(id, json!({}));
+        if !late {
+            respond(id, json!({}));
+        }
     }
 
     fn session_prompt(&mut self, id: &Value, params: &Value) {
