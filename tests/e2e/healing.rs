@@ -5,19 +5,6 @@
 use cap_tests::*;
 use serde_json::Value;
 
-fn argv(inv: &Value) -> Vec<String> {
-    inv["argv"]
-        .as_array()
-        .expect("argv")
-        .iter()
-        .map(|a| a.as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-fn has_pair(inv: &Value, flag: &str, value: &str) -> bool {
-    argv(inv).windows(2).any(|w| w[0] == flag && w[1] == value)
-}
-
 fn env_with_vars(config: &str, vars: &[(&str, &str)]) -> Env {
     let mut env = Env::with_config(config);
     for (k, v) in vars {

@@ -20,20 +20,6 @@ fn id(v: &Value) -> String {
     v["id"].as_str().expect("session id").to_string()
 }
 
-fn argv(inv: &Value) -> Vec<String> {
-    inv["argv"]
-        .as_array()
-        .expect("argv")
-        .iter()
-        .map(|a| a.as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// Whether an invocation's argv has `flag value` in a row.
-fn has_pair(inv: &Value, flag: &str, value: &str) -> bool {
-    argv(inv).windows(2).any(|w| w[0] == flag && w[1] == value)
-}
-
 #[test]
 fn same_key_reuses_the_session_and_other_keys_get_their_own() {
     let mut env = Env::new();

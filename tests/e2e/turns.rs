@@ -155,15 +155,10 @@ fn a_turn_that_ignores_the_cancel_gets_its_agent_killed_and_resumed() {
     );
     let invs = env.invocations();
     assert_eq!(invs.len(), 2, "{invs:#?}");
-    let argv: Vec<&str> = invs[1]["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
     assert!(
-        argv.windows(2).any(|w| w == ["--resume", native.as_str()]),
-        "respawned by resume: {argv:?}"
+        has_pair(&invs[1], "--resume", &native),
+        "respawned by resume: {:?}",
+        argv(&invs[1])
     );
     assert_ne!(env.session_pid(&sid), pid);
 }
@@ -440,15 +435,10 @@ fn cancelling_a_turn_that_will_not_stop_kills_the_agent_and_the_queue_goes_on() 
     );
     let invs = env.invocations();
     assert_eq!(invs.len(), 2, "{invs:#?}");
-    let argv: Vec<&str> = invs[1]["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
     assert!(
-        argv.windows(2).any(|w| w == ["--resume", native.as_str()]),
-        "{argv:?}"
+        has_pair(&invs[1], "--resume", &native),
+        "respawned by resume: {:?}",
+        argv(&invs[1])
     );
 }
 

@@ -699,3 +699,18 @@ impl Raw {
         self.writer.write_all(bytes).expect("write");
     }
 }
+
+/// A fake-agent invocation's argv.
+pub fn argv(inv: &Value) -> Vec<String> {
+    inv["argv"]
+        .as_array()
+        .expect("argv")
+        .iter()
+        .map(|a| a.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Whether an invocation's argv has `flag value` in a row.
+pub fn has_pair(inv: &Value, flag: &str, value: &str) -> bool {
+    argv(inv).windows(2).any(|w| w[0] == flag && w[1] == value)
+}
