@@ -126,6 +126,9 @@ fn warm_turns_carry_context(a: Agent) {
         let last = events.last().unwrap();
         assert_eq!(last["turns"], n);
         let id = native(last);
+        // The `session` event comes once the agent is ready, so even the first one names
+        // the native session (Codex and ACP agents only tell it in their handshake).
+        assert_eq!(s["native_id"], id.as_str(), "{s:#}");
         assert_eq!(
             *first_native.get_or_insert(id.clone()),
             id,

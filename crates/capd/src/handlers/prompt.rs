@@ -6,7 +6,7 @@ use crate::session::{Turn, Waiting};
 use cap_proto::reply::Queued;
 use cap_proto::request::PromptRequest;
 use cap_proto::{
-    EVENT_VERSION, Envelope, ErrorBody, ErrorCode, Event, Reply, SessionEvent, TurnResult,
+    EVENT_VERSION, Envelope, ErrorBody, ErrorCode, Event, How, Reply, SessionEvent, TurnResult,
 };
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -82,6 +82,13 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
         };
         out.send(id, Reply::Queued(q)).await;
         return;
+    }
+    if matches!(acq.how, How::Opened | How::Resumed | How::Continued) {
+        // A new agent process: announce the session once it is ready, so the event carries
+        // the native id (Codex and ACP agents only name it in their handshake). A failed
+        // start is reported by the turn's `error` event right after.
+        let mut ready = h.live.ready.subscribe();
+        let _ = ready.wait_for(|r| r.is_some()).await;
     }
     let opened = Envelope {
         v: EVENT_VERSION,
