@@ -621,3 +621,43 @@ fn ctrl_c_while_the_agent_starts_cancels_the_turn_and_exits_130() {
     assert_eq!(session_event(&events)["id"], id.as_str());
     assert!(result_output(&events).ends_with("after the interrupt"));
 }
+
+#[test]
+fn spinner_shows_on_a_terminal_while_the_agent_is_silent_and_never_when_piped() {
+    let mut env = Env::new();
+    env.start_daemon();
+    env.prompt_ok(&["warm"]);
+    // `script` gives cap a terminal; the HANG turn keeps the agent silent until the timeout.
+    let inner = env.command("cap");
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec"])
+        .arg(format!("{} prompt --timeout 1 HANG", bin("cap").display()))
+        .arg("/dev/null")
+        .current_dir(&env.work)
+        .stdin(std::process::Stdio::null());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let out = script.output().expect("run script (util-linux)");
+    let screen = text(&out.stdout);
+    assert!(
+        screen.contains("working"),
+        "no spinner on a terminal: {screen:?}"
+    );
+    assert!(
+        screen.contains("\x1b[2K"),
+        "the spinner line is cleared: {screen:?}"
+    );
+    // Piped: no spinner on stderr.
+    let out = env.cap(&["prompt", "--timeout", "1", "HANG"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        !text(&out.stderr).contains("working"),
+        "{}",
+        text(&out.stderr)
+    );
+}

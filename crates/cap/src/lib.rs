@@ -11,6 +11,7 @@ pub mod failure;
 pub mod output;
 pub mod render;
 pub mod route;
+pub mod spinner;
 
 use cli::{Cli, Command, Format, Global};
 use std::path::PathBuf;

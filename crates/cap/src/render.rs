@@ -68,16 +68,23 @@ pub struct Renderer {
     /// Last status printed per tool call, so repeated updates print once.
     tools: HashMap<String, String>,
     last_plan: Option<serde_json::Value>,
+    /// Shown between a session's announcement and its first output (text format, stderr a
+    /// terminal only).
+    spinner: Option<crate::spinner::Spinner>,
 }
 
 impl Renderer {
     pub fn new(ctx: &Ctx) -> Self {
-        Renderer::with(
+        let mut r = Renderer::with(
             ctx.format,
             ctx.verbose,
             stderr_color(),
             io::stdout().is_terminal(),
-        )
+        );
+        if ctx.format == Format::Text && io::stderr().is_terminal() {
+            r.spinner = Some(crate::spinner::Spinner::start("working".into()));
+        }
+        r
     }
 
     /// A renderer with explicit terminal facts (for tests).
@@ -92,18 +99,33 @@ impl Renderer {
             streamed: false,
             tools: HashMap::new(),
             last_plan: None,
+            spinner: None,
         }
     }
 
     /// Renders to the process's stdout and stderr.
     pub fn event(&mut self, env: &Envelope) -> anyhow::Result<()> {
-        let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-        self.write_event(env, &mut out, &mut err)
-            .map_err(stdout_error)
+        if let Some(s) = &self.spinner {
+            s.pause();
+        }
+        {
+            let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+            self.write_event(env, &mut out, &mut err)
+                .map_err(stdout_error)?;
+        }
+        // Waiting for the agent's first words: spin (after the locks are released, as the
+        // spinner thread writes to stderr too).
+        if let (Some(s), Event::Session(_)) = (&self.spinner, &env.event) {
+            s.resume();
+        }
+        Ok(())
     }
 
     /// Ends the turn's output on stdout with a newline (text) before an error is reported.
     pub fn end_turn(&mut self) -> anyhow::Result<()> {
+        if let Some(s) = &self.spinner {
+            s.pause();
+        }
         let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
         self.finish(&mut out, &mut err).map_err(stdout_error)
     }
@@ -113,6 +135,9 @@ impl Renderer {
     pub fn note(&mut self, message: &str) -> anyhow::Result<()> {
         if self.format != Format::Text && self.verbose == 0 {
             return Ok(());
+        }
+        if let Some(s) = &self.spinner {
+            s.pause();
         }
         let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
         let line = self.style.paint(DIM, &format!("· {message}"));
