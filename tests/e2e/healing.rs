@@ -315,3 +315,22 @@ fn an_agent_that_exits_at_start_fails_with_its_stderr() {
     );
     assert!(env.session_ids().is_empty());
 }
+
+#[test]
+fn an_agent_mid_turn_dies_with_a_killed_daemon() {
+    let mut env = Env::new();
+    env.start_daemon();
+    // A turn that never ends: the fake agent then ignores its stdin closing.
+    let mut p = env.spawn_prompt(&["HANG"]);
+    let sid = p.wait_session()["id"].as_str().expect("id").to_string();
+    let agent = env.session_pid(&sid);
+    assert!(alive(agent));
+    let daemon = env.daemon_pid().expect("daemon pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("SIGKILL capd");
+    wait_until("the agent to die with its daemon", || !alive(agent));
+    p.kill();
+}

@@ -50,6 +50,7 @@ impl AgentProcess {
             .process_group(0)
             .kill_on_drop(true);
         agent_env(&mut cmd, spec);
+        die_with_daemon(&mut cmd);
         let mut child = cmd.spawn()?;
         let pgid = child.id().map(|p| Pid::from_raw(p as i32));
         let stdout = child
@@ -153,6 +154,26 @@ impl Drop for AgentProcess {
         self.signal(Signal::SIGKILL);
     }
 }
+
+/// Asks the kernel to SIGKILL the agent if capd itself dies without ending its sessions
+/// (SIGKILL, OOM). An agent in the middle of a turn may not notice its stdin closing (Claude
+/// Code finishes the turn first), and nothing else would ever end it.
+///
+/// The signal fires when the *thread* that spawned the child exits; agents are spawned from
+/// the runtime's worker threads, which live as long as the daemon.
+#[cfg(target_os = "linux")]
+fn die_with_daemon(cmd: &mut Command) {
+    // SAFETY: the closure runs between fork and exec and only makes one async-signal-safe
+    // system call (prctl); it allocates nothing and takes no locks.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_daemon(_cmd: &mut Command) {}
 
 /// The agent's environment: the daemon's, minus cap's own variables, plus the agent's table.
 ///
