@@ -149,17 +149,7 @@ fn a_turn_that_ignores_the_cancel_gets_its_agent_killed_and_resumed() {
     assert_eq!(rc, 0, "{events:#?}");
     assert_eq!(id(session_event(&events)), sid, "same daemon session");
     assert_eq!(result_output(&events), "ECHO[turns=3]: next");
-    assert!(
-        status_kinds(&events).contains(&"respawn".to_string()),
-        "{events:#?}"
-    );
-    let invs = env.invocations();
-    assert_eq!(invs.len(), 2, "{invs:#?}");
-    assert!(
-        has_pair(&invs[1], "--resume", &native),
-        "respawned by resume: {:?}",
-        argv(&invs[1])
-    );
+    assert_respawned_by_resume(&env, &events, &native);
     assert_ne!(env.session_pid(&sid), pid);
 }
 
@@ -184,6 +174,21 @@ fn hanging(env: &Env, args: &[&str]) -> (Running, String) {
     let sid = id(&p.wait_session());
     wait_busy(env, &sid, 0);
     (p, sid)
+}
+
+/// The turn ran in an agent respawned once, by resuming `native`.
+fn assert_respawned_by_resume(env: &Env, events: &[Value], native: &str) {
+    assert!(
+        status_kinds(events).contains(&"respawn".to_string()),
+        "{events:#?}"
+    );
+    let invs = env.invocations();
+    assert_eq!(invs.len(), 2, "{invs:#?}");
+    assert!(
+        has_pair(&invs[1], "--resume", native),
+        "respawned by resume: {:?}",
+        argv(&invs[1])
+    );
 }
 
 fn assert_cancelled(p: Running) {
@@ -429,17 +434,7 @@ fn cancelling_a_turn_that_will_not_stop_kills_the_agent_and_the_queue_goes_on() 
     let (events, rc, stderr) = next.finish();
     assert_eq!(rc, 0, "{events:#?} {stderr}");
     assert_eq!(result_output(&events), "ECHO[turns=3]: next");
-    assert!(
-        status_kinds(&events).contains(&"respawn".to_string()),
-        "{events:#?}"
-    );
-    let invs = env.invocations();
-    assert_eq!(invs.len(), 2, "{invs:#?}");
-    assert!(
-        has_pair(&invs[1], "--resume", &native),
-        "respawned by resume: {:?}",
-        argv(&invs[1])
-    );
+    assert_respawned_by_resume(&env, &events, &native);
 }
 
 #[test]

@@ -35,6 +35,26 @@ struct Thread {
     running: Option<Turn>,
 }
 
+impl Thread {
+    /// A thread over `history`, with the settings `thread/start` or `thread/resume` asked for.
+    fn new(history: History, params: &Value) -> Thread {
+        Thread {
+            history,
+            model: params
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or("gpt-fake")
+                .to_string(),
+            approval_policy: params
+                .get("approvalPolicy")
+                .cloned()
+                .unwrap_or(json!("never")),
+            sandbox: sandbox_policy(params.get("sandbox").and_then(Value::as_str)),
+            running: None,
+        }
+    }
+}
+
 pub struct Codex {
     home: Home,
     cwd: String,
@@ -191,21 +211,8 @@ impl Codex {
             .to_string();
         let history = History::new(&tid, PROTOCOL, &cwd);
         self.home.save_or_warn(&history);
-        let thread = Thread {
-            history,
-            model: params
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or("gpt-fake")
-                .to_string(),
-            approval_policy: params
-                .get("approvalPolicy")
-                .cloned()
-                .unwrap_or(json!("never")),
-            sandbox: sandbox_policy(params.get("sandbox").and_then(Value::as_str)),
-            running: None,
-        };
-        self.threads.insert(tid.clone(), thread);
+        self.threads
+            .insert(tid.clone(), Thread::new(history, params));
         let result = self.thread_result(&tid, false);
         emit(&json!({"id": id, "result": result}));
         notify("thread/started", json!({"thread": result["thread"]}));
@@ -223,23 +230,8 @@ impl Codex {
             let Some(history) = self.home.load(tid, PROTOCOL) else {
                 return error(id, -32600, &format!("thread not found: {tid}"));
             };
-            self.threads.insert(
-                tid.to_string(),
-                Thread {
-                    history,
-                    model: params
-                        .get("model")
-                        .and_then(Value::as_str)
-                        .unwrap_or("gpt-fake")
-                        .to_string(),
-                    approval_policy: params
-                        .get("approvalPolicy")
-                        .cloned()
-                        .unwrap_or(json!("never")),
-                    sandbox: sandbox_policy(params.get("sandbox").and_then(Value::as_str)),
-                    running: None,
-                },
-            );
+            self.threads
+                .insert(tid.to_string(), Thread::new(history, params));
         }
         let result = self.thread_result(tid, !exclude);
         emit(&json!({"id": id, "result": result}));

@@ -25,6 +25,12 @@ impl Protocol {
         }
     }
 
+    /// Whether the protocol can open "the most recent session in this cwd" (`--continue`).
+    /// Codex's app-server has no such request; ACP agents list sessions, Claude has a flag.
+    pub fn can_continue(self) -> bool {
+        self != Protocol::CodexAppServer
+    }
+
     fn parse(s: &str) -> Option<Protocol> {
         [
             Protocol::ClaudeStreamJson,

@@ -116,7 +116,7 @@ impl Daemon {
             }
         };
         let spec = agents::resolve(&agent, &self.config)?;
-        if route.continue_last && spec.protocol == agents::Protocol::CodexAppServer {
+        if route.continue_last && !spec.protocol.can_continue() {
             // Refused before anything is opened or rebound: a session that could only fail to
             // start would still replace the key's warm session and its record.
             return Err(ErrorBody::new(

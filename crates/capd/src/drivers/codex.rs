@@ -57,6 +57,8 @@ pub struct CodexDriver {
 impl CodexDriver {
     /// Spawns the app-server, initialises it and starts or resumes the thread.
     pub async fn start(mut spec: StartSpec) -> Result<CodexDriver, DriverError> {
+        // `Daemon::acquire` refuses --continue for this protocol before anything is opened;
+        // this guard only keeps a future caller from silently getting a fresh thread.
         if spec.mode == OpenMode::Continue {
             return Err(DriverError::Unsupported(
                 "--continue with codex (resume a thread with --resume THREAD_ID)",
