@@ -40,8 +40,8 @@ pub enum Event {
     Plan { entries: serde_json::Value },
     /// Token or cost accounting, as the agent reported it.
     Usage { usage: serde_json::Value },
-    /// Progress: queued, respawned, retried, fell back to a fresh session, …
-    Status { kind: String, message: String },
+    /// Progress: respawned, re-sent, fell back to a fresh session, evicted, …
+    Status { kind: StatusKind, message: String },
     /// An agent update cap has no type for, passed through untouched.
     Raw {
         kind: String,
@@ -100,10 +100,113 @@ pub struct ToolCall {
 pub struct TurnResult {
     /// The whole assistant text of the turn.
     pub output: String,
-    /// `end_turn`, `cancelled`, or what the agent reported.
-    pub stop_reason: String,
+    /// Why the turn stopped.
+    pub stop_reason: StopReason,
     /// Turns this session has completed, this one included.
     pub turns: u64,
     pub duration_ms: u64,
     pub native_id: Option<String>,
+}
+
+/// Why a turn stopped. The agents' own reasons map onto the common ones; anything else is
+/// kept as the agent said it, so a new reason never breaks an older client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The agent finished its reply.
+    EndTurn,
+    /// The turn was cancelled (`cap cancel`, Ctrl-C), running or still queued.
+    Cancelled,
+    /// The model hit its output limit.
+    MaxTokens,
+    /// The agent hit its own limit of model requests in one turn.
+    MaxTurnRequests,
+    /// The model refused.
+    Refusal,
+    /// A reason cap has no name for, as the agent reported it.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl StopReason {
+    /// Maps an agent's reason text (`end_turn`, `cancelled`, `canceled`, `max_tokens`, …).
+    pub fn from_agent(reason: &str) -> StopReason {
+        match reason {
+            "end_turn" | "completed" | "success" | "stop" => StopReason::EndTurn,
+            "cancelled" | "canceled" | "interrupted" => StopReason::Cancelled,
+            "max_tokens" => StopReason::MaxTokens,
+            "max_turn_requests" => StopReason::MaxTurnRequests,
+            "refusal" => StopReason::Refusal,
+            other => StopReason::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::EndTurn => "end_turn",
+            StopReason::Cancelled => "cancelled",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::MaxTurnRequests => "max_turn_requests",
+            StopReason::Refusal => "refusal",
+            StopReason::Other(s) => s,
+        })
+    }
+}
+
+/// What a `status` event reports. A kind from a newer daemon arrives as `Other`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusKind {
+    /// The agent died or could not be written to; it was restarted by resuming its session.
+    Respawn,
+    /// A resume was impossible; a fresh session was started without the earlier history.
+    Fallback,
+    /// The agent sent an empty reply; the prompt was sent again.
+    Resend,
+    /// A session was ended to make room at `max_sessions`; its key resumes it later.
+    Evicted,
+    /// A kind this client does not know.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl std::fmt::Display for StatusKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StatusKind::Respawn => "respawn",
+            StatusKind::Fallback => "fallback",
+            StatusKind::Resend => "resend",
+            StatusKind::Evicted => "evicted",
+            StatusKind::Other(s) => s,
+        })
+    }
+}
+
+impl StatusKind {
+    /// Whether the user should notice it even in a terse rendering: something was lost or
+    /// restarted.
+    pub fn is_loud(&self) -> bool {
+        matches!(self, StatusKind::Respawn | StatusKind::Fallback)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_reasons_and_status_kinds_round_trip_and_keep_unknown_values() {
+        let r: StopReason = serde_json::from_str("\"cancelled\"").unwrap();
+        assert_eq!(r, StopReason::Cancelled);
+        let r: StopReason = serde_json::from_str("\"pause_turn\"").unwrap();
+        assert_eq!(r, StopReason::Other("pause_turn".into()));
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"pause_turn\"");
+        assert_eq!(StopReason::from_agent("interrupted"), StopReason::Cancelled);
+        let k: StatusKind = serde_json::from_str("\"evicted\"").unwrap();
+        assert_eq!(k, StatusKind::Evicted);
+        let k: StatusKind = serde_json::from_str("\"shrug\"").unwrap();
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"shrug\"");
+    }
 }

@@ -144,12 +144,13 @@ mod tests {
 
     #[test]
     fn prompt_round_trips() {
-        let line = br#"{"id":1,"op":"prompt","text":"hi","route":{"cwd":"/tmp","continue":true}}"#;
+        let line =
+            br#"{"id":1,"op":"prompt","text":"hi","route":{"cwd":"/tmp","open":"continue"}}"#;
         let req = parse_request(line).unwrap();
         let Op::Prompt(p) = req.op else {
             panic!("not a prompt")
         };
-        assert!(p.route.continue_last);
+        assert_eq!(p.route.open, Some(crate::request::OpenMode::Continue));
         assert_eq!(p.text, "hi");
         let again = encode(&Request {
             id: 1,

@@ -16,13 +16,13 @@ pub mod reply;
 pub mod request;
 
 pub use error::{ErrorBody, ErrorCode, ProtoError};
-pub use event::{Envelope, Event, How, SessionEvent, ToolCall, TurnResult};
+pub use event::{Envelope, Event, How, SessionEvent, StatusKind, StopReason, ToolCall, TurnResult};
 pub use reply::{Reply, Response};
-pub use request::{Op, Request, Route};
+pub use request::{Op, OpenMode, Request, Route};
 
 /// Version of the socket protocol. Both sides send it in `hello`; a mismatch is refused,
 /// because a daemon from an older build may not understand newer requests.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Version of the JSON event envelope (`v`). The envelope only grows; fields are never
 /// removed or renamed without bumping this.

@@ -79,15 +79,10 @@ pub struct Route {
     /// A daemon session id; bypasses keys entirely.
     #[serde(default)]
     pub session: Option<String>,
-    /// Always open a fresh session (and rebind the key to it).
+    /// How to open the agent session instead of routing by key (`--new`, `--resume`,
+    /// `--continue`). `None`: reuse, unpark or resume what the key already has.
     #[serde(default)]
-    pub new: bool,
-    /// Resume the agent's native session with this id.
-    #[serde(default)]
-    pub resume: Option<String>,
-    /// Continue the agent's most recent session in the cwd.
-    #[serde(default, rename = "continue")]
-    pub continue_last: bool,
+    pub open: Option<OpenMode>,
     /// The caller's working directory (absolute); the session's cwd when one is opened.
     pub cwd: PathBuf,
     /// Model name passed to the agent when a session is opened.
@@ -99,6 +94,18 @@ pub struct Route {
     /// How the agent's permission requests are answered (ACP agents); `None` = approve all.
     #[serde(default)]
     pub permissions: Option<Permissions>,
+}
+
+/// How an agent session is opened. One enum, so "both --new and --resume" cannot be said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenMode {
+    /// A fresh session (`--new`), rebinding the key to it.
+    Fresh,
+    /// Resume the agent's native session with this id (`--resume ID`).
+    Resume(String),
+    /// The agent's most recent session in the cwd (`--continue`).
+    Continue,
 }
 
 /// The answer policy for an agent's permission requests. Headless callers cannot click

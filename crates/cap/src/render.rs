@@ -8,7 +8,7 @@
 use crate::Ctx;
 use crate::cli::Format;
 use crate::failure::stdout_error;
-use cap_proto::event::{Envelope, Event, How, SessionEvent, ToolCall, TurnResult};
+use cap_proto::event::{Envelope, Event, How, SessionEvent, StopReason, ToolCall, TurnResult};
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 
@@ -230,10 +230,8 @@ impl Renderer {
                 } else {
                     format!("· {message}")
                 };
-                let loud = ["respawn", "retry", "fallback", "fell_back"]
-                    .iter()
-                    .any(|k| kind.contains(k));
-                let line = self.style.paint(if loud { YELLOW } else { DIM }, &text);
+                let colour = if kind.is_loud() { YELLOW } else { DIM };
+                let line = self.style.paint(colour, &text);
                 self.line(out, err, &line)
             }
             Event::Raw { kind, payload } => {
@@ -327,7 +325,7 @@ impl Renderer {
         self.streamed = false;
         self.tools.clear();
         self.last_plan = None;
-        if r.stop_reason == "cancelled" {
+        if r.stop_reason == StopReason::Cancelled {
             let line = self.style.paint(YELLOW, "■ turn cancelled");
             self.line(out, err, &line)
         } else if self.verbose > 0 {
@@ -489,7 +487,7 @@ mod tests {
             env(
                 Event::Result(TurnResult {
                     output: "Hello, world".into(),
-                    stop_reason: "end_turn".into(),
+                    stop_reason: StopReason::EndTurn,
                     turns: 1,
                     duration_ms: 1500,
                     native_id: Some("n-1".into()),
@@ -556,7 +554,7 @@ mod tests {
         let events = [env(
             Event::Result(TurnResult {
                 output: "whole answer".into(),
-                stop_reason: "cancelled".into(),
+                stop_reason: StopReason::Cancelled,
                 turns: 2,
                 duration_ms: 10,
                 native_id: None,

@@ -4,7 +4,7 @@
 
 use crate::cli::{RouteArgs, TargetArgs};
 use crate::failure::Failure;
-use cap_proto::request::Permissions;
+use cap_proto::request::{OpenMode, Permissions};
 use cap_proto::request::{Route, TargetRequest};
 use std::path::{Path, PathBuf};
 
@@ -49,9 +49,15 @@ pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
         agent: args.agent.clone(),
         key: args.key.clone(),
         session: args.session.clone(),
-        new: args.new,
-        resume: args.resume.clone(),
-        continue_last: args.continue_last,
+        open: if args.new {
+            Some(OpenMode::Fresh)
+        } else if let Some(id) = &args.resume {
+            Some(OpenMode::Resume(id.clone()))
+        } else if args.continue_last {
+            Some(OpenMode::Continue)
+        } else {
+            None
+        },
         cwd: cwd(args.cwd.as_deref())?,
         model: args.model.clone(),
         preamble,

@@ -116,7 +116,7 @@ impl Daemon {
             }
         };
         let spec = agents::resolve(&agent, &self.config)?;
-        if route.continue_last && !spec.protocol.can_continue() {
+        if route.open == Some(OpenMode::Continue) && !spec.protocol.can_continue() {
             // Refused before anything is opened or rebound: a session that could only fail to
             // start would still replace the key's warm session and its record.
             return Err(ErrorBody::new(
@@ -127,7 +127,7 @@ impl Daemon {
             ));
         }
         let mut state = self.lock();
-        let forced = route.new || route.resume.is_some() || route.continue_last;
+        let forced = route.open.is_some();
         let warm = if forced {
             None
         } else {
@@ -151,9 +151,9 @@ impl Daemon {
             });
         }
         let remembered = state.table.record(&key, &agent).cloned();
-        let (mode, cwd, how) = if route.new {
+        let (mode, cwd, how) = if route.open == Some(OpenMode::Fresh) {
             (OpenMode::Fresh, route.cwd.clone(), How::Opened)
-        } else if let Some(native) = &route.resume {
+        } else if let Some(OpenMode::Resume(native)) = &route.open {
             // Claude resumes only from the session's original cwd: use the remembered one.
             let cwd = state
                 .table
@@ -165,7 +165,7 @@ impl Daemon {
                 .map(|(_, r)| r.cwd.clone())
                 .unwrap_or_else(|| route.cwd.clone());
             (OpenMode::Resume(native.clone()), cwd, How::Resumed)
-        } else if route.continue_last {
+        } else if route.open == Some(OpenMode::Continue) {
             (OpenMode::Continue, route.cwd.clone(), How::Continued)
         } else if let Some(native) = remembered.as_ref().and_then(|r| r.native_id.clone()) {
             let cwd = remembered

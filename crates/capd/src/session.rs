@@ -11,7 +11,9 @@ use crate::agents::AgentSpec;
 use crate::daemon::Daemon;
 use crate::drivers::{self, Driver, DriverError, DriverEvent, OpenMode, StartSpec};
 use cap_proto::reply::SessionState;
-use cap_proto::{EVENT_VERSION, Envelope, ErrorBody, ErrorCode, Event, TurnResult};
+use cap_proto::{
+    EVENT_VERSION, Envelope, ErrorBody, ErrorCode, Event, StatusKind, StopReason, TurnResult,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -195,7 +197,7 @@ struct Actor {
     /// resume failed, not the turn.
     unconfirmed: bool,
     /// Status events to emit at the start of the next turn.
-    notices: Vec<(String, String)>,
+    notices: Vec<(StatusKind, String)>,
     queue: mpsc::Receiver<Turn>,
     control: mpsc::UnboundedReceiver<Control>,
     live: Arc<Live>,
@@ -354,7 +356,7 @@ impl Actor {
             _ => "(most recent)".into(),
         };
         self.notices.push((
-            "fallback".into(),
+            StatusKind::Fallback,
             format!(
                 "could not resume native session {old} ({why}); started a fresh session instead, without the earlier history"
             ),
@@ -463,7 +465,7 @@ impl Actor {
         let outcome = if std::mem::take(&mut self.cancel_next) {
             Outcome::Done {
                 output: String::new(),
-                stop_reason: "cancelled".into(),
+                stop_reason: StopReason::Cancelled,
             }
         } else {
             self.attempts(&turn, &mut seq, &text).await
@@ -522,7 +524,7 @@ impl Actor {
             if std::mem::take(&mut self.cancel_pending) {
                 return Outcome::Done {
                     output: String::new(),
-                    stop_reason: "cancelled".into(),
+                    stop_reason: StopReason::Cancelled,
                 };
             }
             if let Err(e) = driver.send_turn(text) {
@@ -531,7 +533,7 @@ impl Actor {
                     return Outcome::Failed(ErrorBody::new(ErrorCode::Agent, e.to_string()));
                 }
                 respawned = true;
-                self.status(turn, seq, "respawn", format!("could not send to the agent ({e}); respawning it by resume and retrying once"));
+                self.status(turn, seq, StatusKind::Respawn, format!("could not send to the agent ({e}); respawning it by resume and retrying once"));
                 continue;
             }
             match self.wait_turn(turn, seq, deadline).await {
@@ -540,9 +542,12 @@ impl Actor {
                     stop_reason,
                 } => {
                     self.unconfirmed = false;
-                    if output.trim().is_empty() && empty_resends < 2 && stop_reason != "cancelled" {
+                    if output.trim().is_empty()
+                        && empty_resends < 2
+                        && stop_reason != StopReason::Cancelled
+                    {
                         empty_resends += 1;
-                        self.status(turn, seq, "resend", format!("the agent sent an empty reply; re-sending the prompt ({empty_resends}/2)"));
+                        self.status(turn, seq, StatusKind::Resend, format!("the agent sent an empty reply; re-sending the prompt ({empty_resends}/2)"));
                         continue;
                     }
                     return Outcome::Done {
@@ -586,7 +591,7 @@ impl Actor {
                         ));
                     } else {
                         let native = self.live.with(|l| l.native_id.clone()).unwrap_or_default();
-                        self.status(turn, seq, "respawn", format!("{} exited mid-turn; respawning it by resuming native session {native} and retrying once", self.spec.name));
+                        self.status(turn, seq, StatusKind::Respawn, format!("{} exited mid-turn; respawning it by resuming native session {native} and retrying once", self.spec.name));
                     }
                 }
                 Wait::Final(outcome) => return outcome,
@@ -594,16 +599,9 @@ impl Actor {
         }
     }
 
-    fn status(&self, turn: &Turn, seq: &mut u64, kind: &str, message: String) {
+    fn status(&self, turn: &Turn, seq: &mut u64, kind: StatusKind, message: String) {
         tracing::info!(session = %self.id, "{message}");
-        self.emit(
-            turn,
-            seq,
-            Event::Status {
-                kind: kind.into(),
-                message,
-            },
-        );
+        self.emit(turn, seq, Event::Status { kind, message });
     }
 
     /// Streams one sent turn until it ends, handling cancel, timeout and shutdown.
@@ -648,10 +646,10 @@ impl Actor {
                             return Wait::Final(Outcome::Failed(timeout_error(turn)));
                         }
                         if cancelled {
-                            return Wait::Final(Outcome::Done { output, stop_reason: "cancelled".into() });
+                            return Wait::Final(Outcome::Done { output, stop_reason: StopReason::Cancelled });
                         }
                         if !end.ok {
-                            return Wait::AgentError(end.error.unwrap_or_else(|| end.stop_reason.clone()));
+                            return Wait::AgentError(end.error.unwrap_or_else(|| end.stop_reason.to_string()));
                         }
                         let output = if output.is_empty() { end.output.unwrap_or_default() } else { output };
                         return Wait::Ended { output, stop_reason: end.stop_reason };
@@ -662,7 +660,7 @@ impl Actor {
                             return Wait::Final(Outcome::Failed(timeout_error(turn)));
                         }
                         if cancelled {
-                            return Wait::Final(Outcome::Done { output, stop_reason: "cancelled".into() });
+                            return Wait::Final(Outcome::Done { output, stop_reason: StopReason::Cancelled });
                         }
                         return Wait::Died(tail);
                     }
@@ -700,11 +698,11 @@ impl Actor {
                     // this turn; the next prompt respawns it by resume.
                     self.driver = None;
                     self.live.with(|l| l.pid = None);
-                    self.notices.push(("respawn".into(), "the previous turn did not stop when cancelled, so its agent was killed and has been respawned by resume".into()));
+                    self.notices.push((StatusKind::Respawn, "the previous turn did not stop when cancelled, so its agent was killed and has been respawned by resume".into()));
                     return Wait::Final(if timed_out {
                         Outcome::Failed(timeout_error(turn))
                     } else {
-                        Outcome::Done { output, stop_reason: "cancelled".into() }
+                        Outcome::Done { output, stop_reason: StopReason::Cancelled }
                     });
                 }
             }
@@ -714,14 +712,20 @@ impl Actor {
 
 /// The result of waiting on one sent turn.
 enum Wait {
-    Ended { output: String, stop_reason: String },
+    Ended {
+        output: String,
+        stop_reason: StopReason,
+    },
     AgentError(String),
     Died(String),
     Final(Outcome),
 }
 
 enum Outcome {
-    Done { output: String, stop_reason: String },
+    Done {
+        output: String,
+        stop_reason: StopReason,
+    },
     Failed(ErrorBody),
 }
 

@@ -20,6 +20,7 @@ use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, Policy, StartSpec, TurnEnd, spawn_and_open,
     summary,
 };
+use cap_proto::StopReason;
 use cap_proto::ToolCall;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -202,13 +203,15 @@ async fn read_events(
                         Ok(r) => TurnEnd {
                             ok: true,
                             output: None,
-                            stop_reason: r["stopReason"].as_str().unwrap_or("end_turn").to_string(),
+                            stop_reason: StopReason::from_agent(
+                                r["stopReason"].as_str().unwrap_or("end_turn"),
+                            ),
                             error: None,
                         },
                         Err(e) => TurnEnd {
                             ok: false,
                             output: None,
-                            stop_reason: "error".into(),
+                            stop_reason: StopReason::Other("error".into()),
                             error: Some(e),
                         },
                     };

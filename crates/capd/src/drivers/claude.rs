@@ -10,6 +10,7 @@ use super::process::{AgentProcess, Lines};
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
+use cap_proto::StopReason;
 use cap_proto::ToolCall;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -218,9 +219,9 @@ fn translate(
             let text = v["result"].as_str().map(str::to_string);
             let subtype = v["subtype"].as_str().unwrap_or("success");
             let stop_reason = if subtype == "success" {
-                v["stop_reason"].as_str().unwrap_or("end_turn").to_string()
+                StopReason::from_agent(v["stop_reason"].as_str().unwrap_or("end_turn"))
             } else {
-                subtype.to_string()
+                StopReason::Other(subtype.to_string())
             };
             out.push(DriverEvent::TurnEnd(TurnEnd {
                 ok: !is_error,

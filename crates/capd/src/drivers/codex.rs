@@ -18,6 +18,7 @@ use super::rpc::{self, Dialect, Incoming};
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
+use cap_proto::StopReason;
 use cap_proto::ToolCall;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -178,7 +179,7 @@ async fn read_events(
                             let _ = tx.send(DriverEvent::TurnEnd(TurnEnd {
                                 ok: false,
                                 output: None,
-                                stop_reason: "failed".into(),
+                                stop_reason: StopReason::Other("failed".into()),
                                 error: Some(e),
                             }));
                         }
@@ -257,19 +258,19 @@ fn translate(
                 "failed" => TurnEnd {
                     ok: false,
                     output: None,
-                    stop_reason: "failed".into(),
+                    stop_reason: StopReason::Other("failed".into()),
                     error: Some(error.unwrap_or_else(|| "the turn failed".into())),
                 },
                 "interrupted" => TurnEnd {
                     ok: true,
                     output: None,
-                    stop_reason: "cancelled".into(),
+                    stop_reason: StopReason::Cancelled,
                     error: None,
                 },
                 _ => TurnEnd {
                     ok: true,
                     output: last_agent_message(turn),
-                    stop_reason: "end_turn".into(),
+                    stop_reason: StopReason::EndTurn,
                     error: None,
                 },
             })]
@@ -432,7 +433,7 @@ mod tests {
         }
         let interrupted = json!({"turn": {"id": "t", "status": "interrupted"}});
         match &translate("turn/completed", &interrupted, &shared, &mut None)[..] {
-            [DriverEvent::TurnEnd(t)] => assert_eq!(t.stop_reason, "cancelled"),
+            [DriverEvent::TurnEnd(t)] => assert_eq!(t.stop_reason, StopReason::Cancelled),
             other => panic!("{other:?}"),
         }
         let delta = json!({"delta": "hi"});

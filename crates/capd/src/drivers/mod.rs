@@ -12,22 +12,12 @@ pub mod process;
 pub mod rpc;
 
 use crate::agents::{AgentSpec, Protocol};
-use cap_proto::ToolCall;
+pub use cap_proto::OpenMode;
 pub use cap_proto::request::Permissions as Policy;
+use cap_proto::{StopReason, ToolCall};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// How a driver opens its agent session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpenMode {
-    /// A fresh session.
-    Fresh,
-    /// Resume the native session with this id.
-    Resume(String),
-    /// The agent's most recent session in the cwd.
-    Continue,
-}
 
 /// What a driver needs to start.
 #[derive(Debug, Clone)]
@@ -71,8 +61,8 @@ pub struct TurnEnd {
     pub ok: bool,
     /// The agent's final text, when it reports one separately from the streamed text.
     pub output: Option<String>,
-    /// The agent's stop reason (`end_turn`, `cancelled`, …).
-    pub stop_reason: String,
+    /// The agent's stop reason.
+    pub stop_reason: StopReason,
     /// The error text when `ok` is false.
     pub error: Option<String>,
 }

@@ -40,12 +40,5 @@ pub fn check_route(r: &Route) -> Result<(), ErrorBody> {
             ),
         ));
     }
-    let modes = [r.new, r.resume.is_some(), r.continue_last];
-    if modes.iter().filter(|m| **m).count() > 1 {
-        return Err(ErrorBody::new(
-            ErrorCode::Usage,
-            "--new, --resume and --continue exclude each other; pick one",
-        ));
-    }
     Ok(())
 }

@@ -135,7 +135,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
                     v: EVENT_VERSION,
                     event: Event::Result(TurnResult {
                         output: String::new(),
-                        stop_reason: "cancelled".into(),
+                        stop_reason: cap_proto::StopReason::Cancelled,
                         turns: turns_so_far,
                         duration_ms: 0,
                         native_id: None,
