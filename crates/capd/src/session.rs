@@ -265,7 +265,7 @@ impl Actor {
         self.set_state(SessionState::Starting);
         let resuming = matches!(self.mode, OpenMode::Resume(_) | OpenMode::Continue);
         let result = self.start_once().await?;
-        let mut driver = match result {
+        let driver = match result {
             Ok(d) => d,
             Err(e) if resuming && resume_failed(&e) => {
                 let why = e.to_string();

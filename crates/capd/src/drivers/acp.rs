@@ -353,13 +353,7 @@ impl Driver for AcpDriver {
         Some(self.session.clone())
     }
 
-    fn conn(&mut self) -> &mut Conn {
-        &mut self.conn
-    }
-
-    fn into_conn(self: Box<Self>) -> Conn {
-        self.conn
-    }
+    super::process_plumbing!();
 }
 
 #[cfg(test)]

@@ -272,13 +272,7 @@ impl Driver for ClaudeDriver {
         self.native.lock().ok().and_then(|n| n.clone())
     }
 
-    fn conn(&mut self) -> &mut Conn {
-        &mut self.conn
-    }
-
-    fn into_conn(self: Box<Self>) -> Conn {
-        self.conn
-    }
+    super::process_plumbing!();
 }
 
 #[cfg(test)]

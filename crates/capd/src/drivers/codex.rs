@@ -407,13 +407,7 @@ impl Driver for CodexDriver {
         Some(self.thread.clone())
     }
 
-    fn conn(&mut self) -> &mut Conn {
-        &mut self.conn
-    }
-
-    fn into_conn(self: Box<Self>) -> Conn {
-        self.conn
-    }
+    super::process_plumbing!();
 }
 
 #[cfg(test)]

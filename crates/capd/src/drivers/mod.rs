@@ -97,8 +97,11 @@ pub struct Conn {
     pub events: mpsc::UnboundedReceiver<DriverEvent>,
 }
 
-/// One live agent session. A driver implements the protocol-specific verbs; the process
-/// plumbing is shared through [`Conn`].
+/// A boxed future, for the object-safe parts of the driver traits.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// One live agent session. Process-backed drivers get the process half from [`Conn`]
+/// through [`process_plumbing!`]; the session actor's tests use a scripted in-memory one.
 pub trait Driver: Send {
     /// Sends one user turn. The caller sends one turn at a time and waits for its
     /// [`DriverEvent::TurnEnd`]: agents merge or steer input that arrives mid-turn.
@@ -109,31 +112,53 @@ pub trait Driver: Send {
     fn set_policy(&mut self, _policy: Policy) {}
     /// The native session id, once known.
     fn native_id(&self) -> Option<String>;
-    /// The process and its event stream.
-    fn conn(&mut self) -> &mut Conn;
-    /// Gives up the process, for shutdown.
-    fn into_conn(self: Box<Self>) -> Conn;
-
     /// The agent's events, in order.
-    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent> {
-        &mut self.conn().events
-    }
+    fn events(&mut self) -> &mut mpsc::UnboundedReceiver<DriverEvent>;
     /// The agent's process id.
-    fn pid(&mut self) -> Option<u32> {
-        self.conn().proc.pid()
-    }
-    /// Whether the agent process is still running.
-    fn is_alive(&mut self) -> bool {
-        self.conn().proc.is_alive()
-    }
+    fn pid(&self) -> Option<u32>;
+    /// Whether the agent is still running.
+    fn is_alive(&mut self) -> bool;
     /// The tail of the agent's stderr, for error messages.
-    fn stderr_tail(&mut self) -> String {
-        self.conn().proc.stderr_tail()
-    }
+    fn stderr_tail(&self) -> String;
     /// Ends the agent and its whole process group.
-    fn shutdown(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-        let conn = self.into_conn();
-        Box::pin(conn.proc.shutdown(Duration::from_secs(1)))
+    fn shutdown(self: Box<Self>) -> BoxFuture<()>;
+}
+
+/// The [`Driver`] methods every process-backed driver answers from its `conn: Conn` field.
+macro_rules! process_plumbing {
+    () => {
+        fn events(&mut self) -> &mut tokio::sync::mpsc::UnboundedReceiver<super::DriverEvent> {
+            &mut self.conn.events
+        }
+        fn pid(&self) -> Option<u32> {
+            self.conn.proc.pid()
+        }
+        fn is_alive(&mut self) -> bool {
+            self.conn.proc.is_alive()
+        }
+        fn stderr_tail(&self) -> String {
+            self.conn.proc.stderr_tail()
+        }
+        fn shutdown(self: Box<Self>) -> super::BoxFuture<()> {
+            Box::pin(self.conn.proc.shutdown(std::time::Duration::from_secs(1)))
+        }
+    };
+}
+pub(crate) use process_plumbing;
+
+/// Starts agents. The daemon's factory spawns real processes ([`Spawner`]); tests of the
+/// session actor pass a scripted one, so its state machine runs without processes.
+pub trait Factory: Send + Sync {
+    /// Starts an agent and waits (bounded) for its ready signal.
+    fn start(&self, spec: StartSpec) -> BoxFuture<Result<Box<dyn Driver>, DriverError>>;
+}
+
+/// The real factory: one agent process per start, by protocol.
+pub struct Spawner;
+
+impl Factory for Spawner {
+    fn start(&self, spec: StartSpec) -> BoxFuture<Result<Box<dyn Driver>, DriverError>> {
+        Box::pin(start(spec))
     }
 }
 
