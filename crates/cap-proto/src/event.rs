@@ -24,6 +24,19 @@ pub struct Envelope {
     pub seq: u64,
 }
 
+impl Envelope {
+    /// The one constructor: every envelope carries the current [`crate::EVENT_VERSION`].
+    pub fn new(event: Event, session: Option<String>, request: Option<String>, seq: u64) -> Self {
+        Envelope {
+            v: crate::EVENT_VERSION,
+            event,
+            session,
+            request,
+            seq,
+        }
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
