@@ -377,8 +377,10 @@ impl Claude {
         );
         r["terminal_reason"] = json!("aborted_streaming");
         r["errors"] = json!([]);
-        emit(&r);
+        // Like a real agent, the transcript is written before the turn is reported over:
+        // whoever hears the result may read the history at once.
         self.finish_history(&partial, "interrupted");
+        emit(&r);
         self.start_queued();
     }
 
@@ -424,8 +426,8 @@ impl Claude {
         if plan.error {
             let text = "API Error: 500 fake";
             emit(&self.assistant(&msg_id, text));
-            emit(&self.result("success", true, text, n, started));
             self.finish_history(text, "failed");
+            emit(&self.result("success", true, text, n, started));
             self.start_queued();
             return;
         }
@@ -538,8 +540,9 @@ impl Agent for Claude {
                 if !turn.plan.huge {
                     emit(&self.assistant(&turn.msg_id, &reply));
                 }
-                emit(&self.result("success", false, &reply, turn.plan.n, turn.started));
+                let result = self.result("success", false, &reply, turn.plan.n, turn.started);
                 self.finish_history(&reply, "completed");
+                emit(&result);
                 self.start_queued();
             } else {
                 self.running = Some(turn);
