@@ -111,8 +111,11 @@ pub struct ToolCall {
 /// The end of a turn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnResult {
-    /// The whole assistant text of the turn.
+    /// The whole assistant text of the turn (empty when `truncated`).
     pub output: String,
+    /// The reply was too long to repeat here (over 8 MiB); it streamed as `text` events.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// Why the turn stopped.
     pub stop_reason: StopReason,
     /// Turns this session has completed, this one included.

@@ -486,6 +486,7 @@ mod tests {
             ),
             env(
                 Event::Result(TurnResult {
+                    truncated: false,
                     output: "Hello, world".into(),
                     stop_reason: StopReason::EndTurn,
                     turns: 1,
@@ -553,6 +554,7 @@ mod tests {
     fn text_prints_an_unstreamed_result_and_a_cancel() {
         let events = [env(
             Event::Result(TurnResult {
+                truncated: false,
                 output: "whole answer".into(),
                 stop_reason: StopReason::Cancelled,
                 turns: 2,

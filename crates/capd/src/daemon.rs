@@ -1,23 +1,25 @@
-//! The daemon's shared state and the operations that change it.
+//! The daemon's routing state and the operations that change it.
 //!
-//! All of it sits behind one mutex, taken once per unit of work and never held across an
-//! `await`: handlers decide under the lock (route, bind, park, evict) and do the slow parts
-//! (waiting for an agent to start or to die) after releasing it. Every change to bindings, the
-//! pool or the records is saved before the lock is released.
+//! The tables (bindings, pool, records) and the map of live sessions sit behind one mutex,
+//! taken once per unit of work and never held across an `await`. A request is routed by
+//! [`routing::plan`], a pure function of the tables and the sessions' published snapshots;
+//! the plan is applied to the tables and saved under the lock, and the sessions' actors get
+//! their messages (park, unpark, shut down) after it is released. Sessions report back only
+//! through the daemon's own channel of [`Up`] changes, which [`Daemon::changes`] applies.
 
-use crate::agents::{self, AgentSpec};
+use crate::agents;
 use crate::config::Config;
-use crate::drivers::OpenMode;
+use crate::drivers::{Factory, OpenMode, Spawner};
 use crate::persist;
-use crate::routing::{self, Table};
-use crate::session::{self, Control, SessionHandle};
+use crate::routing::{self, Facts, Live, Table, Target, Want};
+use crate::session::{self, Change, SessionHandle, Up};
 use cap_proto::reply::{SessionInfo, SessionState};
-use cap_proto::{ErrorBody, ErrorCode, How, Route};
+use cap_proto::{ErrorBody, ErrorCode, How, Route, StatusKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
+use tokio::sync::mpsc;
 
 /// Where the daemon lives.
 #[derive(Debug, Clone)]
@@ -32,8 +34,10 @@ pub struct Daemon {
     pub config: Config,
     pub paths: Paths,
     pub started: Instant,
+    factory: Arc<dyn Factory>,
+    /// Where sessions send their changes; [`Daemon::changes`] owns the receiver.
+    up: mpsc::UnboundedSender<Up>,
     state: Mutex<State>,
-    me: Weak<Daemon>,
     /// Fires once when the daemon should shut down.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -42,6 +46,33 @@ pub struct Daemon {
 pub struct State {
     pub sessions: HashMap<String, SessionHandle>,
     pub table: Table,
+    /// When a request was last routed to each session: a session picked but not yet given
+    /// its prompt counts as used, so the sweep and evictions prefer others.
+    routed: HashMap<String, Instant>,
+}
+
+impl State {
+    /// Every live session's facts for routing, from the actors' snapshots. Sessions on their
+    /// way out are left out: nothing may be routed to them.
+    pub fn live(&self) -> Live {
+        self.sessions
+            .values()
+            .filter_map(|h| {
+                let snap = h.snapshot();
+                if snap.state == SessionState::Ending {
+                    return None;
+                }
+                let routed = self.routed.get(&h.id).copied();
+                let last_used = routed.map_or(snap.last_active, |r| r.max(snap.last_active));
+                let facts = Facts {
+                    agent: h.agent.clone(),
+                    activity: snap.activity(),
+                    last_used,
+                };
+                Some((h.id.clone(), facts))
+            })
+            .collect()
+    }
 }
 
 /// A session picked for a request.
@@ -49,25 +80,120 @@ pub struct Acquired {
     pub handle: SessionHandle,
     pub key: Option<String>,
     pub how: How,
+    /// What routing did that the caller should hear of (evictions).
+    pub notices: Vec<(StatusKind, String)>,
+}
+
+/// Messages for actors, sent once the lock is released.
+#[derive(Default)]
+struct Effects {
+    park: Vec<SessionHandle>,
+    unpark: Vec<SessionHandle>,
+    end: Vec<SessionHandle>,
+}
+
+impl Effects {
+    fn send(self) {
+        for h in self.park {
+            h.park(true);
+        }
+        for h in self.unpark {
+            h.park(false);
+        }
+        for h in self.end {
+            drop(h.shutdown());
+        }
+    }
 }
 
 impl Daemon {
-    /// Builds the daemon from its config and the loaded state file.
+    /// Builds the daemon from its config and the loaded state file, and starts the task that
+    /// applies the sessions' changes. Must run inside a tokio runtime.
     pub fn new(config: Config, paths: Paths, records: persist::Persisted) -> Arc<Daemon> {
-        Arc::new_cyclic(|me| Daemon {
+        Daemon::with_factory(config, paths, records, Arc::new(Spawner))
+    }
+
+    /// [`Daemon::new`] with another way of starting agents.
+    pub fn with_factory(
+        config: Config,
+        paths: Paths,
+        records: persist::Persisted,
+        factory: Arc<dyn Factory>,
+    ) -> Arc<Daemon> {
+        let (up, rx) = mpsc::unbounded_channel();
+        let d = Arc::new(Daemon {
             config,
             paths,
             started: Instant::now(),
+            factory,
+            up,
             state: Mutex::new(State {
                 sessions: HashMap::new(),
                 table: Table {
                     records,
                     ..Table::default()
                 },
+                routed: HashMap::new(),
             }),
-            me: me.clone(),
             shutdown: tokio::sync::watch::channel(false).0,
-        })
+        });
+        tokio::spawn(d.clone().changes(rx));
+        d
+    }
+
+    /// Applies the sessions' changes until the daemon shuts down.
+    async fn changes(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Up>) {
+        let mut stop = self.shutdown.subscribe();
+        loop {
+            tokio::select! {
+                up = rx.recv() => match up {
+                    Some(up) => self.apply_up(up),
+                    None => return,
+                },
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    }
+
+    fn apply_up(&self, up: Up) {
+        let mut state = self.lock();
+        let sid = up.session.as_str();
+        match up.change {
+            Change::NativeId(native) => {
+                if let Some(h) = state.sessions.get(sid).cloned()
+                    && state.table.routes_to(&h.home_key, &h.agent, sid)
+                {
+                    state.table.remember(
+                        &h.home_key,
+                        &h.agent,
+                        h.cwd.clone(),
+                        Some(native),
+                        h.model.clone(),
+                    );
+                    self.save(&state);
+                }
+            }
+            Change::FellBack => {
+                if let Some(h) = state.sessions.get(sid).cloned()
+                    && state.table.routes_to(&h.home_key, &h.agent, sid)
+                {
+                    let (cwd, model) = (h.cwd.clone(), h.model.clone());
+                    state
+                        .table
+                        .remember(&h.home_key, &h.agent, cwd, None, model);
+                    self.save(&state);
+                }
+            }
+            Change::Ended => {
+                if state.sessions.remove(sid).is_some() {
+                    state.table.forget_session(sid);
+                    state.routed.remove(sid);
+                    self.save(&state);
+                }
+            }
+        }
+        drop(state);
+        let _ = up.applied.send(());
     }
 
     /// Locks the state. A poisoned lock still yields the data: one panicking handler must
@@ -86,18 +212,18 @@ impl Daemon {
         }
     }
 
-    /// Routes a request to a session (SPEC §2 "Acquire"): `--session`, then the binding for
-    /// (key, agent), then the parked session, then the remembered native id (resume), then a
-    /// new session. `--new`, `--resume` and `--continue` skip straight to opening.
+    /// Routes a request to a session (SPEC §2 "Acquire"): `--session`, else the plan of
+    /// [`routing::plan`], applied here.
     pub fn acquire(&self, route: &Route, bind: bool) -> Result<Acquired, ErrorBody> {
         if let Some(sid) = &route.session {
-            let state = self.lock();
+            let mut state = self.lock();
             let handle = find(&state, sid)?.clone();
-            touch(&handle);
+            state.routed.insert(handle.id.clone(), Instant::now());
             return Ok(Acquired {
                 handle,
                 key: None,
                 how: How::Reused,
+                notices: Vec::new(),
             });
         }
         let key = route
@@ -108,10 +234,10 @@ impl Daemon {
             Some(a) => a.clone(),
             None => {
                 let state = self.lock();
-                let of = agent_lookup(&state.sessions);
+                let live = state.live();
                 state
                     .table
-                    .current_agent(&key, &of)
+                    .current_agent(&key, &live)
                     .unwrap_or_else(|| self.config.default_agent.clone())
             }
         };
@@ -126,167 +252,109 @@ impl Daemon {
                 ),
             ));
         }
+        let new_id = uuid::Uuid::new_v4().simple().to_string();
+        let want = Want {
+            key: &key,
+            agent: &agent,
+            open: route.open.as_ref(),
+            cwd: &route.cwd,
+            bind,
+            model: route.model.as_deref(),
+            new_id: &new_id,
+            max_sessions: self.config.max_sessions,
+        };
         let mut state = self.lock();
-        let forced = route.open.is_some();
-        let warm = if forced {
-            None
-        } else {
-            let of = agent_lookup(&state.sessions);
-            state.table.warm(&key, &agent, &of)
-        };
-        if let Some((sid, how)) = warm
-            && let Some(handle) = state.sessions.get(&sid).cloned()
-        {
-            touch(&handle);
-            if bind && how == How::Unparked {
-                let ended = self.bind_locked(&mut state, &key, &handle);
-                self.save(&state);
-                drop(state);
-                shut_down_all(ended);
+        let live = state.live();
+        let plan = routing::plan(&state.table, &live, &want)?;
+        state.table.apply(&plan, &want);
+        let mut fx = Effects::default();
+        let mut notices = Vec::new();
+        for sid in plan.end.iter().chain(&plan.evict) {
+            state.routed.remove(sid);
+            if let Some(h) = state.sessions.remove(sid) {
+                if plan.evict.contains(sid) {
+                    let message = format!(
+                        "session {sid} ({} on {}) was idle and ended to make room under max_sessions = {}; its key resumes it on the next prompt",
+                        h.agent, h.home_key, self.config.max_sessions
+                    );
+                    tracing::info!("{message}");
+                    notices.push((StatusKind::Evicted, message));
+                }
+                fx.end.push(h);
             }
-            return Ok(Acquired {
-                handle,
-                key: Some(key),
+        }
+        if let Some(h) = plan.park.as_ref().and_then(|(s, _)| state.sessions.get(s)) {
+            fx.park.push(h.clone());
+        }
+        let (handle, how) = match &plan.target {
+            Target::Live { session, how } => {
+                let h = find(&state, session)?.clone();
+                if *how == How::Unparked && plan.bind {
+                    fx.unpark.push(h.clone());
+                }
+                (h, *how)
+            }
+            Target::Open {
+                mode,
+                cwd,
+                model,
                 how,
-            });
-        }
-        let remembered = state.table.record(&key, &agent).cloned();
-        let (mode, cwd, how) = if route.open == Some(OpenMode::Fresh) {
-            (OpenMode::Fresh, route.cwd.clone(), How::Opened)
-        } else if let Some(OpenMode::Resume(native)) = &route.open {
-            // Claude resumes only from the session's original cwd: use the remembered one.
-            let cwd = state
-                .table
-                .records
-                .keys
-                .values()
-                .flat_map(|k| k.agents.iter())
-                .find(|(a, r)| **a == agent && r.native_id.as_deref() == Some(native.as_str()))
-                .map(|(_, r)| r.cwd.clone())
-                .unwrap_or_else(|| route.cwd.clone());
-            (OpenMode::Resume(native.clone()), cwd, How::Resumed)
-        } else if route.open == Some(OpenMode::Continue) {
-            (OpenMode::Continue, route.cwd.clone(), How::Continued)
-        } else if let Some(native) = remembered.as_ref().and_then(|r| r.native_id.clone()) {
-            let cwd = remembered
-                .as_ref()
-                .map(|r| r.cwd.clone())
-                .unwrap_or_default();
-            (OpenMode::Resume(native), cwd, How::Resumed)
-        } else {
-            (OpenMode::Fresh, route.cwd.clone(), How::Opened)
+            } => {
+                let preamble = match mode {
+                    OpenMode::Fresh => route
+                        .preamble
+                        .clone()
+                        .or_else(|| self.config.preamble.clone()),
+                    _ => None,
+                };
+                let open = session::Open {
+                    id: new_id.clone(),
+                    agent: spec.clone(),
+                    home_key: key.clone(),
+                    cwd: cwd.clone(),
+                    model: model.clone(),
+                    mode: mode.clone(),
+                    preamble,
+                    queue_depth: self.config.queue_depth,
+                    ready_timeout: Duration::from_secs(self.config.ready_timeout.max(1)),
+                    cancel_grace: Duration::from_secs(self.config.cancel_grace.max(1)),
+                };
+                let h = self.spawn(open);
+                state.sessions.insert(h.id.clone(), h.clone());
+                (h, *how)
+            }
         };
-        let model = route
-            .model
-            .clone()
-            .or_else(|| remembered.as_ref().and_then(|r| r.model.clone()));
-        let to_end = self.make_room(&mut state)?;
-        let preamble = match mode {
-            OpenMode::Fresh => route
-                .preamble
-                .clone()
-                .or_else(|| self.config.preamble.clone()),
-            _ => None,
-        };
-        let native = match &mode {
-            OpenMode::Resume(n) => Some(n.clone()),
-            _ => None,
-        };
-        let handle = self.spawn_session(&spec, &key, cwd.clone(), model.clone(), mode, preamble);
-        state.sessions.insert(handle.id.clone(), handle.clone());
-        let mut ended = to_end;
-        if bind {
-            ended.extend(self.bind_locked(&mut state, &key, &handle));
-            state.table.remember(&key, &agent, cwd, native, model);
-        }
+        state.routed.insert(handle.id.clone(), Instant::now());
         self.save(&state);
         drop(state);
-        shut_down_all(ended);
+        fx.send();
         Ok(Acquired {
             handle,
             key: Some(key),
             how,
+            notices,
         })
     }
 
-    fn spawn_session(
-        &self,
-        spec: &AgentSpec,
-        key: &str,
-        cwd: PathBuf,
-        model: Option<String>,
-        mode: OpenMode,
-        preamble: Option<String>,
-    ) -> SessionHandle {
-        session::spawn(
-            session::Open {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                agent: spec.clone(),
-                home_key: key.to_string(),
-                cwd,
-                model,
-                mode,
-                preamble,
-                queue_depth: self.config.queue_depth,
-                ready_timeout: Duration::from_secs(self.config.ready_timeout.max(1)),
-                cancel_grace: Duration::from_secs(self.config.cancel_grace.max(1)),
-            },
-            self.me.clone(),
-        )
-    }
-
-    /// At the session limit, ends the least recently used parked session; with none parked,
-    /// refuses with exit code 7. Returns the handles to shut down once the lock is released.
-    fn make_room(&self, state: &mut State) -> Result<Vec<SessionHandle>, ErrorBody> {
-        let mut ended = Vec::new();
-        while state.sessions.len() >= self.config.max_sessions {
-            let parked = state
-                .sessions
-                .values()
-                .filter(|h| h.live.with(|l| l.parked))
-                .map(|h| (h.id.as_str(), h.live.with(|l| l.last_active)));
-            let Some(victim) = routing::eviction_candidate(parked) else {
-                return Err(ErrorBody::new(
-                    ErrorCode::Limit,
-                    format!(
-                        "session limit reached ({} live sessions, none parked); end one with `cap end <id>` (list them with `cap sessions`) or raise max_sessions in the config",
-                        self.config.max_sessions
-                    ),
-                ));
-            };
-            tracing::info!(session = %victim, "evicting the least recently used parked session");
-            state.table.forget_session(&victim);
-            if let Some(h) = state.sessions.remove(&victim) {
-                ended.push(h);
-            }
-        }
-        Ok(ended)
-    }
-
-    /// Binds `key` to `handle` under the lock, marking parked flags; returns sessions to end.
-    fn bind_locked(
-        &self,
-        state: &mut State,
-        key: &str,
-        handle: &SessionHandle,
-    ) -> Vec<SessionHandle> {
-        let of = agent_lookup(&state.sessions);
-        let end_ids = state.table.bind(key, &handle.id, &handle.agent, &of);
-        drop(of);
-        let ended: Vec<SessionHandle> = end_ids
-            .iter()
-            .filter_map(|id| state.sessions.remove(id))
-            .collect();
-        sync_parked(state);
-        ended
+    fn spawn(&self, open: session::Open) -> SessionHandle {
+        session::spawn(open, self.factory.clone(), self.up.clone())
     }
 
     /// `cap bind KEY ID`.
     pub fn bind(&self, key: &str, sid: &str) -> Result<(), ErrorBody> {
         let mut state = self.lock();
         let handle = find(&state, sid)?.clone();
-        let ended = self.bind_locked(&mut state, key, &handle);
-        let native = handle.live.with(|l| l.native_id.clone());
+        let live = state.live();
+        let (parked, ended) = state.table.bind(key, sid, &handle.agent, &live);
+        let mut fx = Effects::default();
+        fx.unpark.push(handle.clone());
+        fx.park
+            .extend(parked.and_then(|s| state.sessions.get(&s).cloned()));
+        for s in &ended {
+            state.routed.remove(s);
+            fx.end.extend(state.sessions.remove(s));
+        }
+        let native = handle.snapshot().native_id;
         state.table.remember(
             key,
             &handle.agent,
@@ -296,7 +364,7 @@ impl Daemon {
         );
         self.save(&state);
         drop(state);
-        shut_down_all(ended);
+        fx.send();
         Ok(())
     }
 
@@ -323,11 +391,11 @@ impl Daemon {
         let mut state = self.lock();
         let handle = find(&state, sid)?.clone();
         state.sessions.remove(sid);
+        state.routed.remove(sid);
         state.table.forget_session(sid);
         if forget {
             state.table.forget_record(&handle.home_key, &handle.agent);
         }
-        sync_parked(&mut state);
         self.save(&state);
         Ok(handle)
     }
@@ -349,61 +417,22 @@ impl Daemon {
             return Vec::new();
         };
         let mut state = self.lock();
-        let stale: Vec<String> = state
-            .sessions
-            .values()
-            .filter(|h| {
-                h.live.with(|l| {
-                    matches!(l.state, SessionState::Idle | SessionState::Parked)
-                        && l.queued == 0
-                        && l.last_active.elapsed() >= limit
-                })
-            })
-            .map(|h| h.id.clone())
-            .collect();
-        let mut ended = Vec::new();
+        let stale = routing::stale(&state.live(), Instant::now(), limit);
+        let mut fx = Effects::default();
         for sid in &stale {
             state.table.forget_session(sid);
-            if let Some(h) = state.sessions.remove(sid) {
-                ended.push(h);
-            }
+            state.routed.remove(sid);
+            fx.end.extend(state.sessions.remove(sid));
         }
-        if !ended.is_empty() {
+        if !stale.is_empty() {
             self.save(&state);
         }
         drop(state);
-        for h in &ended {
+        for h in &fx.end {
             tracing::info!(session = %h.id, agent = %h.agent, "idle sweep ended the session; its key resumes it on the next prompt");
         }
-        shut_down_all(ended);
+        fx.send();
         stale
-    }
-
-    /// An actor learned its native id: remember it for the (key, agent) it serves.
-    pub fn native_id_changed(&self, sid: &str, native: &str) {
-        let mut state = self.lock();
-        let Some(h) = state.sessions.get(sid).cloned() else {
-            return;
-        };
-        if !state.table.routes_to(&h.home_key, &h.agent, sid) {
-            return;
-        }
-        state.table.remember(
-            &h.home_key,
-            &h.agent,
-            h.cwd.clone(),
-            Some(native.to_string()),
-            h.model.clone(),
-        );
-        self.save(&state);
-    }
-
-    /// An actor's first start failed: drop the session from the tables (records stay).
-    pub fn session_failed(&self, sid: &str) {
-        let mut state = self.lock();
-        state.sessions.remove(sid);
-        state.table.forget_session(sid);
-        self.save(&state);
     }
 
     /// A snapshot of one session for `sessions`, `show` and `open`.
@@ -415,31 +444,28 @@ impl Daemon {
             .filter(|(_, s)| **s == h.id)
             .map(|(k, _)| k.clone())
             .collect();
-        h.live.with(|l| SessionInfo {
+        let snap = h.snapshot();
+        SessionInfo {
             id: h.id.clone(),
             agent: h.agent.clone(),
-            state: if l.parked && l.state == SessionState::Idle {
-                SessionState::Parked
-            } else {
-                l.state
-            },
+            state: snap.state,
             keys,
             home_key: Some(h.home_key.clone()),
             cwd: h.cwd.clone(),
-            native_id: l.native_id.clone(),
-            turns: l.turns,
-            idle_secs: l.last_active.elapsed().as_secs(),
-            queued: l.queued,
-            pid: l.pid,
+            native_id: snap.native_id,
+            turns: snap.turns,
+            idle_secs: snap.last_active.elapsed().as_secs(),
+            queued: snap.queued,
+            pid: snap.pid,
             model: h.model.clone(),
             how,
-        })
+        }
     }
 
     /// Ends every session (daemon shutdown); records stay so a restart resumes them.
     pub async fn end_all(&self) {
         let handles: Vec<SessionHandle> = self.lock().sessions.drain().map(|(_, h)| h).collect();
-        let waits: Vec<_> = handles.iter().map(request_shutdown).collect();
+        let waits: Vec<_> = handles.iter().map(SessionHandle::shutdown).collect();
         for w in waits {
             let _ = w.await;
         }
@@ -454,44 +480,4 @@ pub fn find<'a>(state: &'a State, sid: &str) -> Result<&'a SessionHandle, ErrorB
             format!("no live session {sid}; `cap sessions` lists live sessions"),
         )
     })
-}
-
-/// Marks a session as just used, under the daemon lock: the idle sweep must not end a
-/// session that a request has picked but not yet queued its prompt on.
-fn touch(h: &SessionHandle) {
-    h.live.with(|l| l.last_active = Instant::now());
-}
-
-/// Looks up a live session's agent by id, for the routing tables.
-fn agent_lookup(sessions: &HashMap<String, SessionHandle>) -> impl Fn(&str) -> Option<String> + '_ {
-    |sid: &str| sessions.get(sid).map(|h| h.agent.clone())
-}
-
-/// Marks each live session's `parked` flag from the pool.
-fn sync_parked(state: &mut State) {
-    for h in state.sessions.values() {
-        let parked = state.table.pool.values().any(|s| *s == h.id);
-        h.live.with(|l| {
-            if l.parked != parked {
-                l.parked = parked;
-                l.last_active = Instant::now();
-            }
-        });
-    }
-}
-
-/// Asks a session's actor to end; the receiver fires when its process group is gone.
-pub fn request_shutdown(h: &SessionHandle) -> oneshot::Receiver<()> {
-    let (tx, rx) = oneshot::channel();
-    if h.control.send(Control::Shutdown(tx)).is_err() {
-        tracing::debug!(session = %h.id, "actor already gone");
-    }
-    rx
-}
-
-/// Ends sessions without waiting for them (the actor kills the group on its own).
-fn shut_down_all(handles: Vec<SessionHandle>) {
-    for h in &handles {
-        drop(request_shutdown(h));
-    }
 }

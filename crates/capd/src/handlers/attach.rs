@@ -10,21 +10,21 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 pub async fn handle(d: &Arc<Daemon>, id: u64, r: SessionRef, out: &Out) {
-    let found = {
-        let state = d.lock();
-        // Under the session's lock, so no event is both in the backlog and in the stream.
-        find(&state, &r.session).map(|h| {
-            h.live
-                .with(|l| (l.current.clone(), h.live.events.subscribe()))
-        })
-    };
-    let (backlog, mut rx) = match found {
-        Ok(f) => f,
+    let found = find(&d.lock(), &r.session).cloned();
+    let handle = match found {
+        Ok(h) => h,
         Err(e) => {
             out.send(id, Reply::Error(e)).await;
             return;
         }
     };
+    // The actor hands over the backlog and the subscription in one step, so no event is
+    // both in the backlog and in the stream, and none is in neither.
+    let Some((backlog, mut rx)) = handle.attach().await else {
+        out.send(id, Reply::Done(ended(&r.session))).await;
+        return;
+    };
+    drop(handle);
     for env in backlog {
         if !out.send(id, Reply::Event(env)).await {
             return;
@@ -42,13 +42,16 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, r: SessionRef, out: &Out) {
             }
             Err(RecvError::Closed) => {
                 // The session is gone: say so, or the client would wait forever.
-                let done = Done {
-                    message: format!("session {} ended", r.session),
-                    changed: false,
-                };
-                out.send(id, Reply::Done(done)).await;
+                out.send(id, Reply::Done(ended(&r.session))).await;
                 return;
             }
         }
+    }
+}
+
+fn ended(session: &str) -> Done {
+    Done {
+        message: format!("session {session} ended"),
+        changed: false,
     }
 }

@@ -1,68 +1,33 @@
-//! `cancel`: interrupt the running turn. "Nothing to cancel" is a success.
+//! `cancel`: interrupt the running turn, or drop a queued one. "Nothing to cancel" is a
+//! success. The session's actor decides and sends any events; this only asks it.
 
 use crate::daemon::{Daemon, find};
-use crate::session::Control;
+use crate::session::Cancelled;
 use cap_proto::reply::Done;
 use cap_proto::request::TargetRequest;
 use cap_proto::{ErrorCode, Reply};
-use std::sync::atomic::Ordering;
-use tokio::sync::oneshot;
 
 pub async fn handle(d: &Daemon, t: TargetRequest) -> Reply {
     let sid = match super::target(d, &t) {
         Ok(s) => s,
         // No session bound to the key: there is nothing to cancel, which is fine.
         Err(e) if e.code == ErrorCode::NotFound && t.session.is_none() => {
-            return nothing();
+            return done("nothing to cancel".into(), false);
         }
         Err(e) => return Reply::Error(e),
     };
-    let (control, waiting) = {
-        let state = d.lock();
-        match find(&state, &sid) {
-            Ok(h) => {
-                let waiting = t.request.as_ref().and_then(|r| {
-                    h.live.with(|l| {
-                        let w = l.waiting.remove(r)?;
-                        // Under the session's lock, so the actor sees either the turn still
-                        // waiting or the flag set.
-                        w.dropped.store(true, Ordering::SeqCst);
-                        l.queued = l.queued.saturating_sub(1);
-                        Some(w)
-                    })
-                });
-                (h.control.clone(), waiting)
-            }
-            Err(e) => return Reply::Error(e),
-        }
+    let found = find(&d.lock(), &sid).cloned();
+    let handle = match found {
+        Ok(h) => h,
+        Err(e) => return Reply::Error(e),
     };
-    // A prompt still in the queue is dropped there: the running turn, someone else's, goes on.
-    if let Some(w) = waiting {
-        let _ = w.notify.send(());
-        return Reply::Done(Done {
-            message: format!("cancelled a queued prompt of session {sid}"),
-            changed: true,
-        });
-    }
-    let (tx, rx) = oneshot::channel();
-    if control
-        .send(Control::Cancel(t.request.clone(), tx))
-        .is_err()
-    {
-        return nothing();
-    }
-    match rx.await {
-        Ok(true) => Reply::Done(Done {
-            message: format!("cancelled the running turn of session {sid}"),
-            changed: true,
-        }),
-        _ => nothing(),
+    match handle.cancel(t.request).await {
+        Cancelled::Running => done(format!("cancelled the running turn of session {sid}"), true),
+        Cancelled::Queued => done(format!("cancelled a queued prompt of session {sid}"), true),
+        Cancelled::Nothing => done("nothing to cancel".into(), false),
     }
 }
 
-fn nothing() -> Reply {
-    Reply::Done(Done {
-        message: "nothing to cancel".into(),
-        changed: false,
-    })
+fn done(message: String, changed: bool) -> Reply {
+    Reply::Done(Done { message, changed })
 }

@@ -1,7 +1,7 @@
 //! `end`: end a session and forget its key's record, so the next prompt starts fresh. The
 //! reply carries the native id so the user can still resume it by hand.
 
-use crate::daemon::{Daemon, request_shutdown};
+use crate::daemon::Daemon;
 use cap_proto::Reply;
 use cap_proto::reply::Ended;
 use cap_proto::request::TargetRequest;
@@ -11,9 +11,9 @@ pub async fn handle(d: &Daemon, t: TargetRequest) -> Reply {
         Ok(h) => h,
         Err(e) => return Reply::Error(e),
     };
-    let native_id = handle.live.with(|l| l.native_id.clone());
+    let native_id = handle.snapshot().native_id;
     // Wait until the agent's process group is gone: when `cap end` returns, nothing is left.
-    let _ = request_shutdown(&handle).await;
+    let _ = handle.shutdown().await;
     Reply::Ended(Ended {
         session: handle.id.clone(),
         agent: handle.agent.clone(),

@@ -15,14 +15,8 @@ pub async fn handle(d: &Arc<Daemon>, o: OpenRequest) -> Reply {
     };
     // Wait for the agent's ready signal (bounded by ready_timeout in the actor) so `open`
     // reports a broken agent instead of a session that will never answer.
-    let mut ready = acq.handle.live.ready.subscribe();
-    let outcome = ready.wait_for(|r| r.is_some()).await.map(|r| r.clone());
-    match outcome {
-        Ok(Some(Err(e))) => return Reply::Error(e),
-        Ok(_) => {}
-        Err(_) => {
-            return Reply::error(ErrorCode::Agent, "the session ended while starting");
-        }
+    if let Err(e) = acq.handle.ready().await {
+        return Reply::Error(e);
     }
     let state = d.lock();
     Reply::Session(d.info(&state, &acq.handle, Some(acq.how)))

@@ -7,9 +7,9 @@ use cap_proto::{ErrorBody, ErrorCode, Reply};
 pub fn handle(d: &Daemon, r: SessionRef) -> Reply {
     let state = d.lock();
     super::reply(find(&state, &r.session).and_then(|h| {
-        h.live
-            .with(|l| l.last_result.clone())
-            .map(Reply::Event)
+        h.snapshot()
+            .last_result
+            .map(|env| Reply::Event(env.as_ref().clone()))
             .ok_or_else(|| {
                 ErrorBody::new(
                     ErrorCode::NotFound,

@@ -6,18 +6,8 @@ use cap_proto::reply::{DaemonStatus, SessionState};
 
 pub fn handle(d: &Daemon) -> Reply {
     let state = d.lock();
-    let count = |want: SessionState| {
-        state
-            .sessions
-            .values()
-            .filter(|h| h.live.with(|l| l.state == want))
-            .count()
-    };
-    let parked = state
-        .sessions
-        .values()
-        .filter(|h| h.live.with(|l| l.parked))
-        .count();
+    let snaps: Vec<_> = state.sessions.values().map(|h| h.snapshot()).collect();
+    let count = |want: SessionState| snaps.iter().filter(|s| s.state == want).count();
     Reply::Status(DaemonStatus {
         pid: std::process::id(),
         version: cap_proto::VERSION.to_string(),
@@ -28,7 +18,7 @@ pub fn handle(d: &Daemon) -> Reply {
         config_file: d.paths.config_file.clone(),
         sessions: state.sessions.len(),
         busy: count(SessionState::Busy),
-        parked,
+        parked: count(SessionState::Parked),
         max_sessions: d.config.max_sessions,
         idle_timeout_secs: d.config.idle_timeout,
         prompt_timeout_secs: d.config.prompt_timeout,

@@ -1,12 +1,21 @@
-//! The routing rules of SPEC §2 as pure data operations: sticky bindings, the suspended pool
-//! (one slot per (key, agent)), rebinding, and the remembered records. Kept free of processes
-//! and locks so every rule has a unit test; the daemon applies the returned decisions (which
-//! sessions to end) after updating the tables.
+//! The routing rules of SPEC §2 as pure functions over data: sticky bindings, the suspended
+//! pool (one slot per (key, agent)), the remembered records, and the session limit.
+//!
+//! [`plan`] decides, for one request, which session serves it (reuse, unpark, resume or open)
+//! and what else must change (which session parks, which end, which are evicted to make room).
+//! It reads the tables and a snapshot of every live session's facts and touches nothing. The
+//! daemon applies the plan to the tables with [`Table::apply`] under its lock, then sends the
+//! actors their messages after releasing it. Every rule and limit case has a unit test in
+//! `tests.rs`, with no processes and no clocks but the ones the test makes.
 
 use crate::persist::{AgentRecord, KeyRecord, Persisted};
-use cap_proto::How;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use cap_proto::{ErrorBody, ErrorCode, How, OpenMode};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[cfg(test)]
+mod tests;
 
 /// Bindings, pool and records.
 #[derive(Debug, Default)]
@@ -19,27 +28,114 @@ pub struct Table {
     pub records: Persisted,
 }
 
-/// Looks up a session's agent by id; `None` when the session is gone.
-pub type AgentOf<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// What routing needs to know of a live session, read from its actor's snapshot.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub agent: String,
+    pub activity: Activity,
+    /// The later of its last turn activity and the last time a request was routed to it.
+    pub last_used: Instant,
+}
+
+/// Whether a session could be ended without losing work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// The agent is still starting.
+    Starting,
+    /// Nothing runs and nothing waits: safe to end (its record lets the key resume it).
+    Idle,
+    /// A turn runs or waits.
+    Busy,
+}
+
+/// Every live session's facts, by id.
+pub type Live = HashMap<String, Facts>;
+
+/// One routing request, with the key and agent already resolved.
+#[derive(Debug, Clone)]
+pub struct Want<'a> {
+    pub key: &'a str,
+    pub agent: &'a str,
+    /// `--new`, `--resume`, `--continue`; `None` routes by the key.
+    pub open: Option<&'a OpenMode>,
+    /// The caller's cwd, used when a session is opened without a remembered one.
+    pub cwd: &'a Path,
+    /// Whether the key is (re)bound to the chosen session (`open --no-bind` says no).
+    pub bind: bool,
+    /// `--model`: the model of a newly opened session (else the remembered one).
+    pub model: Option<&'a str>,
+    /// The id a newly opened session will get.
+    pub new_id: &'a str,
+    pub max_sessions: usize,
+}
+
+/// Which session serves the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A live session: bound to the key (`Reused`) or taken out of the pool (`Unparked`).
+    Live { session: String, how: How },
+    /// A new session with id `Want::new_id`.
+    Open {
+        mode: OpenMode,
+        cwd: PathBuf,
+        model: Option<String>,
+        how: How,
+    },
+}
+
+/// The decisions for one request. Applying it never needs another look at the tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub target: Target,
+    /// Bind the key to the target (and record the key's current agent).
+    pub bind: bool,
+    /// The key's previous session of another agent, parked under (key, its agent).
+    pub park: Option<(String, String)>,
+    /// Sessions the binding replaces: their records are forgotten only by `cap end`, so
+    /// these just stop.
+    pub end: Vec<String>,
+    /// Idle sessions ended to make room at `max_sessions`; their records stay, so their keys
+    /// resume them transparently.
+    pub evict: Vec<String>,
+}
+
+impl Plan {
+    /// The session id the plan routes to.
+    pub fn session<'a>(&'a self, want: &'a Want) -> &'a str {
+        match &self.target {
+            Target::Live { session, .. } => session,
+            Target::Open { .. } => want.new_id,
+        }
+    }
+}
+
+/// What binding a key changes, decided before anything moves.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct BindEffects {
+    park: Option<(String, String)>,
+    end: Vec<String>,
+}
 
 impl Table {
     /// The warm session for (key, agent), if any: the bound one, else the parked one.
-    pub fn warm(&self, key: &str, agent: &str, agent_of: AgentOf) -> Option<(String, How)> {
+    pub fn warm(&self, key: &str, agent: &str, live: &Live) -> Option<(String, How)> {
         if let Some(sid) = self.bindings.get(key)
-            && agent_of(sid).as_deref() == Some(agent)
+            && live.get(sid).map(|f| f.agent.as_str()) == Some(agent)
         {
             return Some((sid.clone(), How::Reused));
         }
         self.pool
             .get(&(key.to_string(), agent.to_string()))
+            .filter(|sid| live.contains_key(*sid))
             .map(|sid| (sid.clone(), How::Unparked))
     }
 
     /// The agent a key uses now: its bound session's, else the remembered current one.
-    pub fn current_agent(&self, key: &str, agent_of: AgentOf) -> Option<String> {
+    pub fn current_agent(&self, key: &str, live: &Live) -> Option<String> {
         self.bindings
             .get(key)
-            .and_then(|sid| agent_of(sid))
+            .and_then(|sid| live.get(sid))
+            .map(|f| f.agent.clone())
             .or_else(|| self.records.keys.get(key).and_then(|r| r.current.clone()))
     }
 
@@ -48,43 +144,116 @@ impl Table {
         self.records.keys.get(key)?.agents.get(agent)
     }
 
-    /// Binds `key` to session `sid` of `agent` and returns the sessions that must end.
-    ///
-    /// The previous session on the key is parked when its agent differs (a newer parked
-    /// session for the same (key, agent) ends the older one), and ended when it is the same
-    /// agent, unless another key is still bound to it. A session of the same agent parked on
-    /// the key is replaced too: it could never be unparked again. The session being bound is
-    /// never ended, and leaves the pool if it was parked.
-    pub fn bind(&mut self, key: &str, sid: &str, agent: &str, agent_of: AgentOf) -> Vec<String> {
-        let mut end = Vec::new();
-        self.pool.retain(|_, parked| parked != sid);
-        if let Some(stale) = self.pool.remove(&(key.to_string(), agent.to_string())) {
-            end.push(stale);
-        }
-        if let Some(old) = self.bindings.insert(key.to_string(), sid.to_string())
-            && old != sid
-            && let Some(old_agent) = agent_of(&old)
-        {
-            if old_agent == agent {
-                if !self.bindings.values().any(|s| *s == old) {
-                    end.push(old);
-                }
-            } else if let Some(older) = self.pool.insert((key.to_string(), old_agent), old.clone())
-                && older != old
-            {
-                end.push(older);
-            }
-        }
+    /// The cwd a native session of `agent` was recorded with, under any key: Claude resumes
+    /// only from the session's original cwd.
+    fn native_cwd(&self, agent: &str, native: &str) -> Option<PathBuf> {
         self.records
             .keys
-            .entry(key.to_string())
-            .or_default()
-            .current = Some(agent.to_string());
-        end.retain(|s| s != sid);
-        for s in &end {
-            self.forget_session(s);
+            .values()
+            .flat_map(|k| k.agents.iter())
+            .find(|(a, r)| *a == agent && r.native_id.as_deref() == Some(native))
+            .map(|(_, r)| r.cwd.clone())
+    }
+
+    /// What binding `key` to session `sid` of `agent` would change.
+    ///
+    /// The previous session on the key is parked when its agent differs (a different session
+    /// already parked for that (key, agent) ends), and ended when it is the same agent, unless
+    /// another key is still bound to it. A session of the same agent parked on the key ends
+    /// too: it could never be unparked again. The session being bound never ends.
+    fn bind_effects(&self, key: &str, sid: &str, agent: &str, live: &Live) -> BindEffects {
+        let mut fx = BindEffects::default();
+        if let Some(stale) = self.pool.get(&(key.to_string(), agent.to_string()))
+            && stale != sid
+        {
+            fx.end.push(stale.clone());
         }
-        end
+        if let Some(old) = self.bindings.get(key)
+            && old != sid
+            && let Some(old_agent) = live.get(old).map(|f| f.agent.clone())
+        {
+            if old_agent == agent {
+                let elsewhere = self.bindings.iter().any(|(k, s)| k != key && s == old);
+                if !elsewhere {
+                    fx.end.push(old.clone());
+                }
+            } else {
+                if let Some(older) = self.pool.get(&(key.to_string(), old_agent.clone()))
+                    && older != old
+                {
+                    fx.end.push(older.clone());
+                }
+                fx.park = Some((old.clone(), old_agent));
+            }
+        }
+        fx.end.retain(|s| s != sid);
+        fx.end.dedup();
+        fx
+    }
+
+    /// Applies a plan made by [`plan`] for `want`. Records of ended and evicted sessions stay.
+    pub fn apply(&mut self, plan: &Plan, want: &Want) {
+        let sid = plan.session(want).to_string();
+        for gone in plan.end.iter().chain(&plan.evict) {
+            self.forget_session(gone);
+        }
+        if !plan.bind {
+            return;
+        }
+        self.pool.retain(|_, parked| *parked != sid);
+        if let Some((old, old_agent)) = &plan.park
+            && !plan.evict.contains(old)
+        {
+            self.pool
+                .insert((want.key.to_string(), old_agent.clone()), old.clone());
+        }
+        self.bindings.insert(want.key.to_string(), sid);
+        let rec = self.records.keys.entry(want.key.to_string()).or_default();
+        rec.current = Some(want.agent.to_string());
+        if let Target::Open {
+            mode, cwd, model, ..
+        } = &plan.target
+        {
+            let native = match mode {
+                OpenMode::Resume(n) => Some(n.clone()),
+                _ => None,
+            };
+            self.remember(want.key, want.agent, cwd.clone(), native, model.clone());
+        }
+    }
+
+    /// Binds `key` to the live session `sid` of `agent` (`cap bind`); returns what the binding
+    /// parks and ends, already applied to the tables.
+    pub fn bind(
+        &mut self,
+        key: &str,
+        sid: &str,
+        agent: &str,
+        live: &Live,
+    ) -> (Option<String>, Vec<String>) {
+        let fx = self.bind_effects(key, sid, agent, live);
+        let plan = Plan {
+            target: Target::Live {
+                session: sid.to_string(),
+                how: How::Reused,
+            },
+            bind: true,
+            park: fx.park,
+            end: fx.end,
+            evict: Vec::new(),
+        };
+        let want = Want {
+            key,
+            agent,
+            open: None,
+            cwd: Path::new("/"),
+            bind: true,
+            model: None,
+            new_id: sid,
+            max_sessions: usize::MAX,
+        };
+        self.apply(&plan, &want);
+        (plan.park.map(|(s, _)| s), plan.end)
     }
 
     /// Removes every binding and pool slot that points at `sid`; records stay.
@@ -102,20 +271,18 @@ impl Table {
         native_id: Option<String>,
         model: Option<String>,
     ) {
+        let record = AgentRecord {
+            cwd,
+            native_id,
+            model,
+            parked: false,
+        };
         self.records
             .keys
             .entry(key.to_string())
             .or_default()
             .agents
-            .insert(
-                agent.to_string(),
-                AgentRecord {
-                    cwd,
-                    native_id,
-                    model,
-                    parked: false,
-                },
-            );
+            .insert(agent.to_string(), record);
     }
 
     /// Forgets (key, agent) entirely: `cap end` means the next prompt starts fresh.
@@ -142,6 +309,11 @@ impl Table {
                 == Some(sid)
     }
 
+    /// Whether `sid` sits in the suspended pool.
+    pub fn is_parked(&self, sid: &str) -> bool {
+        self.pool.values().any(|s| s == sid)
+    }
+
     /// The state file contents: the records, with `parked` marked from the pool.
     pub fn snapshot(&self) -> Persisted {
         let mut p = self.records.clone();
@@ -162,146 +334,136 @@ impl Table {
     }
 }
 
-/// Picks the session to evict at the limit: the least recently used parked one.
-pub fn eviction_candidate<'a>(
-    parked: impl Iterator<Item = (&'a str, std::time::Instant)>,
-) -> Option<String> {
-    parked.min_by_key(|(_, t)| *t).map(|(s, _)| s.to_string())
+/// Decides how to serve `want` (SPEC §2 "Acquire" and "Limits").
+///
+/// Without an explicit open mode: the key's bound session of the agent, else its parked one,
+/// else the remembered native id (resumed in its recorded cwd), else a fresh session. A new
+/// session at `max_sessions` evicts the least recently used idle sessions, parked ones first
+/// (counting the one this binding parks), then idle bound ones; the plan is refused with
+/// exit 7 only when every other session is busy or starting.
+pub fn plan(table: &Table, live: &Live, want: &Want) -> Result<Plan, ErrorBody> {
+    let warm = match want.open {
+        None => table.warm(want.key, want.agent, live),
+        Some(_) => None,
+    };
+    let target = match warm {
+        Some((session, how)) => Target::Live { session, how },
+        None => open_target(table, want),
+    };
+    let sid = match &target {
+        Target::Live { session, .. } => session.as_str(),
+        Target::Open { .. } => want.new_id,
+    };
+    let bind = want.bind
+        && !matches!(
+            &target,
+            Target::Live {
+                how: How::Reused,
+                ..
+            }
+        );
+    let fx = if bind {
+        table.bind_effects(want.key, sid, want.agent, live)
+    } else {
+        BindEffects::default()
+    };
+    let evict = match target {
+        Target::Open { .. } => make_room(table, live, want, &fx)?,
+        Target::Live { .. } => Vec::new(),
+    };
+    Ok(Plan {
+        target,
+        bind,
+        park: fx.park,
+        end: fx.end,
+        evict,
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-    use std::time::{Duration, Instant};
-
-    fn agents(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(s, a)| (s.to_string(), a.to_string()))
-            .collect()
+/// How a new session opens: the explicit mode, else the remembered native id, else fresh.
+fn open_target(table: &Table, want: &Want) -> Target {
+    let remembered = table.record(want.key, want.agent);
+    let model = want
+        .model
+        .map(str::to_string)
+        .or_else(|| remembered.and_then(|r| r.model.clone()));
+    let (mode, cwd, how) = match want.open {
+        Some(OpenMode::Fresh) => (OpenMode::Fresh, want.cwd.to_path_buf(), How::Opened),
+        Some(OpenMode::Resume(native)) => {
+            let cwd = table
+                .native_cwd(want.agent, native)
+                .unwrap_or_else(|| want.cwd.to_path_buf());
+            (OpenMode::Resume(native.clone()), cwd, How::Resumed)
+        }
+        Some(OpenMode::Continue) => (OpenMode::Continue, want.cwd.to_path_buf(), How::Continued),
+        None => match remembered.and_then(|r| r.native_id.clone().map(|n| (n, r))) {
+            Some((native, r)) => (OpenMode::Resume(native), r.cwd.clone(), How::Resumed),
+            None => (OpenMode::Fresh, want.cwd.to_path_buf(), How::Opened),
+        },
+    };
+    Target::Open {
+        mode,
+        cwd,
+        model,
+        how,
     }
+}
 
-    #[test]
-    fn switching_agent_parks_and_coming_back_unparks() {
-        let live = agents(&[("c1", "claude"), ("x1", "codex")]);
-        let of = |s: &str| live.get(s).cloned();
-        let mut t = Table::default();
-        assert!(t.bind("k", "c1", "claude", &of).is_empty());
-        assert_eq!(t.warm("k", "claude", &of), Some(("c1".into(), How::Reused)));
-        assert!(t.bind("k", "x1", "codex", &of).is_empty());
-        assert_eq!(
-            t.pool.get(&("k".into(), "claude".into())),
-            Some(&"c1".into())
-        );
-        assert_eq!(
-            t.warm("k", "claude", &of),
-            Some(("c1".into(), How::Unparked))
-        );
-        assert_eq!(t.current_agent("k", &of).as_deref(), Some("codex"));
-        // Coming back: claude leaves the pool, codex takes its slot.
-        assert!(t.bind("k", "c1", "claude", &of).is_empty());
-        assert_eq!(t.bindings["k"], "c1");
-        assert_eq!(
-            t.pool.get(&("k".into(), "codex".into())),
-            Some(&"x1".into())
-        );
-        assert!(!t.pool.values().any(|s| s == "c1"));
+/// The idle sessions to end so one more fits under `max_sessions`.
+fn make_room(
+    table: &Table,
+    live: &Live,
+    want: &Want,
+    fx: &BindEffects,
+) -> Result<Vec<String>, ErrorBody> {
+    let staying = live.keys().filter(|s| !fx.end.contains(s)).count();
+    let over = (staying + 1).saturating_sub(want.max_sessions.max(1));
+    if over == 0 {
+        return Ok(Vec::new());
     }
+    let parking_now = |sid: &str| fx.park.as_ref().is_some_and(|(s, _)| s == sid);
+    let mut idle: Vec<(&String, bool, bool, Instant)> = live
+        .iter()
+        .filter(|(s, f)| f.activity == Activity::Idle && !fx.end.contains(s))
+        .map(|(s, f)| {
+            let now = parking_now(s);
+            (s, table.is_parked(s) || now, now, f.last_used)
+        })
+        .collect();
+    // Parked first, and of those the one parked by this very request last (parking counts as
+    // its latest use); then least recently used; the id makes the order total.
+    idle.sort_by(|a, b| {
+        (b.1.cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+            .then(a.3.cmp(&b.3))
+            .then(a.0.cmp(b.0))
+    });
+    if idle.len() < over {
+        return Err(ErrorBody::new(
+            ErrorCode::Limit,
+            format!(
+                "session limit reached: all {} live sessions are busy or starting; wait for one, end one with `cap end <id>` (list them with `cap sessions`), or raise max_sessions in the config",
+                want.max_sessions
+            ),
+        ));
+    }
+    Ok(idle
+        .into_iter()
+        .take(over)
+        .map(|(s, ..)| s.clone())
+        .collect())
+}
 
-    #[test]
-    fn rebinding_same_agent_ends_old_but_never_the_new_one() {
-        let live = agents(&[("c1", "claude"), ("c2", "claude")]);
-        let of = |s: &str| live.get(s).cloned();
-        let mut t = Table::default();
-        t.bind("k", "c1", "claude", &of);
-        assert_eq!(t.bind("k", "c2", "claude", &of), vec!["c1".to_string()]);
-        assert_eq!(t.bind("k", "c2", "claude", &of), Vec::<String>::new());
-        assert_eq!(t.bindings["k"], "c2");
-    }
-
-    #[test]
-    fn old_session_bound_elsewhere_survives_rebind() {
-        let live = agents(&[("c1", "claude"), ("c2", "claude")]);
-        let of = |s: &str| live.get(s).cloned();
-        let mut t = Table::default();
-        t.bind("a", "c1", "claude", &of);
-        t.bind("b", "c1", "claude", &of);
-        assert!(t.bind("a", "c2", "claude", &of).is_empty());
-        assert_eq!(t.bindings["b"], "c1");
-    }
-
-    #[test]
-    fn one_parked_session_per_key_and_agent() {
-        let live = agents(&[
-            ("c1", "claude"),
-            ("c2", "claude"),
-            ("x1", "codex"),
-            ("x2", "codex"),
-        ]);
-        let of = |s: &str| live.get(s).cloned();
-        let mut t = Table::default();
-        t.bind("k", "c1", "claude", &of);
-        t.bind("k", "x1", "codex", &of); // c1 parked
-        // A new claude session bound directly (e.g. --new): codex parks, and the parked
-        // claude session c1, which could never be unparked again, ends.
-        let ended = t.bind("k", "c2", "claude", &of);
-        assert_eq!(ended, vec!["c1".to_string()]);
-        assert_eq!(t.pool[&("k".to_string(), "codex".to_string())], "x1");
-        assert!(
-            !t.pool
-                .contains_key(&("k".to_string(), "claude".to_string()))
-        );
-        let ended = t.bind("k", "x2", "codex", &of);
-        // c2 (claude) gets parked; x2 is bound and replaces the parked codex session x1.
-        assert_eq!(ended, vec!["x1".to_string()]);
-        assert_eq!(t.pool[&("k".to_string(), "claude".to_string())], "c2");
-    }
-
-    #[test]
-    fn records_survive_session_loss_and_end_forgets_them() {
-        let live = agents(&[("c1", "claude")]);
-        let of = |s: &str| live.get(s).cloned();
-        let mut t = Table::default();
-        t.bind("k", "c1", "claude", &of);
-        t.remember("k", "claude", "/w".into(), Some("n1".into()), None);
-        t.forget_session("c1");
-        assert_eq!(t.warm("k", "claude", &of), None);
-        assert_eq!(
-            t.record("k", "claude").and_then(|r| r.native_id.clone()),
-            Some("n1".into())
-        );
-        let none = |_: &str| None;
-        assert_eq!(t.current_agent("k", &none).as_deref(), Some("claude"));
-        t.forget_record("k", "claude");
-        assert!(t.record("k", "claude").is_none());
-        assert_eq!(t.current_agent("k", &none), None);
-    }
-
-    #[test]
-    fn snapshot_marks_parked_records() {
-        let live = agents(&[("c1", "claude"), ("x1", "codex")]);
-        let of = |s: &str| live.get(s).cloned();
-        let mut t = Table::default();
-        t.bind("k", "c1", "claude", &of);
-        t.remember("k", "claude", "/w".into(), Some("n1".into()), None);
-        t.bind("k", "x1", "codex", &of);
-        t.remember("k", "codex", "/w".into(), Some("t1".into()), None);
-        let snap = t.snapshot();
-        assert!(snap.keys["k"].agents["claude"].parked);
-        assert!(!snap.keys["k"].agents["codex"].parked);
-        assert_eq!(snap.keys["k"].current.as_deref(), Some("codex"));
-    }
-
-    #[test]
-    fn eviction_picks_least_recently_used_parked() {
-        let now = Instant::now();
-        let older = now - Duration::from_secs(10);
-        let list = [("a", now), ("b", older)];
-        assert_eq!(
-            eviction_candidate(list.iter().map(|(s, t)| (*s, *t))),
-            Some("b".into())
-        );
-        assert_eq!(eviction_candidate(std::iter::empty()), None);
-    }
+/// The idle sweep: sessions idle (or parked) for at least `limit`. Busy and starting
+/// sessions are never reaped.
+pub fn stale(live: &Live, now: Instant, limit: Duration) -> Vec<String> {
+    let mut out: Vec<String> = live
+        .iter()
+        .filter(|(_, f)| {
+            f.activity == Activity::Idle && now.saturating_duration_since(f.last_used) >= limit
+        })
+        .map(|(s, _)| s.clone())
+        .collect();
+    out.sort();
+    out
 }

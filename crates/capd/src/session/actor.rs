@@ -1,0 +1,596 @@
+//! The actor: its state, its mailbox, starting the agent, and emitting events.
+//!
+//! Every wait of the actor (idle, starting an agent, running a turn) also reads the mailbox,
+//! so a submit, cancel, park or attach is answered promptly whatever the agent is doing. A
+//! message that must interrupt the current wait comes back from [`Actor::on_msg`] as an
+//! [`Interrupt`].
+
+use super::{Cancelled, Change, Msg, Open, Snapshot, Turn, Up};
+use crate::agents::AgentSpec;
+use crate::drivers::{self, Driver, DriverError, DriverEvent, Factory, OpenMode, StartSpec};
+use cap_proto::reply::SessionState;
+use cap_proto::{
+    Envelope, ErrorBody, ErrorCode, Event, SessionEvent, StatusKind, StopReason, TurnResult,
+};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// The longest text one `text` event carries: a bigger delta is split, so no event line comes
+/// near the protocol's 16 MiB line limit.
+const MAX_DELTA: usize = 1024 * 1024;
+
+/// The longest `output` a `result` event repeats. The text was streamed already; a longer
+/// reply is left out of the result (marked `truncated`) so the line stays under the limit.
+const MAX_RESULT_OUTPUT: usize = 8 * 1024 * 1024;
+
+/// A queued turn with its event counter.
+pub(super) struct Queued {
+    pub turn: Turn,
+    /// The seq of the turn's next event.
+    pub seq: u64,
+    /// Whether its `session` event went out (it waits for the first start otherwise).
+    pub announced: bool,
+}
+
+/// What a message means for the wait it arrived in.
+pub(super) enum Interrupt {
+    None,
+    /// Stop the running turn.
+    Cancel,
+    /// End the session.
+    Shutdown,
+}
+
+pub(super) struct Actor {
+    pub id: String,
+    pub spec: AgentSpec,
+    pub cwd: PathBuf,
+    pub model: Option<String>,
+    /// How the next start opens the agent session. After the first start it becomes
+    /// `Resume(native id)`, so every respawn continues the same conversation.
+    pub mode: OpenMode,
+    /// Prepended to the next turn; set only for fresh sessions.
+    pub preamble: Option<String>,
+    pub queue_depth: usize,
+    pub ready_timeout: Duration,
+    pub cancel_grace: Duration,
+    factory: Arc<dyn Factory>,
+    up: mpsc::UnboundedSender<Up>,
+    pub rx: mpsc::UnboundedReceiver<Msg>,
+    snap: watch::Sender<Snapshot>,
+    /// Every event of the session, for `cap attach`.
+    events: broadcast::Sender<Envelope>,
+    /// The running turn's events so far, so `attach` can catch up.
+    backlog: Vec<Envelope>,
+    pub driver: Option<Box<dyn Driver>>,
+    pub queue: VecDeque<Queued>,
+    /// The request id of the running turn.
+    pub running: Option<String>,
+    /// The first start has finished (either way).
+    started: bool,
+    /// Started by resume and no turn has succeeded since: a "session not found" now means the
+    /// resume failed, not the turn.
+    pub unconfirmed: bool,
+    /// Status events for the next turn.
+    pub notices: Vec<(StatusKind, String)>,
+    /// Changes sent up that the daemon has not confirmed yet.
+    unapplied: Vec<oneshot::Receiver<()>>,
+    /// The running turn was cancelled while its agent (re)started.
+    pub cancelled_while_starting: bool,
+    /// Callers of `Shutdown`, answered once the process group is gone.
+    stopping: Vec<oneshot::Sender<()>>,
+    /// The mailbox closed or a shutdown arrived.
+    pub ending: bool,
+    parked: bool,
+    state: SessionState,
+}
+
+/// Builds the actor and runs it on its own task.
+pub(super) fn start(
+    open: Open,
+    factory: Arc<dyn Factory>,
+    up: mpsc::UnboundedSender<Up>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    snap: watch::Sender<Snapshot>,
+) {
+    let actor = Actor {
+        id: open.id,
+        spec: open.agent,
+        cwd: open.cwd,
+        model: open.model,
+        mode: open.mode,
+        preamble: open.preamble,
+        queue_depth: open.queue_depth,
+        ready_timeout: open.ready_timeout,
+        cancel_grace: open.cancel_grace,
+        factory,
+        up,
+        rx,
+        snap,
+        events: broadcast::channel(1024).0,
+        backlog: Vec::new(),
+        driver: None,
+        queue: VecDeque::new(),
+        running: None,
+        started: false,
+        unconfirmed: false,
+        notices: Vec::new(),
+        unapplied: Vec::new(),
+        cancelled_while_starting: false,
+        stopping: Vec::new(),
+        ending: false,
+        parked: false,
+        state: SessionState::Starting,
+    };
+    let id = actor.id.clone();
+    let up = actor.up.clone();
+    let task = tokio::spawn(actor.run());
+    // A panic in the actor must not leave a session that counts as busy forever: the
+    // daemon drops it, and its callers see their event streams close.
+    tokio::spawn(async move {
+        if let Err(e) = task.await
+            && e.is_panic()
+        {
+            tracing::error!(session = %id, "session actor panicked; dropping the session");
+            let _ = up.send(Up {
+                session: id,
+                change: Change::Ended,
+                applied: oneshot::channel().0,
+            });
+        }
+    });
+}
+
+impl Actor {
+    async fn run(mut self) {
+        match self.start().await {
+            Ok(()) => self.first_start_done(Ok(())),
+            Err(Some(err)) => {
+                // Out of the tables before the callers hear of it, so what they do next
+                // never finds the dead session.
+                self.send_up(Change::Ended);
+                self.synced().await;
+                self.first_start_done(Err(err.clone()));
+                self.fail_all(&err);
+                self.ending = true;
+            }
+            Err(None) => self.first_start_done(Err(ended_error())),
+        }
+        while !self.ending {
+            self.set_state(SessionState::Idle);
+            if let Some(q) = self.queue.pop_front() {
+                self.publish();
+                self.run_turn(q).await;
+                continue;
+            }
+            tokio::select! {
+                msg = self.rx.recv() => {
+                    // Nothing runs, so a cancel has nothing to interrupt here.
+                    let _ = self.on_msg(msg);
+                }
+                ev = next_event(&mut self.driver) => self.idle_event(ev),
+            }
+        }
+        self.stop().await;
+    }
+
+    /// Ends the session: every waiting turn hears so, then the process group goes.
+    async fn stop(&mut self) {
+        self.set_state(SessionState::Ending);
+        let err = ErrorBody::new(
+            ErrorCode::Agent,
+            "the session was ended or replaced before this prompt ran; send it again",
+        );
+        self.fail_all(&err);
+        if let Some(d) = self.driver.take() {
+            d.shutdown().await;
+        }
+        self.publish();
+        self.rx.close();
+        // Answer late messages (a submit racing the shutdown must not wait forever).
+        while let Ok(msg) = self.rx.try_recv() {
+            let _ = self.on_msg(Some(msg));
+        }
+        self.fail_all(&err);
+        for done in self.stopping.drain(..) {
+            let _ = done.send(());
+        }
+    }
+
+    /// Handles one mailbox message; `None` means the daemon dropped the session.
+    pub fn on_msg(&mut self, msg: Option<Msg>) -> Interrupt {
+        let Some(msg) = msg else {
+            self.ending = true;
+            return Interrupt::Shutdown;
+        };
+        match msg {
+            Msg::Submit(turn, ack) => {
+                if self.ending {
+                    let _ = ack.send(Err(ended_error()));
+                } else if self.queue.len() >= self.queue_depth {
+                    let _ = ack.send(Err(ErrorBody::new(
+                        ErrorCode::Limit,
+                        format!(
+                            "the queue of session {} is full ({} prompts waiting); wait for them, or `cap cancel {}`",
+                            self.id, self.queue_depth, self.id
+                        ),
+                    )));
+                } else {
+                    let _ = ack.send(Ok(()));
+                    self.queue.push_back(Queued {
+                        turn,
+                        seq: 0,
+                        announced: false,
+                    });
+                    // Published before the caller hears of its session, so what it reads next
+                    // already counts this turn.
+                    self.publish();
+                    if self.started
+                        && let Some(mut q) = self.queue.pop_back()
+                    {
+                        self.announce(&mut q);
+                        self.queue.push_back(q);
+                    }
+                }
+                Interrupt::None
+            }
+            Msg::Cancel(request, reply) => {
+                let (found, interrupt) = self.cancel(request);
+                let _ = reply.send(found);
+                interrupt
+            }
+            Msg::Park(parked) => {
+                self.parked = parked;
+                self.touch();
+                Interrupt::None
+            }
+            Msg::Attach(reply) => {
+                let _ = reply.send((self.backlog.clone(), self.events.subscribe()));
+                Interrupt::None
+            }
+            Msg::Shutdown(done) => {
+                self.stopping.push(done);
+                self.ending = true;
+                Interrupt::Shutdown
+            }
+        }
+    }
+
+    /// A named cancel hits that turn, queued or running; an unnamed one hits the running
+    /// turn, or, before any turn runs, the first queued one.
+    fn cancel(&mut self, request: Option<String>) -> (Cancelled, Interrupt) {
+        let running = match (&request, &self.running) {
+            (Some(r), Some(cur)) => r == cur,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        if running {
+            return (Cancelled::Running, Interrupt::Cancel);
+        }
+        let pos = match &request {
+            Some(r) => self.queue.iter().position(|q| q.turn.request == *r),
+            None => (!self.queue.is_empty()).then_some(0),
+        };
+        let Some(mut q) = pos.and_then(|i| self.queue.remove(i)) else {
+            return (Cancelled::Nothing, Interrupt::None);
+        };
+        // It never reached the agent: it ends here, in the open, like any other turn.
+        self.announce(&mut q);
+        let result = self.result(String::new(), StopReason::Cancelled, Duration::ZERO);
+        self.emit(&mut q, result);
+        self.publish();
+        (Cancelled::Queued, Interrupt::None)
+    }
+
+    /// Starts (or restarts) the agent per `self.mode`, falling back from a failed resume to a
+    /// fresh session with a notice. `Err(None)`: a shutdown arrived while starting. A cancel
+    /// of the running turn while starting sets `cancelled_while_starting`.
+    pub async fn start(&mut self) -> Result<(), Option<ErrorBody>> {
+        self.set_state(SessionState::Starting);
+        let resuming = matches!(self.mode, OpenMode::Resume(_) | OpenMode::Continue);
+        let driver = match self.start_once().await? {
+            Ok(d) => d,
+            Err(e) if resuming && resume_failed(&e) => {
+                self.fall_back_to_fresh(&e.to_string());
+                self.start_once()
+                    .await?
+                    .map_err(|e| Some(start_error(&self.spec, e)))?
+            }
+            Err(e) => return Err(Some(start_error(&self.spec, e))),
+        };
+        self.unconfirmed = matches!(self.mode, OpenMode::Resume(_) | OpenMode::Continue);
+        let native = driver.native_id();
+        self.driver = Some(driver);
+        if let Some(n) = native {
+            self.native_changed(n);
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// One start attempt that keeps answering the mailbox.
+    async fn start_once(
+        &mut self,
+    ) -> Result<Result<Box<dyn Driver>, DriverError>, Option<ErrorBody>> {
+        let spec = StartSpec {
+            agent: self.spec.clone(),
+            cwd: self.cwd.clone(),
+            mode: self.mode.clone(),
+            model: self.model.clone(),
+            ready_timeout: self.ready_timeout,
+        };
+        let start = self.factory.start(spec);
+        tokio::pin!(start);
+        loop {
+            tokio::select! {
+                r = &mut start => return Ok(r),
+                msg = self.rx.recv() => match self.on_msg(msg) {
+                    Interrupt::None => {}
+                    Interrupt::Cancel => self.cancelled_while_starting = true,
+                    Interrupt::Shutdown => return Err(None),
+                },
+            }
+        }
+    }
+
+    fn first_start_done(&mut self, outcome: Result<(), ErrorBody>) {
+        self.started = true;
+        let mut queue = std::mem::take(&mut self.queue);
+        for q in queue.iter_mut() {
+            self.announce(q);
+        }
+        self.queue = queue;
+        self.snap.send_modify(|s| s.ready = Some(outcome));
+    }
+
+    /// Answers every waiting turn with `err`.
+    fn fail_all(&mut self, err: &ErrorBody) {
+        while let Some(mut q) = self.queue.pop_front() {
+            self.announce(&mut q);
+            self.emit(&mut q, Event::Error(err.clone()));
+        }
+        self.publish();
+    }
+
+    pub fn fall_back_to_fresh(&mut self, why: &str) {
+        let old = match &self.mode {
+            OpenMode::Resume(id) => id.clone(),
+            _ => "(most recent)".into(),
+        };
+        self.notices.push((
+            StatusKind::Fallback,
+            format!(
+                "could not resume native session {old} ({why}); started a fresh session instead, without the earlier history"
+            ),
+        ));
+        self.mode = OpenMode::Fresh;
+        self.snap.send_modify(|s| s.native_id = None);
+        self.send_up(Change::FellBack);
+    }
+
+    fn idle_event(&mut self, ev: Option<DriverEvent>) {
+        match ev {
+            Some(DriverEvent::NativeId(n)) => self.native_changed(n),
+            Some(DriverEvent::Exited) | None => {
+                // The agent died between turns. Respawn lazily, by resume, at the next prompt.
+                tracing::info!(session = %self.id, "agent exited while idle; will resume on the next prompt");
+                self.driver = None;
+                self.publish();
+            }
+            Some(other) => {
+                tracing::debug!(session = %self.id, "agent event between turns: {other:?}")
+            }
+        }
+    }
+
+    pub fn native_changed(&mut self, native: String) {
+        if self.snap.borrow().native_id.as_deref() == Some(native.as_str())
+            && self.mode == OpenMode::Resume(native.clone())
+        {
+            return;
+        }
+        self.snap
+            .send_modify(|s| s.native_id = Some(native.clone()));
+        self.mode = OpenMode::Resume(native.clone());
+        self.send_up(Change::NativeId(native));
+    }
+
+    /// Tells the daemon about a change.
+    fn send_up(&mut self, change: Change) {
+        let (applied, rx) = oneshot::channel();
+        let up = Up {
+            session: self.id.clone(),
+            change,
+            applied,
+        };
+        if self.up.send(up).is_ok() {
+            self.unapplied.push(rx);
+        }
+    }
+
+    /// Waits until the daemon has applied every change sent so far.
+    pub async fn synced(&mut self) {
+        for rx in self.unapplied.drain(..) {
+            let _ = rx.await;
+        }
+    }
+
+    /// Sends a queued turn its `session` event (seq 0), once.
+    fn announce(&mut self, q: &mut Queued) {
+        if q.announced {
+            return;
+        }
+        q.announced = true;
+        let event = Event::Session(SessionEvent {
+            id: self.id.clone(),
+            agent: self.spec.name.clone(),
+            key: q.turn.key.clone(),
+            native_id: self.snap.borrow().native_id.clone(),
+            how: q.turn.how,
+        });
+        self.emit(q, event);
+    }
+
+    /// Sends one event of a turn to its caller and to every attached client. Big text deltas
+    /// are split so no line nears the protocol limit.
+    pub fn emit(&mut self, q: &mut Queued, event: Event) {
+        if let Event::Text { delta } = &event
+            && delta.len() > MAX_DELTA
+        {
+            for piece in split_text(delta, MAX_DELTA) {
+                self.emit(
+                    q,
+                    Event::Text {
+                        delta: piece.to_string(),
+                    },
+                );
+            }
+            return;
+        }
+        let env = Envelope::new(
+            event,
+            Some(self.id.clone()),
+            Some(q.turn.request.clone()),
+            q.seq,
+        );
+        q.seq += 1;
+        if matches!(env.event, Event::Result(_) | Event::Error(_)) {
+            let last = Arc::new(env.clone());
+            self.snap.send_modify(|s| s.last_result = Some(last));
+        }
+        if self.running.as_deref() == Some(q.turn.request.as_str()) {
+            self.backlog.push(env.clone());
+        }
+        let _ = q.turn.events.send(env.clone());
+        let _ = self.events.send(env);
+    }
+
+    /// A `result` event for the turn that just ended (turn counter included).
+    pub fn result(&mut self, output: String, stop_reason: StopReason, took: Duration) -> Event {
+        let turns = self.snap.borrow().turns;
+        let truncated = output.len() > MAX_RESULT_OUTPUT;
+        Event::Result(TurnResult {
+            output: if truncated { String::new() } else { output },
+            truncated,
+            stop_reason,
+            turns,
+            duration_ms: took.as_millis() as u64,
+            native_id: self.snap.borrow().native_id.clone(),
+        })
+    }
+
+    /// Marks the start of a turn: busy, a fresh backlog.
+    pub fn begin_turn(&mut self, request: &str) {
+        self.running = Some(request.to_string());
+        self.backlog.clear();
+        self.set_state(SessionState::Busy);
+    }
+
+    /// Marks the end of a turn; `completed` counts it.
+    pub fn end_turn(&mut self, completed: bool) {
+        self.running = None;
+        if completed {
+            self.snap.send_modify(|s| s.turns += 1);
+        }
+        self.set_state(SessionState::Idle);
+    }
+
+    /// Records a state change. Only a change counts as activity: stray agent output between
+    /// turns must not keep an idle session from the sweep.
+    pub fn set_state(&mut self, state: SessionState) {
+        if self.state != state {
+            self.state = state;
+            self.touch();
+        }
+    }
+
+    fn touch(&mut self) {
+        self.snap.send_modify(|s| s.last_active = Instant::now());
+        self.publish();
+    }
+
+    /// Publishes what readers see.
+    pub fn publish(&mut self) {
+        let state = match self.state {
+            SessionState::Idle if self.parked => SessionState::Parked,
+            s => s,
+        };
+        let pid = self.driver.as_ref().and_then(|d| d.pid());
+        let queued = self.queue.len();
+        self.snap.send_if_modified(|s| {
+            let changed = s.state != state || s.pid != pid || s.queued != queued;
+            s.state = state;
+            s.pid = pid;
+            s.queued = queued;
+            changed
+        });
+    }
+
+    /// The native session id, once known.
+    pub fn native_id(&self) -> Option<String> {
+        self.snap.borrow().native_id.clone()
+    }
+}
+
+/// Splits `s` into pieces of at most `max` bytes, on character boundaries.
+fn split_text(s: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        out.push(head);
+        rest = tail;
+    }
+    out.push(rest);
+    out
+}
+
+/// Waits for the driver's next event, or forever when there is no driver.
+pub(super) async fn next_event(driver: &mut Option<Box<dyn Driver>>) -> Option<DriverEvent> {
+    match driver {
+        Some(d) => d.events().recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn resume_failed(e: &DriverError) -> bool {
+    match e {
+        DriverError::ExitedEarly { .. } => true,
+        other => drivers::is_missing_session(&other.to_string()),
+    }
+}
+
+fn start_error(spec: &AgentSpec, e: DriverError) -> ErrorBody {
+    let hint = match &e {
+        DriverError::NotReady { .. } => {
+            "; check that it runs by hand, or raise ready_timeout in the config"
+        }
+        _ => "",
+    };
+    ErrorBody::new(ErrorCode::Agent, format!("agent {}: {e}{hint}", spec.name))
+}
+
+pub(super) fn ended_error() -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::Agent,
+        "the session was ended while the turn was running",
+    )
+}
+
+#[cfg(test)]
+mod split_tests {
+    #[test]
+    fn split_text_keeps_characters_whole() {
+        let s = "aé".repeat(5);
+        let pieces = super::split_text(&s, 4);
+        assert!(pieces.iter().all(|p| p.len() <= 4));
+        assert_eq!(pieces.concat(), s);
+    }
+}

@@ -1,0 +1,288 @@
+//! Running one turn: send it, stream its events, and handle cancel, timeout, shutdown, an
+//! agent that dies (respawn by resume, once), a resume that turns out impossible (fall back
+//! to a fresh session, saying so) and empty replies (re-sent up to twice).
+
+use super::actor::{Actor, Interrupt, Queued, ended_error};
+use crate::drivers::{self, DriverEvent};
+use cap_proto::{ErrorBody, ErrorCode, Event, StatusKind, StopReason};
+use std::time::Instant;
+use tokio::time::Instant as Deadline;
+
+/// How a turn ended.
+enum Outcome {
+    Done {
+        output: String,
+        stop_reason: StopReason,
+    },
+    Failed(ErrorBody),
+}
+
+/// The result of waiting on one sent turn.
+enum Wait {
+    Ended {
+        output: String,
+        stop_reason: StopReason,
+    },
+    AgentError(String),
+    Died(String),
+    Final(Outcome),
+}
+
+fn cancelled(output: String) -> Outcome {
+    Outcome::Done {
+        output,
+        stop_reason: StopReason::Cancelled,
+    }
+}
+
+impl Actor {
+    pub(super) async fn run_turn(&mut self, mut q: Queued) {
+        self.begin_turn(&q.turn.request);
+        let started = Instant::now();
+        for (kind, message) in std::mem::take(&mut q.turn.notices)
+            .into_iter()
+            .chain(std::mem::take(&mut self.notices))
+        {
+            self.emit(&mut q, Event::Status { kind, message });
+        }
+        let text = match self.preamble.take() {
+            Some(p) => format!("{p}\n\n{}", q.turn.text),
+            None => q.turn.text.clone(),
+        };
+        let outcome = self.attempts(&mut q, &text).await;
+        let event = match outcome {
+            Outcome::Done {
+                output,
+                stop_reason,
+            } => {
+                self.end_turn(true);
+                self.result(output, stop_reason, started.elapsed())
+            }
+            Outcome::Failed(err) => {
+                self.end_turn(false);
+                Event::Error(err)
+            }
+        };
+        self.synced().await;
+        self.emit(&mut q, event);
+    }
+
+    /// Runs one turn with its retries: a respawn by resume when the agent dies or a send
+    /// fails (once), a fresh session when that resume turns out impossible, and up to two
+    /// re-sends of an empty reply.
+    async fn attempts(&mut self, q: &mut Queued, text: &str) -> Outcome {
+        // A timeout too large to add to the clock is no timeout at all.
+        let deadline = q.turn.timeout.and_then(|t| Deadline::now().checked_add(t));
+        let mut respawned = false;
+        let mut empty_resends = 0;
+        loop {
+            if self.driver.as_mut().is_none_or(|d| !d.is_alive()) {
+                self.driver = None;
+                self.cancelled_while_starting = false;
+                let started = self.start().await;
+                for (kind, message) in std::mem::take(&mut self.notices) {
+                    self.emit(q, Event::Status { kind, message });
+                }
+                match started {
+                    Ok(()) => {}
+                    Err(None) => return Outcome::Failed(ended_error()),
+                    Err(Some(e)) => return Outcome::Failed(e),
+                }
+                if std::mem::take(&mut self.cancelled_while_starting) {
+                    // Cancelled while its agent started: it ends without being sent.
+                    return cancelled(String::new());
+                }
+            }
+            let Some(driver) = self.driver.as_mut() else {
+                return Outcome::Failed(ended_error());
+            };
+            driver.set_policy(q.turn.policy);
+            if let Err(e) = driver.send_turn(text) {
+                self.driver = None;
+                if respawned {
+                    return Outcome::Failed(ErrorBody::new(ErrorCode::Agent, e.to_string()));
+                }
+                respawned = true;
+                self.status(q, StatusKind::Respawn, format!("could not send to the agent ({e}); respawning it by resume and retrying once"));
+                continue;
+            }
+            match self.wait_turn(q, deadline).await {
+                Wait::Ended {
+                    output,
+                    stop_reason,
+                } => {
+                    self.unconfirmed = false;
+                    if output.trim().is_empty()
+                        && empty_resends < 2
+                        && stop_reason != StopReason::Cancelled
+                    {
+                        empty_resends += 1;
+                        self.status(q, StatusKind::Resend, format!("the agent sent an empty reply; re-sending the prompt ({empty_resends}/2)"));
+                        continue;
+                    }
+                    return Outcome::Done {
+                        output,
+                        stop_reason,
+                    };
+                }
+                Wait::AgentError(msg) => {
+                    if self.unconfirmed && drivers::is_missing_session(&msg) && !respawned {
+                        respawned = true;
+                        self.driver = None;
+                        self.fall_back_to_fresh(&msg);
+                        continue;
+                    }
+                    return Outcome::Failed(ErrorBody::new(
+                        ErrorCode::Agent,
+                        format!("{} failed: {msg}", self.spec.name),
+                    ));
+                }
+                Wait::Died(tail) => {
+                    self.driver = None;
+                    self.publish();
+                    if respawned {
+                        return Outcome::Failed(ErrorBody::new(
+                            ErrorCode::Agent,
+                            format!(
+                                "{} exited mid-turn again after a respawn; giving up on this prompt{}",
+                                self.spec.name,
+                                drivers::stderr_suffix(&tail)
+                            ),
+                        ));
+                    }
+                    respawned = true;
+                    if self.unconfirmed && drivers::is_missing_session(&tail) {
+                        // The agent died on its first turn after a resume saying the session
+                        // is gone: the resume itself is what failed. Any other crash is a
+                        // crash, and resuming again keeps the conversation.
+                        self.fall_back_to_fresh(&format!(
+                            "the agent exited on its first resumed turn{}",
+                            drivers::stderr_suffix(&tail)
+                        ));
+                    } else {
+                        let native = self.native_id().unwrap_or_default();
+                        self.status(q, StatusKind::Respawn, format!("{} exited mid-turn; respawning it by resuming native session {native} and retrying once", self.spec.name));
+                    }
+                }
+                Wait::Final(outcome) => return outcome,
+            }
+        }
+    }
+
+    fn status(&mut self, q: &mut Queued, kind: StatusKind, message: String) {
+        tracing::info!(session = %self.id, "{message}");
+        self.emit(q, Event::Status { kind, message });
+    }
+
+    /// Streams one sent turn until it ends, handling cancel, timeout and shutdown.
+    async fn wait_turn(&mut self, q: &mut Queued, deadline: Option<Deadline>) -> Wait {
+        let mut output = String::new();
+        let mut cancelling = false;
+        let mut timed_out = false;
+        let mut settle_by: Option<Deadline> = None;
+        let mut denied: Option<String> = None;
+        loop {
+            let Some(driver) = self.driver.as_mut() else {
+                return Wait::Died(String::new());
+            };
+            let mut stop_agent = false;
+            tokio::select! {
+                ev = driver.events().recv() => match ev {
+                    Some(DriverEvent::Text(t)) => {
+                        output.push_str(&t);
+                        self.emit(q, Event::Text { delta: t });
+                    }
+                    Some(DriverEvent::Thought(t)) => self.emit(q, Event::Thought { delta: t }),
+                    Some(DriverEvent::ToolCall(t)) => self.emit(q, Event::ToolCall(t)),
+                    Some(DriverEvent::Plan(p)) => self.emit(q, Event::Plan { entries: p }),
+                    Some(DriverEvent::Raw { kind, payload }) => self.emit(q, Event::Raw { kind, payload }),
+                    Some(DriverEvent::Usage(u)) => self.emit(q, Event::Usage { usage: u }),
+                    Some(DriverEvent::Denied(what)) => {
+                        denied.get_or_insert(what);
+                    }
+                    Some(DriverEvent::NativeId(n)) => self.native_changed(n),
+                    Some(DriverEvent::TurnEnd(end)) => {
+                        if let Some(what) = denied {
+                            return Wait::Final(Outcome::Failed(ErrorBody::new(
+                                ErrorCode::PermissionDenied,
+                                format!("the agent asked permission for {what} and the session's policy is to fail; use --approve-all or --deny-all"),
+                            )));
+                        }
+                        if timed_out {
+                            return Wait::Final(Outcome::Failed(timeout_error(q)));
+                        }
+                        if cancelling {
+                            return Wait::Final(cancelled(output));
+                        }
+                        if !end.ok {
+                            return Wait::AgentError(end.error.unwrap_or_else(|| end.stop_reason.to_string()));
+                        }
+                        let output = if output.is_empty() { end.output.unwrap_or_default() } else { output };
+                        return Wait::Ended { output, stop_reason: end.stop_reason };
+                    }
+                    Some(DriverEvent::Exited) | None => {
+                        let tail = driver.stderr_tail();
+                        if timed_out {
+                            return Wait::Final(Outcome::Failed(timeout_error(q)));
+                        }
+                        if cancelling {
+                            return Wait::Final(cancelled(output));
+                        }
+                        return Wait::Died(tail);
+                    }
+                },
+                msg = self.rx.recv() => match self.on_msg(msg) {
+                    Interrupt::None => {}
+                    Interrupt::Cancel => {
+                        if !cancelling && !timed_out {
+                            cancelling = true;
+                            stop_agent = true;
+                        }
+                    }
+                    Interrupt::Shutdown => return Wait::Final(Outcome::Failed(ended_error())),
+                },
+                _ = sleep_until(deadline), if !timed_out && !cancelling => {
+                    timed_out = true;
+                    stop_agent = true;
+                }
+                _ = sleep_until(settle_by) => {
+                    // The agent ignored the cancel. Kill it so the next prompt cannot overlap
+                    // this turn; the next prompt respawns it by resume.
+                    self.driver = None;
+                    self.publish();
+                    self.notices.push((StatusKind::Respawn, "the previous turn did not stop when cancelled, so its agent was killed and has been respawned by resume".into()));
+                    return Wait::Final(if timed_out {
+                        Outcome::Failed(timeout_error(q))
+                    } else {
+                        cancelled(output)
+                    });
+                }
+            }
+            if stop_agent {
+                settle_by = Deadline::now().checked_add(self.cancel_grace);
+                if let Some(d) = self.driver.as_mut()
+                    && let Err(e) = d.cancel()
+                {
+                    tracing::warn!(session = %self.id, "cancel failed: {e}");
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Deadline>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn timeout_error(q: &Queued) -> ErrorBody {
+    let secs = q.turn.timeout.map(|t| t.as_secs()).unwrap_or_default();
+    ErrorBody::new(
+        ErrorCode::Timeout,
+        format!(
+            "the prompt timed out after {secs} s and was cancelled in the agent; raise --timeout or use --timeout 0 for none"
+        ),
+    )
+}
