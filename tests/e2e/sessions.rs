@@ -1,5 +1,5 @@
 //! SPEC §2 session model: sticky keys, the suspended pool, rebinding, acquire after a
-//! restart, open modes, the preamble, limits, `cap end`, bindings, idle GC and persistence.
+//! restart, open modes, the preamble, `cap end`, bindings, idle GC and persistence.
 
 use cap_tests::*;
 use serde_json::Value;
@@ -306,65 +306,6 @@ fn preamble_goes_only_to_the_first_prompt_of_a_fresh_session() {
     );
     let (_, r) = ok(&env, &["--preamble", &file, "second"]);
     assert_eq!(r["output"], "ECHO[turns=2]: second");
-}
-
-#[test]
-fn at_the_limit_the_least_recently_used_parked_session_is_evicted() {
-    let mut env = Env::with_config("max_sessions = 4");
-    env.start_daemon();
-    let (c1, _) = ok(&env, &["--key", "k1", "--agent", "claude", "c1"]);
-    let c1 = id(&c1);
-    let c1_pid = env.session_pid(&c1);
-    ok(&env, &["--key", "k1", "--agent", "other", "o1"]); // parks c1
-    let (c2, _) = ok(&env, &["--key", "k2", "--agent", "claude", "c2"]);
-    let c2 = id(&c2);
-    let c2_pid = env.session_pid(&c2);
-    ok(&env, &["--key", "k2", "--agent", "other", "o2"]); // parks c2 (later than c1)
-    assert_eq!(env.session_ids().len(), 4);
-
-    let (s, r) = ok(&env, &["--key", "k3", "c3"]);
-    assert_eq!(s["how"], "opened");
-    assert_eq!(r["output"], "ECHO[turns=1]: c3");
-    wait_until("the LRU parked session to end", || !alive(c1_pid));
-    assert!(alive(c2_pid), "the more recently parked session stays");
-    let ids = env.session_ids();
-    assert_eq!(ids.len(), 4, "{ids:?}");
-    assert!(!ids.contains(&c1) && ids.contains(&c2), "{ids:?}");
-
-    // Eviction keeps the key's record: claude on k1 comes back by resume, with context.
-    let (s, r) = ok(&env, &["--key", "k1", "--agent", "claude", "c1 back"]);
-    assert_eq!(s["how"], "resumed");
-    assert_eq!(r["output"], "ECHO[turns=2]: c1 back");
-    wait_until("c2 (now the LRU parked one) to end", || !alive(c2_pid));
-}
-
-#[test]
-fn at_the_limit_with_nothing_parked_the_request_fails_with_7() {
-    let mut env = Env::with_config("max_sessions = 2");
-    env.start_daemon();
-    ok(&env, &["--key", "k1", "one"]);
-    ok(&env, &["--key", "k2", "two"]);
-    let out = env.cap(&["prompt", "--key", "k3", "three"]);
-    assert_eq!(code(&out), 7, "stderr: {}", text(&out.stderr));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("cap end"),
-        "the message names `cap end`: {err}"
-    );
-    let (events, rc) = env.prompt_json(&["--key", "k3", "three"]);
-    assert_eq!(rc, 7);
-    let last = events.last().unwrap();
-    assert_eq!(last["type"], "error", "{events:#?}");
-    assert_eq!(last["code"], "limit", "{last:#}");
-    assert_eq!(env.session_ids().len(), 2);
-    // `cap open` is held to the same limit.
-    let out = env.cap(&["open", "--key", "k3"]);
-    assert_eq!(code(&out), 7, "stderr: {}", text(&out.stderr));
-    // Ending one makes room.
-    let out = env.cap(&["end", "--key", "k1"]);
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    let (_, r) = ok(&env, &["--key", "k3", "three"]);
-    assert_eq!(r["output"], "ECHO[turns=1]: three");
 }
 
 #[test]

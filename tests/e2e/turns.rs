@@ -466,3 +466,30 @@ fn ctrl_c_on_a_queued_prompt_cancels_only_that_prompt() {
         "the queued prompt reached the agent: {output}"
     );
 }
+
+#[test]
+fn attach_shows_the_cancellation_of_a_queued_prompt() {
+    let mut env = Env::new();
+    env.start_daemon();
+    let (running, sid) = hanging(&env, &[]);
+    let mut attach = env.spawn_cap(&["--format", "json", "attach", &sid]);
+    let mut queued = env.spawn_prompt(&["queued behind the hang"]);
+    let request = queued.wait_session()["request"]
+        .as_str()
+        .expect("request id")
+        .to_string();
+    wait_busy(&env, &sid, 1);
+    let pid = nix::unistd::Pid::from_raw(queued.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let (_, rc, _) = queued.finish();
+    assert_eq!(rc, 130);
+    let seen = attach.wait_for("the queued prompt's cancellation", |v| {
+        v["type"] == "result" && v["request"] == request.as_str()
+    });
+    assert_eq!(seen["stop_reason"], "cancelled", "{seen:#}");
+    assert_eq!(seen["session"], sid.as_str());
+    let out = env.cap(&["cancel", &sid]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_cancelled(running);
+    attach.kill();
+}
