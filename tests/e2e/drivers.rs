@@ -413,7 +413,8 @@ fn acp_replay_that_arrives_after_the_load_reply_stays_out_of_the_turn() {
 #[test]
 fn acp_permission_requests_follow_the_prompt_policy() {
     let env = start(Agent::Acp, "", &[]);
-    // The default policy approves, picking the "allow once" option by its kind.
+    // The default mode, approve-edits, allows an edit inside the cwd (the fake asks to write
+    // permission.txt), picking the "allow once" option by its kind.
     let events = expect_output(
         &env,
         &["PERMISSION"],
@@ -424,25 +425,37 @@ fn acp_permission_requests_follow_the_prompt_policy() {
         tools.iter().any(|t| t["status"] == "completed"),
         "{events:#?}"
     );
-    expect_output(
+    let asked = events_of(&events, "permission");
+    assert_eq!(asked.len(), 1, "{events:#?}");
+    assert_eq!(asked[0]["decision"], "allow");
+    assert_eq!(asked[0]["kind"], "edit");
+    assert_eq!(asked[0]["subject"], "permission.txt");
+    assert_eq!(asked[0]["by"], "policy");
+    let events = expect_output(
         &env,
         &["--deny-all", "PERMISSION"],
         "ECHO[turns=2]: PERMISSION [PERMISSION DENIED: optionId=reject]",
     );
+    let result = events.last().unwrap();
+    assert_eq!(result["permissions"]["denied"], 1, "{result:#}");
     // The policy is per prompt: the next one approves again.
     expect_output(
         &env,
         &["--approve-all", "PERMISSION"],
         "ECHO[turns=3]: PERMISSION [permission granted: optionId=allow]",
     );
+    expect_output(&env, &["after"], "ECHO[turns=4]: after");
+    assert_eq!(env.invocations().len(), 1);
+}
 
+#[test]
+fn an_open_question_fails_the_turn_with_5_under_non_interactive_fail() {
+    // approve-reads leaves an edit to a person; --fail says nobody can be asked.
+    let env = start(Agent::Acp, "default_permissions = \"approve-reads\"", &[]);
     let out = env.cap(&["prompt", "--fail", "PERMISSION"]);
     assert_eq!(code(&out), 5, "{}", text(&out.stdout));
     let err = text(&out.stderr);
-    assert!(
-        err.contains("fail") && err.contains("policy"),
-        "names the policy: {err}"
-    );
+    assert!(err.contains("nobody could be asked"), "says why: {err}");
     assert!(
         err.contains("fake privileged action"),
         "names the tool: {err}"
@@ -450,9 +463,12 @@ fn acp_permission_requests_follow_the_prompt_policy() {
     let (events, rc) = env.prompt_json(&["--fail", "PERMISSION"]);
     assert_eq!(rc, 5, "{events:#?}");
     assert_eq!(events.last().unwrap()["code"], "permission_denied");
-    // The session is still usable.
-    expect_output(&env, &["after"], "ECHO[turns=6]: after");
-    assert_eq!(env.invocations().len(), 1);
+    // Without --fail and with nobody to ask, it is denied and the turn goes on.
+    expect_output(
+        &env,
+        &["PERMISSION"],
+        "ECHO[turns=3]: PERMISSION [PERMISSION DENIED: optionId=reject]",
+    );
 }
 
 #[test]

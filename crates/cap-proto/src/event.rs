@@ -7,6 +7,7 @@
 //! plans stream, and the turn closes with its result.
 
 use crate::error::ErrorBody;
+use crate::policy::{DecidedBy, ToolUse, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// One event with its correlation fields.
@@ -55,6 +56,9 @@ pub enum Event {
     Usage { usage: serde_json::Value },
     /// Progress: respawned, re-sent, fell back to a fresh session, evicted, …
     Status { kind: StatusKind, message: String },
+    /// A permission request of the agent, and how it was decided. One with decision `ask`
+    /// waits for an answer (`decide`); its outcome follows as another event with the same id.
+    Permission(PermissionEvent),
     /// An agent update cap has no type for, passed through untouched.
     Raw {
         kind: String,
@@ -108,8 +112,40 @@ pub struct ToolCall {
     pub output: Option<String>,
 }
 
+/// Payload of the `permission` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionEvent {
+    /// Unique in the daemon; `decide` names it.
+    pub id: String,
+    #[serde(flatten)]
+    pub tool: ToolUse,
+    /// `ask` while the question is open, then `allow` or `deny`.
+    pub decision: Verdict,
+    /// Who decided (absent while asking).
+    #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
+    pub by: Option<DecidedBy>,
+    /// On a denial: what would have allowed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// How many permission requests a turn saw, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionCounts {
+    pub allowed: u32,
+    pub denied: u32,
+    /// Of those, how many were put to a person or program.
+    pub asked: u32,
+}
+
+impl PermissionCounts {
+    pub fn is_zero(&self) -> bool {
+        *self == PermissionCounts::default()
+    }
+}
+
 /// The end of a turn.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnResult {
     /// The whole assistant text of the turn (empty when `truncated`).
     pub output: String,
@@ -122,14 +158,18 @@ pub struct TurnResult {
     pub turns: u64,
     pub duration_ms: u64,
     pub native_id: Option<String>,
+    /// The turn's permission requests, when it had any.
+    #[serde(default, skip_serializing_if = "PermissionCounts::is_zero")]
+    pub permissions: PermissionCounts,
 }
 
 /// Why a turn stopped. The agents' own reasons map onto the common ones; anything else is
 /// kept as the agent said it, so a new reason never breaks an older client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The agent finished its reply.
+    #[default]
     EndTurn,
     /// The turn was cancelled (`cap cancel`, Ctrl-C), running or still queued.
     Cancelled,

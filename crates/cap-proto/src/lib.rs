@@ -12,6 +12,7 @@ pub mod event;
 pub mod framing;
 pub mod key;
 pub mod paths;
+pub mod policy;
 pub mod reply;
 pub mod request;
 

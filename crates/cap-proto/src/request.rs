@@ -5,6 +5,7 @@
 //! (newer clients may send more); unknown ops and wrong field types are answered with a
 //! `protocol` error.
 
+use crate::policy::{Mode, Rules};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -44,6 +45,8 @@ pub enum Op {
     Attach(SessionRef),
     /// The last finished turn's result.
     Result(SessionRef),
+    /// Answer a permission request that was put to the client.
+    Decide(DecideRequest),
     /// Daemon status.
     Status,
     /// Shut the daemon down (replies first).
@@ -91,7 +94,8 @@ pub struct Route {
     /// Context preamble text for a fresh session (the client reads `--preamble FILE`).
     #[serde(default)]
     pub preamble: Option<String>,
-    /// How the agent's permission requests are answered (ACP agents); `None` = approve all.
+    /// How the agent's permission requests are answered; `None`: the configured policy, and
+    /// nobody to ask.
     #[serde(default)]
     pub permissions: Option<Permissions>,
 }
@@ -108,17 +112,33 @@ pub enum OpenMode {
     Continue,
 }
 
-/// The answer policy for an agent's permission requests. Headless callers cannot click
-/// "allow", so the default approves; `fail` ends the turn with exit code 5 instead.
+/// The permission policy a request asks for. What it leaves out comes from the daemon's
+/// config (`default_permissions` and `[permissions]` rules).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    /// The mode; `None`: the configured default.
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    /// Rules added to the configured ones for this request.
+    #[serde(default)]
+    pub rules: Rules,
+    /// Who answers a request the policy leaves open.
+    #[serde(default)]
+    pub asker: Asker,
+}
+
+/// Who answers a permission request that the mode and rules leave open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Permissions {
-    /// Pick the agent's "allow once" option.
+#[serde(rename_all = "snake_case")]
+pub enum Asker {
+    /// Nobody can be asked: the request is denied and the turn goes on.
     #[default]
-    ApproveAll,
-    /// Pick the agent's "reject" option; the turn goes on without the tool.
-    DenyAll,
-    /// Refuse and fail the turn with `permission_denied`.
+    Nobody,
+    /// The client that sent the prompt asks its person (a terminal) or its program (JSON
+    /// events), and answers with `decide`; attached clients may answer too. Unanswered
+    /// requests are denied after the daemon's `permission_timeout`.
+    Client,
+    /// Nobody can be asked, and an open question fails the turn (exit code 5).
     Fail,
 }
 
@@ -167,6 +187,17 @@ pub struct TargetRequest {
     pub request: Option<String>,
 }
 
+/// `decide ID allow|deny`: the answer to a `permission` event whose decision is `ask`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DecideRequest {
+    /// The `permission` event's id.
+    pub id: String,
+    pub allow: bool,
+    /// Allow the same use for the rest of the session.
+    #[serde(default)]
+    pub always: bool,
+}
+
 /// `bind KEY SESSION`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BindRequest {
@@ -193,6 +224,7 @@ impl_into_op!(
     PromptRequest => Prompt,
     OpenRequest => Open,
     BindRequest => Bind,
+    DecideRequest => Decide,
     KeyRequest => Unbind,
 );
 
@@ -212,6 +244,7 @@ impl Op {
             Op::Cancel(_) => "cancel",
             Op::Attach(_) => "attach",
             Op::Result(_) => "result",
+            Op::Decide(_) => "decide",
             Op::Status => "status",
             Op::Stop => "stop",
             Op::Gc => "gc",

@@ -246,6 +246,7 @@ impl Renderer {
             Event::Error(_) => self.finish(out, err),
             // A type from a newer daemon: nothing this build can show.
             Event::Unknown => Ok(()),
+            Event::Permission(_) => Ok(()),
             Event::Usage { usage } => {
                 if self.verbose == 0 {
                     return Ok(());
@@ -492,6 +493,7 @@ mod tests {
                     turns: 1,
                     duration_ms: 1500,
                     native_id: Some("n-1".into()),
+                    permissions: Default::default(),
                 }),
                 6,
             ),
@@ -560,6 +562,7 @@ mod tests {
                 turns: 2,
                 duration_ms: 10,
                 native_id: None,
+                permissions: Default::default(),
             }),
             0,
         )];

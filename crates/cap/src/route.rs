@@ -4,7 +4,8 @@
 
 use crate::cli::{RouteArgs, TargetArgs};
 use crate::failure::Failure;
-use cap_proto::request::{OpenMode, Permissions};
+use cap_proto::policy::Mode;
+use cap_proto::request::{Asker, OpenMode, Permissions};
 use cap_proto::request::{Route, TargetRequest};
 use std::path::{Path, PathBuf};
 
@@ -61,15 +62,21 @@ pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
         cwd: cwd(args.cwd.as_deref())?,
         model: args.model.clone(),
         preamble,
-        permissions: if args.deny_all {
-            Some(Permissions::DenyAll)
-        } else if args.fail {
-            Some(Permissions::Fail)
-        } else if args.approve_all {
-            Some(Permissions::ApproveAll)
-        } else {
-            None
-        },
+        permissions: Some(Permissions {
+            mode: if args.deny_all {
+                Some(Mode::DenyAll)
+            } else if args.approve_all {
+                Some(Mode::ApproveAll)
+            } else {
+                None
+            },
+            rules: Default::default(),
+            asker: if args.fail {
+                Asker::Fail
+            } else {
+                Asker::Nobody
+            },
+        }),
     })
 }
 

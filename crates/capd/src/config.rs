@@ -3,6 +3,7 @@
 //! A missing file means the defaults. A file that does not parse is refused with its path and
 //! the parser's line and column, so the user can fix it; capd never guesses at a broken config.
 
+use cap_proto::policy::{Mode, Rules};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,12 @@ pub struct Config {
     pub ready_timeout: u64,
     /// Seconds a cancelled turn may take to settle before its agent is killed.
     pub cancel_grace: u64,
+    /// The permission mode of prompts that do not name one.
+    pub default_permissions: Mode,
+    /// Allow, deny and ask rules every prompt gets, before its own.
+    pub permissions: Rules,
+    /// Seconds a permission question may stay unanswered before it is denied.
+    pub permission_timeout: u64,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
 }
@@ -43,6 +50,9 @@ impl Default for Config {
             preamble: None,
             ready_timeout: 60,
             cancel_grace: 10,
+            default_permissions: Mode::ApproveEdits,
+            permissions: Rules::default(),
+            permission_timeout: 120,
             agents: BTreeMap::new(),
         }
     }
@@ -131,6 +141,13 @@ mod tests {
         assert_eq!(c.idle_timeout, 600);
         assert_eq!(c.prompt_timeout, 300);
         assert_eq!(c.queue_depth, 16);
+        assert_eq!(c.default_permissions, Mode::ApproveEdits);
+        let c = Config::parse(
+            "default_permissions = \"deny-all\"\n[permissions]\nallow = [\"execute(cargo test*)\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.default_permissions, Mode::DenyAll);
+        assert_eq!(c.permissions.allow[0].to_string(), "execute(cargo test*)");
         let c = Config::parse(
             "max_sessions = 2\n[agents.mine]\nprotocol = \"acp\"\ncommand = \"my-agent\"\nargs = [\"--acp\"]\n",
         )
@@ -148,5 +165,9 @@ mod tests {
         );
         assert!(Config::parse("max_sessions = \"x\"").is_err());
         assert!(Config::parse("max_sessions = 0").is_err());
+        let err = Config::parse("default_permissions = \"yolo\"").unwrap_err();
+        assert!(err.contains("default_permissions"), "{err}");
+        let err = Config::parse("[permissions]\ndeny = [\"rm -rf\"]").unwrap_err();
+        assert!(err.contains("KIND(PATTERN)"), "{err}");
     }
 }

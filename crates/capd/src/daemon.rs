@@ -13,7 +13,9 @@ use crate::drivers::{Factory, OpenMode, Spawner};
 use crate::persist;
 use crate::routing::{self, Facts, Live, Table, Target, Want};
 use crate::session::{self, Change, SessionHandle, Up};
+use cap_proto::policy::Policy;
 use cap_proto::reply::{SessionInfo, SessionState};
+use cap_proto::request::{Asker, Permissions};
 use cap_proto::{ErrorBody, ErrorCode, How, Route, StatusKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -318,6 +320,10 @@ impl Daemon {
                     queue_depth: self.config.queue_depth,
                     ready_timeout: Duration::from_secs(self.config.ready_timeout.max(1)),
                     cancel_grace: Duration::from_secs(self.config.cancel_grace.max(1)),
+                    // Bounded, so a deadline can always be computed.
+                    permission_timeout: Duration::from_secs(
+                        self.config.permission_timeout.clamp(1, 365 * 24 * 3600),
+                    ),
                 };
                 let h = self.spawn(open);
                 state.sessions.insert(h.id.clone(), h.clone());
@@ -338,6 +344,30 @@ impl Daemon {
 
     fn spawn(&self, open: session::Open) -> SessionHandle {
         session::spawn(open, self.factory.clone(), self.up.clone())
+    }
+
+    /// The policy a request runs under: its own mode, else the configured default; the
+    /// configured rules, then its own; and who may be asked.
+    pub fn policy(&self, asked: Option<&Permissions>) -> (Policy, Asker) {
+        let asked = asked.cloned().unwrap_or_default();
+        let policy = Policy {
+            mode: asked.mode.unwrap_or(self.config.default_permissions),
+            rules: self.config.permissions.and(&asked.rules),
+        };
+        (policy, asked.asker)
+    }
+
+    /// Finds the session an open permission question (`<session id>.<n>`) belongs to.
+    pub fn asking(&self, question: &str) -> Result<SessionHandle, ErrorBody> {
+        let sid = question.split_once('.').map_or(question, |(s, _)| s);
+        find(&self.lock(), sid).cloned().map_err(|_| {
+            ErrorBody::new(
+                ErrorCode::NotFound,
+                format!(
+                    "no open permission question {question}; it may have been answered or timed out"
+                ),
+            )
+        })
     }
 
     /// `cap bind KEY ID`.

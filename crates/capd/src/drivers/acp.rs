@@ -17,11 +17,11 @@
 use super::process::{AgentProcess, Lines};
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenMode, Policy, StartSpec, TurnEnd, spawn_and_open,
-    summary,
+    Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
 use cap_proto::StopReason;
 use cap_proto::ToolCall;
+use cap_proto::policy::{Kind, ToolUse};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +35,8 @@ const DIALECT: Dialect = Dialect { jsonrpc: true };
 struct Shared {
     /// Our pending `session/prompt` request id.
     prompt_request: Option<u64>,
-    policy: Policy,
+    /// Open permission requests: our id → (the agent's JSON-RPC id, the options it offered).
+    asks: HashMap<String, (Value, Value)>,
 }
 
 /// A live ACP agent hosting one session.
@@ -56,7 +57,7 @@ impl AcpDriver {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared {
             prompt_request: None,
-            policy: Policy::ApproveAll,
+            asks: HashMap::new(),
         }));
         let reply = proc.stdin_sender();
         tokio::spawn(read_events(lines, tx, shared.clone(), reply));
@@ -220,12 +221,15 @@ async fn read_events(
             }
             Incoming::Request { id, method, params } => {
                 if method == "session/request_permission" {
-                    let policy = shared.lock().unwrap_or_else(|p| p.into_inner()).policy;
-                    let (outcome, denied) = permission_outcome(policy, &params);
-                    send(DIALECT.result(&id, json!({"outcome": outcome})));
-                    if let Some(what) = denied {
-                        let _ = tx.send(DriverEvent::Denied(what));
-                    }
+                    // The session decides; the agent waits for `answer`.
+                    let ask = id.to_string();
+                    let tool = tool_use(&params);
+                    shared
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .asks
+                        .insert(ask.clone(), (id, params["options"].clone()));
+                    let _ = tx.send(DriverEvent::Permission { id: ask, tool });
                 } else {
                     // fs/* and anything else: cap advertises no such capability.
                     send(DIALECT.error(&id, -32601, &format!("{method} is not supported by cap")));
@@ -248,34 +252,69 @@ async fn read_events(
     let _ = tx.send(DriverEvent::Exited);
 }
 
-/// Answers a permission request by policy, choosing options by their `kind` (ids differ per
-/// agent). Returns the outcome and, for the `fail` policy, what was refused.
-fn permission_outcome(policy: Policy, params: &Value) -> (Value, Option<String>) {
-    let options = params["options"].as_array().cloned().unwrap_or_default();
-    let pick = |kinds: &[&str]| {
-        kinds.iter().find_map(|k| {
-            options
+/// Classifies a `session/request_permission` by its tool call's `kind` (an unknown or `other`
+/// kind counts as `execute`), with the command or path it acts on.
+fn tool_use(params: &Value) -> ToolUse {
+    let call = &params["toolCall"];
+    let raw = &call["rawInput"];
+    let kind = Kind::classify(call["kind"].as_str().unwrap_or("other"));
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => Some(
+            parts
                 .iter()
-                .find(|o| o["kind"] == *k)
-                .and_then(|o| o["optionId"].as_str())
-                .map(str::to_string)
-        })
-    };
-    let what = params["toolCall"]["title"]
-        .as_str()
-        .unwrap_or("a tool call")
-        .to_string();
-    let chosen = match policy {
-        Policy::ApproveAll => pick(&["allow_once", "allow_always"]),
-        Policy::DenyAll => pick(&["reject_once", "reject_always"]),
-        Policy::Fail => None,
-    };
-    match chosen {
-        Some(id) => (json!({"outcome": "selected", "optionId": id}), None),
-        None => (
-            json!({"outcome": "cancelled"}),
-            (policy == Policy::Fail).then_some(what),
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
         ),
+        _ => None,
+    };
+    let path = || {
+        call["locations"][0]["path"]
+            .as_str()
+            .or_else(|| {
+                ["file_path", "filePath", "path", "absolute_path"]
+                    .iter()
+                    .find_map(|k| raw[*k].as_str())
+            })
+            .map(str::to_string)
+    };
+    let subject = match kind {
+        Kind::Edit | Kind::Read => path(),
+        Kind::Fetch => raw["url"].as_str().map(str::to_string),
+        Kind::Execute => text(&raw["command"]),
+    }
+    .or_else(|| call["title"].as_str().map(str::to_string));
+    ToolUse {
+        tool: call["title"]
+            .as_str()
+            .or_else(|| call["kind"].as_str())
+            .unwrap_or("tool")
+            .to_string(),
+        kind,
+        subject,
+    }
+}
+
+/// The outcome that answers a request, choosing among the agent's options by their `kind`
+/// (option ids differ per agent). With no fitting option the request is cancelled, which
+/// every agent treats as a refusal.
+fn outcome(options: &Value, allow: bool) -> Value {
+    let kinds: &[&str] = if allow {
+        &["allow_once", "allow_always"]
+    } else {
+        &["reject_once", "reject_always"]
+    };
+    let options = options.as_array().cloned().unwrap_or_default();
+    let chosen = kinds.iter().find_map(|k| {
+        options
+            .iter()
+            .find(|o| o["kind"] == *k)
+            .and_then(|o| o["optionId"].as_str())
+    });
+    match chosen {
+        Some(id) => json!({"outcome": "selected", "optionId": id}),
+        None => json!({"outcome": "cancelled"}),
     }
 }
 
@@ -345,8 +384,18 @@ impl Driver for AcpDriver {
         rpc::send(&self.conn.proc, &note).map_err(DriverError::Send)
     }
 
-    fn set_policy(&mut self, policy: Policy) {
-        self.shared.lock().unwrap_or_else(|e| e.into_inner()).policy = policy;
+    fn answer(&mut self, id: &str, allow: bool) -> Result<(), DriverError> {
+        let asked = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .asks
+            .remove(id);
+        let Some((rpc_id, options)) = asked else {
+            return Ok(());
+        };
+        let reply = DIALECT.result(&rpc_id, json!({"outcome": outcome(&options, allow)}));
+        rpc::send(&self.conn.proc, &reply).map_err(DriverError::Send)
     }
 
     fn native_id(&self) -> Option<String> {
@@ -370,14 +419,30 @@ mod tests {
 
     #[test]
     fn permissions_pick_options_by_kind() {
-        let (o, d) = permission_outcome(Policy::ApproveAll, &request());
-        assert_eq!(o["optionId"], "once");
-        assert!(d.is_none());
-        let (o, _) = permission_outcome(Policy::DenyAll, &request());
-        assert_eq!(o["optionId"], "no");
-        let (o, d) = permission_outcome(Policy::Fail, &request());
-        assert_eq!(o["outcome"], "cancelled");
-        assert_eq!(d.as_deref(), Some("touch x"));
+        let r = request();
+        assert_eq!(outcome(&r["options"], true)["optionId"], "once");
+        assert_eq!(outcome(&r["options"], false)["optionId"], "no");
+        assert_eq!(outcome(&json!([]), true)["outcome"], "cancelled");
+    }
+
+    #[test]
+    fn permission_requests_are_classified_with_their_subject() {
+        let shell = json!({"toolCall": {"title": "touch x", "kind": "execute", "rawInput": {"command": "touch x"}}});
+        let t = tool_use(&shell);
+        assert_eq!(
+            (t.kind, t.subject.as_deref()),
+            (Kind::Execute, Some("touch x"))
+        );
+        let write = json!({"toolCall": {"title": "Write", "kind": "edit", "locations": [{"path": "/w/a.txt"}]}});
+        let t = tool_use(&write);
+        assert_eq!(
+            (t.kind, t.subject.as_deref()),
+            (Kind::Edit, Some("/w/a.txt"))
+        );
+        let other = json!({"toolCall": {"title": "bash: ls /", "kind": "other"}});
+        let t = tool_use(&other);
+        assert_eq!(t.kind, Kind::Execute, "unclassified is execute");
+        assert_eq!(t.subject.as_deref(), Some("bash: ls /"));
     }
 
     #[test]

@@ -272,6 +272,10 @@ impl Driver for ClaudeDriver {
         self.native.lock().ok().and_then(|n| n.clone())
     }
 
+    fn answer(&mut self, _id: &str, _allow: bool) -> Result<(), DriverError> {
+        Err(DriverError::Unsupported("answering permission requests"))
+    }
+
     super::process_plumbing!();
 }
 

@@ -407,6 +407,10 @@ impl Driver for CodexDriver {
         Some(self.thread.clone())
     }
 
+    fn answer(&mut self, _id: &str, _allow: bool) -> Result<(), DriverError> {
+        Err(DriverError::Unsupported("answering permission requests"))
+    }
+
     super::process_plumbing!();
 }
 

@@ -13,7 +13,7 @@ pub mod rpc;
 
 use crate::agents::{AgentSpec, Protocol};
 pub use cap_proto::OpenMode;
-pub use cap_proto::request::Permissions as Policy;
+use cap_proto::policy::ToolUse;
 use cap_proto::{StopReason, ToolCall};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,8 +44,12 @@ pub enum DriverEvent {
     },
     /// Token or cost accounting.
     Usage(serde_json::Value),
-    /// A permission request was refused under the `fail` policy (what was refused).
-    Denied(String),
+    /// The agent asks to use a tool. The session decides by its policy (or asks a person)
+    /// and answers with [`Driver::answer`]; the agent waits until then.
+    Permission {
+        id: String,
+        tool: ToolUse,
+    },
     /// The agent told us (or changed) its native session id.
     NativeId(String),
     /// The running turn ended.
@@ -108,8 +112,8 @@ pub trait Driver: Send {
     fn send_turn(&mut self, text: &str) -> Result<(), DriverError>;
     /// Asks the agent to stop the running turn; the turn still ends with `TurnEnd`.
     fn cancel(&mut self) -> Result<(), DriverError>;
-    /// Sets how the agent's permission requests are answered from now on.
-    fn set_policy(&mut self, _policy: Policy) {}
+    /// Answers the permission request `id` of a [`DriverEvent::Permission`].
+    fn answer(&mut self, id: &str, allow: bool) -> Result<(), DriverError>;
     /// The native session id, once known.
     fn native_id(&self) -> Option<String>;
     /// The agent's events, in order.

@@ -9,6 +9,7 @@ mod attach;
 mod bind;
 mod cancel;
 mod config;
+mod decide;
 mod end;
 mod gc;
 mod keys;
@@ -47,6 +48,7 @@ pub async fn dispatch(d: &Arc<Daemon>, id: u64, op: Op, out: &Out) {
         Op::Keys => keys::handle(d),
         Op::Cancel(t) => cancel::handle(d, t).await,
         Op::Result(r) => result::handle(d, r),
+        Op::Decide(r) => decide::handle(d, r).await,
         Op::Status => status::handle(d),
         Op::Gc => gc::handle(d),
         Op::Agents => agents::handle(d).await,

@@ -23,6 +23,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     }
     let request = uuid::Uuid::new_v4().simple().to_string();
     let secs = p.timeout_secs.unwrap_or(d.config.prompt_timeout);
+    let (policy, asker) = d.policy(p.route.permissions.as_ref());
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut attempt = 0;
     let session = loop {
@@ -38,7 +39,8 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             request: request.clone(),
             text: p.text.clone(),
             timeout: (secs > 0).then(|| Duration::from_secs(secs)),
-            policy: p.route.permissions.unwrap_or_default(),
+            policy: policy.clone(),
+            asker,
             events: tx.clone(),
             key: acq.key,
             how: acq.how,

@@ -5,26 +5,17 @@
 //! message that must interrupt the current wait comes back from [`Actor::on_msg`] as an
 //! [`Interrupt`].
 
+use super::permit::Permits;
 use super::{Cancelled, Change, Msg, Open, Snapshot, Turn, Up};
 use crate::agents::AgentSpec;
 use crate::drivers::{self, Driver, DriverError, DriverEvent, Factory, OpenMode, StartSpec};
 use cap_proto::reply::SessionState;
-use cap_proto::{
-    Envelope, ErrorBody, ErrorCode, Event, SessionEvent, StatusKind, StopReason, TurnResult,
-};
+use cap_proto::{Envelope, ErrorBody, ErrorCode, Event, StatusKind, StopReason};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
-
-/// The longest text one `text` event carries: a bigger delta is split, so no event line comes
-/// near the protocol's 16 MiB line limit.
-const MAX_DELTA: usize = 1024 * 1024;
-
-/// The longest `output` a `result` event repeats. The text was streamed already; a longer
-/// reply is left out of the result (marked `truncated`) so the line stays under the limit.
-const MAX_RESULT_OUTPUT: usize = 8 * 1024 * 1024;
 
 /// A queued turn with its event counter.
 pub(super) struct Queued {
@@ -42,6 +33,13 @@ pub(super) enum Interrupt {
     Cancel,
     /// End the session.
     Shutdown,
+    /// An answer to a permission question of the running turn.
+    Decide {
+        id: String,
+        allow: bool,
+        always: bool,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 pub(super) struct Actor {
@@ -57,14 +55,17 @@ pub(super) struct Actor {
     pub queue_depth: usize,
     pub ready_timeout: Duration,
     pub cancel_grace: Duration,
+    pub permission_timeout: Duration,
+    /// Open permission questions, "always" answers, this turn's counts.
+    pub permits: Permits,
     factory: Arc<dyn Factory>,
     up: mpsc::UnboundedSender<Up>,
     pub rx: mpsc::UnboundedReceiver<Msg>,
-    snap: watch::Sender<Snapshot>,
+    pub(super) snap: watch::Sender<Snapshot>,
     /// Every event of the session, for `cap attach`.
-    events: broadcast::Sender<Envelope>,
+    pub(super) events: broadcast::Sender<Envelope>,
     /// The running turn's events so far, so `attach` can catch up.
-    backlog: Vec<Envelope>,
+    pub(super) backlog: Vec<Envelope>,
     pub driver: Option<Box<dyn Driver>>,
     pub queue: VecDeque<Queued>,
     /// The request id of the running turn.
@@ -106,6 +107,8 @@ pub(super) fn start(
         queue_depth: open.queue_depth,
         ready_timeout: open.ready_timeout,
         cancel_grace: open.cancel_grace,
+        permission_timeout: open.permission_timeout,
+        permits: Permits::default(),
         factory,
         up,
         rx,
@@ -256,6 +259,18 @@ impl Actor {
                 self.ending = true;
                 Interrupt::Shutdown
             }
+            // Only a running turn has questions; elsewhere the dropped reply says "none".
+            Msg::Decide {
+                id,
+                allow,
+                always,
+                reply,
+            } => Interrupt::Decide {
+                id,
+                allow,
+                always,
+                reply,
+            },
         }
     }
 
@@ -328,7 +343,7 @@ impl Actor {
             tokio::select! {
                 r = &mut start => return Ok(r),
                 msg = self.rx.recv() => match self.on_msg(msg) {
-                    Interrupt::None => {}
+                    Interrupt::None | Interrupt::Decide { .. } => {}
                     Interrupt::Cancel => self.cancelled_while_starting = true,
                     Interrupt::Shutdown => return Err(None),
                 },
@@ -418,73 +433,10 @@ impl Actor {
         }
     }
 
-    /// Sends a queued turn its `session` event (seq 0), once.
-    fn announce(&mut self, q: &mut Queued) {
-        if q.announced {
-            return;
-        }
-        q.announced = true;
-        let event = Event::Session(SessionEvent {
-            id: self.id.clone(),
-            agent: self.spec.name.clone(),
-            key: q.turn.key.clone(),
-            native_id: self.snap.borrow().native_id.clone(),
-            how: q.turn.how,
-        });
-        self.emit(q, event);
-    }
-
-    /// Sends one event of a turn to its caller and to every attached client. Big text deltas
-    /// are split so no line nears the protocol limit.
-    pub fn emit(&mut self, q: &mut Queued, event: Event) {
-        if let Event::Text { delta } = &event
-            && delta.len() > MAX_DELTA
-        {
-            for piece in split_text(delta, MAX_DELTA) {
-                self.emit(
-                    q,
-                    Event::Text {
-                        delta: piece.to_string(),
-                    },
-                );
-            }
-            return;
-        }
-        let env = Envelope::new(
-            event,
-            Some(self.id.clone()),
-            Some(q.turn.request.clone()),
-            q.seq,
-        );
-        q.seq += 1;
-        if matches!(env.event, Event::Result(_) | Event::Error(_)) {
-            let last = Arc::new(env.clone());
-            self.snap.send_modify(|s| s.last_result = Some(last));
-        }
-        if self.running.as_deref() == Some(q.turn.request.as_str()) {
-            self.backlog.push(env.clone());
-        }
-        let _ = q.turn.events.send(env.clone());
-        let _ = self.events.send(env);
-    }
-
-    /// A `result` event for the turn that just ended (turn counter included).
-    pub fn result(&mut self, output: String, stop_reason: StopReason, took: Duration) -> Event {
-        let turns = self.snap.borrow().turns;
-        let truncated = output.len() > MAX_RESULT_OUTPUT;
-        Event::Result(TurnResult {
-            output: if truncated { String::new() } else { output },
-            truncated,
-            stop_reason,
-            turns,
-            duration_ms: took.as_millis() as u64,
-            native_id: self.snap.borrow().native_id.clone(),
-        })
-    }
-
     /// Marks the start of a turn: busy, a fresh backlog.
     pub fn begin_turn(&mut self, request: &str) {
         self.running = Some(request.to_string());
+        self.permits.begin();
         self.backlog.clear();
         self.set_state(SessionState::Busy);
     }
@@ -492,6 +444,7 @@ impl Actor {
     /// Marks the end of a turn; `completed` counts it.
     pub fn end_turn(&mut self, completed: bool) {
         self.running = None;
+        self.forget_questions();
         if completed {
             self.snap.send_modify(|s| s.turns += 1);
         }
@@ -535,23 +488,6 @@ impl Actor {
     }
 }
 
-/// Splits `s` into pieces of at most `max` bytes, on character boundaries.
-fn split_text(s: &str, max: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    while rest.len() > max {
-        let mut cut = max;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let (head, tail) = rest.split_at(cut);
-        out.push(head);
-        rest = tail;
-    }
-    out.push(rest);
-    out
-}
-
 /// Waits for the driver's next event, or forever when there is no driver.
 pub(super) async fn next_event(driver: &mut Option<Box<dyn Driver>>) -> Option<DriverEvent> {
     match driver {
@@ -582,15 +518,4 @@ pub(super) fn ended_error() -> ErrorBody {
         ErrorCode::Agent,
         "the session was ended while the turn was running",
     )
-}
-
-#[cfg(test)]
-mod split_tests {
-    #[test]
-    fn split_text_keeps_characters_whole() {
-        let s = "aé".repeat(5);
-        let pieces = super::split_text(&s, 4);
-        assert!(pieces.iter().all(|p| p.len() <= 4));
-        assert_eq!(pieces.concat(), s);
-    }
 }

@@ -9,13 +9,17 @@
 //! back into the daemon.
 
 mod actor;
+mod events;
+mod permit;
 #[cfg(test)]
 mod tests;
 mod turn;
 
 use crate::agents::AgentSpec;
-use crate::drivers::{Factory, OpenMode, Policy};
+use crate::drivers::{Factory, OpenMode};
+use cap_proto::policy::Policy;
 use cap_proto::reply::SessionState;
+use cap_proto::request::Asker;
 use cap_proto::{Envelope, ErrorBody, ErrorCode, How, StatusKind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,8 +32,10 @@ pub struct Turn {
     pub request: String,
     pub text: String,
     pub timeout: Option<Duration>,
-    /// How the agent's permission requests are answered during this turn.
+    /// How the agent's permission requests are decided during this turn.
     pub policy: Policy,
+    /// Who answers what the policy leaves open.
+    pub asker: Asker,
     /// Where this turn's events go (the caller's connection). Sends to a caller that went
     /// away are ignored: the turn runs on and its result stays available.
     pub events: mpsc::UnboundedSender<Envelope>,
@@ -64,6 +70,13 @@ pub enum Msg {
     Attach(oneshot::Sender<(Vec<Envelope>, broadcast::Receiver<Envelope>)>),
     /// End the session; answered once the agent's process group is gone.
     Shutdown(oneshot::Sender<()>),
+    /// An answer to an open permission question; answered whether there was one.
+    Decide {
+        id: String,
+        allow: bool,
+        always: bool,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// What the daemon must learn from a session.
@@ -181,6 +194,22 @@ impl SessionHandle {
         rx.await.ok()
     }
 
+    /// Answers an open permission question; false when there is none with that id (answered
+    /// already, or the turn is over).
+    pub async fn decide(&self, id: String, allow: bool, always: bool) -> bool {
+        let (reply, rx) = oneshot::channel();
+        let msg = Msg::Decide {
+            id,
+            allow,
+            always,
+            reply,
+        };
+        if self.tx.send(msg).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+
     /// Asks the actor to end; the receiver fires when its process group is gone (or at once
     /// when the actor already is).
     pub fn shutdown(&self) -> oneshot::Receiver<()> {
@@ -216,6 +245,8 @@ pub struct Open {
     pub queue_depth: usize,
     pub ready_timeout: Duration,
     pub cancel_grace: Duration,
+    /// How long a permission question may stay unanswered before it is denied.
+    pub permission_timeout: Duration,
 }
 
 /// Spawns the actor; it starts the agent at once so the session is warm by the first prompt.

@@ -3,6 +3,7 @@
 //! to a fresh session, saying so) and empty replies (re-sent up to twice).
 
 use super::actor::{Actor, Interrupt, Queued, ended_error};
+use super::permit::refused_error;
 use crate::drivers::{self, DriverEvent};
 use cap_proto::{ErrorBody, ErrorCode, Event, StatusKind, StopReason};
 use std::time::Instant;
@@ -96,7 +97,6 @@ impl Actor {
             let Some(driver) = self.driver.as_mut() else {
                 return Outcome::Failed(ended_error());
             };
-            driver.set_policy(q.turn.policy);
             if let Err(e) = driver.send_turn(text) {
                 self.driver = None;
                 if respawned {
@@ -180,7 +180,6 @@ impl Actor {
         let mut cancelling = false;
         let mut timed_out = false;
         let mut settle_by: Option<Deadline> = None;
-        let mut denied: Option<String> = None;
         loop {
             let Some(driver) = self.driver.as_mut() else {
                 return Wait::Died(String::new());
@@ -197,16 +196,11 @@ impl Actor {
                     Some(DriverEvent::Plan(p)) => self.emit(q, Event::Plan { entries: p }),
                     Some(DriverEvent::Raw { kind, payload }) => self.emit(q, Event::Raw { kind, payload }),
                     Some(DriverEvent::Usage(u)) => self.emit(q, Event::Usage { usage: u }),
-                    Some(DriverEvent::Denied(what)) => {
-                        denied.get_or_insert(what);
-                    }
+                    Some(DriverEvent::Permission { id, tool }) => self.on_permission(q, id, tool),
                     Some(DriverEvent::NativeId(n)) => self.native_changed(n),
                     Some(DriverEvent::TurnEnd(end)) => {
-                        if let Some(what) = denied {
-                            return Wait::Final(Outcome::Failed(ErrorBody::new(
-                                ErrorCode::PermissionDenied,
-                                format!("the agent asked permission for {what} and the session's policy is to fail; use --approve-all or --deny-all"),
-                            )));
+                        if let Some(what) = self.permits.refused.take() {
+                            return Wait::Final(Outcome::Failed(refused_error(&what)));
                         }
                         if timed_out {
                             return Wait::Final(Outcome::Failed(timeout_error(q)));
@@ -240,7 +234,12 @@ impl Actor {
                         }
                     }
                     Interrupt::Shutdown => return Wait::Final(Outcome::Failed(ended_error())),
+                    Interrupt::Decide { id, allow, always, reply } => {
+                        let found = self.decide(q, &id, allow, always);
+                        let _ = reply.send(found);
+                    }
                 },
+                _ = sleep_until(self.permits.deadline()) => self.expire(q),
                 _ = sleep_until(deadline), if !timed_out && !cancelling => {
                     timed_out = true;
                     stop_agent = true;

@@ -1,0 +1,110 @@
+//! The actor's events: every one goes to the turn's caller and to every attached client,
+//! and none may come near the protocol's line limit.
+
+use super::actor::{Actor, Queued};
+use cap_proto::{Envelope, Event, SessionEvent, StopReason, TurnResult};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest text one `text` event carries: a bigger delta is split, so no event line comes
+/// near the protocol's 16 MiB line limit.
+const MAX_DELTA: usize = 1024 * 1024;
+
+/// The longest `output` a `result` event repeats. The text was streamed already; a longer
+/// reply is left out of the result (marked `truncated`) so the line stays under the limit.
+const MAX_RESULT_OUTPUT: usize = 8 * 1024 * 1024;
+
+impl Actor {
+    /// Sends a queued turn its `session` event (seq 0), once.
+    pub(super) fn announce(&mut self, q: &mut Queued) {
+        if q.announced {
+            return;
+        }
+        q.announced = true;
+        let event = Event::Session(SessionEvent {
+            id: self.id.clone(),
+            agent: self.spec.name.clone(),
+            key: q.turn.key.clone(),
+            native_id: self.snap.borrow().native_id.clone(),
+            how: q.turn.how,
+        });
+        self.emit(q, event);
+    }
+
+    /// Sends one event of a turn to its caller and to every attached client. Big text deltas
+    /// are split so no line nears the protocol limit.
+    pub fn emit(&mut self, q: &mut Queued, event: Event) {
+        if let Event::Text { delta } = &event
+            && delta.len() > MAX_DELTA
+        {
+            for piece in split_text(delta, MAX_DELTA) {
+                self.emit(
+                    q,
+                    Event::Text {
+                        delta: piece.to_string(),
+                    },
+                );
+            }
+            return;
+        }
+        let env = Envelope::new(
+            event,
+            Some(self.id.clone()),
+            Some(q.turn.request.clone()),
+            q.seq,
+        );
+        q.seq += 1;
+        if matches!(env.event, Event::Result(_) | Event::Error(_)) {
+            let last = Arc::new(env.clone());
+            self.snap.send_modify(|s| s.last_result = Some(last));
+        }
+        if self.running.as_deref() == Some(q.turn.request.as_str()) {
+            self.backlog.push(env.clone());
+        }
+        let _ = q.turn.events.send(env.clone());
+        let _ = self.events.send(env);
+    }
+
+    /// A `result` event for the turn that just ended (turn counter included).
+    pub fn result(&mut self, output: String, stop_reason: StopReason, took: Duration) -> Event {
+        let turns = self.snap.borrow().turns;
+        let truncated = output.len() > MAX_RESULT_OUTPUT;
+        Event::Result(TurnResult {
+            output: if truncated { String::new() } else { output },
+            truncated,
+            stop_reason,
+            turns,
+            duration_ms: took.as_millis() as u64,
+            native_id: self.snap.borrow().native_id.clone(),
+            permissions: self.permits.counts,
+        })
+    }
+}
+
+/// Splits `s` into pieces of at most `max` bytes, on character boundaries.
+fn split_text(s: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        out.push(head);
+        rest = tail;
+    }
+    out.push(rest);
+    out
+}
+
+#[cfg(test)]
+mod split_tests {
+    #[test]
+    fn split_text_keeps_characters_whole() {
+        let s = "aé".repeat(5);
+        let pieces = super::split_text(&s, 4);
+        assert!(pieces.iter().all(|p| p.len() <= 4));
+        assert_eq!(pieces.concat(), s);
+    }
+}
