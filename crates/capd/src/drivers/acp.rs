@@ -1,7 +1,7 @@
 //! The Agent Client Protocol (JSON-RPC 2.0 over stdio): OpenCode, Gemini CLI, the Claude and
 //! Codex ACP adapters, and any custom ACP agent.
 //!
-//! Facts this relies on (shared/agents/acp.md): `initialize` with protocol version 1 and no
+//! Facts this relies on (docs/protocols.md, "ACP"): `initialize` with protocol version 1 and no
 //! fs or terminal capabilities (Gemini then reads and writes the disk itself; opencode sends
 //! `fs/write_text_file` anyway, which gets a proper error); `session/new` with the cwd and MCP
 //! servers; `session/resume` when advertised (no replay, fast), else `session/load` (which
@@ -12,7 +12,7 @@
 //! We use our own serde handling rather than the `agent-client-protocol` crate: the SDK's
 //! typed handlers silently drop update kinds unknown to its pinned schema, and cap must pass
 //! every unknown kind through. The whole driver is a few hundred lines against ~80 extra
-//! crates and ~40 s of clean build on 2 cores for the SDK (measured in shared/agents/acp.md).
+//! crates and ~40 s of clean build on 2 cores for the SDK (docs/protocols.md).
 
 use super::lines::{Lines, Lost, Segment};
 use super::process::Writer;
@@ -161,7 +161,7 @@ async fn open_session(
 const REPLAY_QUIET: Duration = Duration::from_millis(500);
 
 /// Drops the history replay of `session/load`. Gemini CLI sends most of it *after* its load
-/// reply (shared/agents/acp.md §3.1), and a replay that reached the first turn would be
+/// reply (docs/protocols.md, "ACP"), and a replay that reached the first turn would be
 /// printed as that turn's answer. Nothing marks the replay's end, so wait for a quiet spell.
 async fn drain_replay(writer: &Writer, lines: &mut Lines) {
     while let Ok(Ok(Some(segment))) = tokio::time::timeout(REPLAY_QUIET, lines.next_segment()).await

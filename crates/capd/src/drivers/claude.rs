@@ -1,6 +1,6 @@
 //! Claude Code's stream-json protocol (also `openclaude` and `qoder`).
 //!
-//! Facts this relies on (shared/agents/claude-codex.md §3): Claude prints nothing until it
+//! Facts this relies on (docs/protocols.md, "Claude Code"): Claude prints nothing until it
 //! reads input, so the `initialize` control request is the ready signal; each user line is one
 //! turn, ending with exactly one `result` line whose `is_error` (not `subtype`) tells failure;
 //! `interrupt` cancels; one non-JSON stdin line kills it, so only serde-made lines are written;

@@ -1,6 +1,6 @@
 //! Codex's `app-server` protocol: JSON-RPC without the `"jsonrpc"` field, one object per line.
 //!
-//! Facts this relies on (shared/agents/claude-codex.md §4): `initialize` then `initialized`,
+//! Facts this relies on (docs/protocols.md, "Codex"): `initialize` then `initialized`,
 //! then `thread/start` (the thread id is the native id) or `thread/resume` with `excludeTurns`
 //! (works from any cwd); a turn is `turn/start`, streamed as `item/agentMessage/delta` until
 //! `turn/completed` (completed, interrupted or failed); `turn/interrupt` cancels; a second
