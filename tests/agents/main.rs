@@ -163,7 +163,7 @@ fn group_rss_kb(env: &Env, session: &str) -> u64 {
 }
 
 /// Gemini CLI 0.61 wipes a session when it is loaded in the same wall-clock minute as it
-/// was created (shared/agents/acp.md §3.1, bug 1). Wait for the minute to turn.
+/// was created (docs/protocols.md, "ACP"). Wait for the minute to turn.
 fn wait_for_next_minute() {
     let minute = || {
         std::time::SystemTime::now()

@@ -1,6 +1,6 @@
 //! Support for the end-to-end tier with the genuine agent CLIs: installs them at pinned
 //! versions (scripts/e2e-install), runs the fake LLM on 127.0.0.1, and writes each agent's
-//! offline configuration (shared/agents/*.md) into the test's scratch HOME.
+//! offline configuration (docs/protocols.md) into the test's scratch HOME.
 //!
 //! The daemon (and so every agent) runs in a private network namespace together with the
 //! fake LLM, so an agent can reach nothing but the fake, whatever its settings say.

@@ -1,7 +1,7 @@
 //! acpx 0.19.1 (the competitor) on the same fake ACP agent, for the side-by-side warm prompt.
 //!
 //! acpx is installed with npm into the cache directory on first use. Its process model
-//! (shared/agents/acp.md §4): `sessions new` records a session for the cwd, the first
+//! (docs/protocols.md, "acpx"): `sessions new` records a session for the cwd, the first
 //! `prompt` starts a detached queue owner that keeps the agent warm, later prompts talk to the
 //! owner over a Unix socket. The owner outlives every CLI call, so [`Acpx`] closes the session
 //! when done and, should that fail, kills the owner's process group named in its lock file.

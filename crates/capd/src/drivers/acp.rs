@@ -1,7 +1,7 @@
 //! The Agent Client Protocol (JSON-RPC 2.0 over stdio): OpenCode, Gemini CLI, the Claude and
 //! Codex ACP adapters, and any custom ACP agent.
 //!
-//! Facts this relies on (shared/agents/acp.md): `initialize` with protocol version 1 and no
+//! Facts this relies on (docs/protocols.md, "ACP"): `initialize` with protocol version 1 and no
 //! fs or terminal capabilities (Gemini then reads and writes the disk itself; opencode sends
 //! `fs/write_text_file` anyway, which gets a proper error); `session/new` with the cwd and MCP
 //! servers; `session/resume` when advertised (no replay, fast), else `session/load` (which
@@ -12,9 +12,11 @@
 //! We use our own serde handling rather than the `agent-client-protocol` crate: the SDK's
 //! typed handlers silently drop update kinds unknown to its pinned schema, and cap must pass
 //! every unknown kind through. The whole driver is a few hundred lines against ~80 extra
-//! crates and ~40 s of clean build on 2 cores for the SDK (measured in shared/agents/acp.md).
+//! crates and ~40 s of clean build on 2 cores for the SDK (docs/protocols.md).
 
-use super::process::{AgentProcess, Lines};
+use super::lines::{Lines, Lost, Segment};
+use super::process::Writer;
+use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
@@ -27,7 +29,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 const DIALECT: Dialect = Dialect { jsonrpc: true };
 
@@ -54,15 +55,16 @@ impl AcpDriver {
             open_session(proc, lines, &spec).await
         })
         .await?;
-        let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared {
             prompt_request: None,
             asks: HashMap::new(),
         }));
-        let reply = proc.stdin_sender();
-        tokio::spawn(read_events(lines, tx, shared.clone(), reply));
+        let reader = Reader {
+            shared: shared.clone(),
+            tools: HashMap::new(),
+        };
         Ok(AcpDriver {
-            conn: Conn { proc, events: rx },
+            conn: Conn::new(proc, lines, reader),
             session,
             shared,
             next_id: AtomicU64::new(100),
@@ -73,7 +75,7 @@ impl AcpDriver {
 /// `initialize`, then `session/new`, `session/resume`, `session/load` or (for `--continue`)
 /// `session/list` + resume; then `session/set_mode` when a mode is configured.
 async fn open_session(
-    proc: &AgentProcess,
+    writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
 ) -> Result<String, String> {
@@ -82,7 +84,7 @@ async fn open_session(
         "clientCapabilities": {"fs": {"readTextFile": false, "writeTextFile": false}, "terminal": false},
         "clientInfo": {"name": "cap", "version": cap_proto::VERSION},
     });
-    let info = rpc::call(proc, lines, DIALECT, 1, "initialize", init).await?;
+    let info = rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
     let caps = &info["agentCapabilities"];
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);
@@ -96,7 +98,7 @@ async fn open_session(
                 return Err("this agent cannot list its sessions, so --continue cannot find the last one (Session not found)".into());
             }
             let listed = rpc::call(
-                proc,
+                writer,
                 lines,
                 DIALECT,
                 2,
@@ -117,7 +119,7 @@ async fn open_session(
     };
     let session = match target {
         None => {
-            let created = rpc::call(proc, lines, DIALECT, 3, "session/new", base).await?;
+            let created = rpc::call(writer, lines, DIALECT, 3, "session/new", base).await?;
             created["sessionId"]
                 .as_str()
                 .map(str::to_string)
@@ -135,16 +137,16 @@ async fn open_session(
                     "this agent can neither resume nor load sessions (Session not found)".into(),
                 );
             };
-            rpc::call(proc, lines, DIALECT, 3, method, params).await?;
+            rpc::call(writer, lines, DIALECT, 3, method, params).await?;
             if method == "session/load" {
-                drain_replay(proc, lines).await;
+                drain_replay(writer, lines).await;
             }
             id
         }
     };
     if let Some(mode) = &spec.agent.mode {
         rpc::call(
-            proc,
+            writer,
             lines,
             DIALECT,
             4,
@@ -160,47 +162,41 @@ async fn open_session(
 const REPLAY_QUIET: Duration = Duration::from_millis(500);
 
 /// Drops the history replay of `session/load`. Gemini CLI sends most of it *after* its load
-/// reply (shared/agents/acp.md §3.1), and a replay that reached the first turn would be
+/// reply (docs/protocols.md, "ACP"), and a replay that reached the first turn would be
 /// printed as that turn's answer. Nothing marks the replay's end, so wait for a quiet spell.
-async fn drain_replay(proc: &AgentProcess, lines: &mut Lines) {
-    while let Ok(Ok(Some(line))) = tokio::time::timeout(REPLAY_QUIET, lines.next_segment()).await {
-        if let Ok(v) = serde_json::from_slice::<Value>(&line)
+async fn drain_replay(writer: &Writer, lines: &mut Lines) {
+    while let Ok(Ok(Some(segment))) = tokio::time::timeout(REPLAY_QUIET, lines.next_segment()).await
+    {
+        if let Segment::Line(line) = segment
+            && let Ok(v) = serde_json::from_slice::<Value>(&line)
             && let Incoming::Request { id, method, .. } = rpc::classify(v)
         {
-            let _ = rpc::send(
-                proc,
-                &DIALECT.error(&id, -32601, &format!("{method} is not supported by cap")),
-            );
+            let _ = writer.send(&DIALECT.unsupported(&id, &method));
         }
     }
 }
 
-/// Turns ACP messages into driver events, answering the agent's requests.
-async fn read_events(
-    mut lines: Lines,
-    tx: mpsc::UnboundedSender<DriverEvent>,
+/// An ACP agent's reading of its output: the turn state shared with the driver, and tool
+/// titles by id so that updates can be labelled.
+struct Reader {
     shared: Arc<Mutex<Shared>>,
-    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
-) {
-    let mut tools: HashMap<String, String> = HashMap::new();
-    let send = |msg: Value| {
-        if let Some(r) = reply.as_ref().and_then(|r| r.upgrade()) {
-            let mut bytes = msg.to_string().into_bytes();
-            bytes.push(b'\n');
-            let _ = r.send(bytes);
-        }
-    };
-    while let Ok(Some(line)) = lines.next_segment().await {
-        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
-            tracing::warn!("ignoring a non-JSON line from the ACP agent");
-            continue;
-        };
+    tools: HashMap<String, String>,
+}
+
+impl Reader {
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Handler for Reader {
+    fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
-                let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let mut s = self.shared();
                 if s.prompt_request == Some(id) {
                     s.prompt_request = None;
-                    let end = match result {
+                    out.push(DriverEvent::TurnEnd(match result {
                         Ok(r) => TurnEnd {
                             ok: true,
                             output: None,
@@ -215,8 +211,7 @@ async fn read_events(
                             stop_reason: StopReason::Other("error".into()),
                             error: Some(e),
                         },
-                    };
-                    let _ = tx.send(DriverEvent::TurnEnd(end));
+                    }));
                 }
             }
             Incoming::Request { id, method, params } => {
@@ -224,32 +219,44 @@ async fn read_events(
                     // The session decides; the agent waits for `answer`.
                     let ask = id.to_string();
                     let tool = tool_use(&params);
-                    shared
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
+                    self.shared()
                         .asks
                         .insert(ask.clone(), (id, params["options"].clone()));
-                    let _ = tx.send(DriverEvent::Permission { id: ask, tool });
+                    out.push(DriverEvent::Permission { id: ask, tool });
                 } else {
                     // fs/* and anything else: cap advertises no such capability.
-                    send(DIALECT.error(&id, -32601, &format!("{method} is not supported by cap")));
+                    let _ = writer.send(&DIALECT.unsupported(&id, &method));
                 }
             }
             Incoming::Notification { method, params } if method == "session/update" => {
-                for ev in translate(&params["update"], &mut tools) {
-                    let _ = tx.send(ev);
-                }
+                out.extend(translate(&params["update"], &mut self.tools));
             }
-            Incoming::Notification { method, params } => {
-                let _ = tx.send(DriverEvent::Raw {
-                    kind: method,
-                    payload: params,
-                });
-            }
+            Incoming::Notification { method, params } => out.push(DriverEvent::Raw {
+                kind: method,
+                payload: params,
+            }),
             Incoming::Other => {}
         }
     }
-    let _ = tx.send(DriverEvent::Exited);
+
+    /// JSON-RPC writers put `id` and `method` before `params` and `result`. A lost reply to
+    /// the running prompt ended the turn, and a line whose start does not say what it was may
+    /// have; the prompt's reply, should it still come, is then ignored like any stale reply.
+    /// A lost request is refused (a permission request so refused is not granted).
+    fn on_oversized(&mut self, lost: Lost, out: &mut Vec<DriverEvent>, writer: &Writer) {
+        let method = lost.str("method");
+        if let (Some(method), Some(id)) = (method, lost.fields.get("id")) {
+            let _ = writer.send(&DIALECT.unsupported(id, method));
+        }
+        let mut s = self.shared();
+        match s.prompt_request {
+            Some(id) if rpc::may_be_reply(&lost.fields, id) => {
+                s.prompt_request = None;
+                out.push(DriverEvent::TurnEnd(lost.turn_end()));
+            }
+            _ => out.push(lost.event()),
+        }
+    }
 }
 
 /// Classifies a `session/request_permission` by its tool call's `kind` (an unknown or `other`
@@ -372,16 +379,13 @@ impl Driver for AcpDriver {
             .unwrap_or_else(|e| e.into_inner())
             .prompt_request = Some(id);
         let params = json!({"sessionId": self.session, "prompt": [{"type": "text", "text": text}]});
-        rpc::send(
-            &self.conn.proc,
-            &DIALECT.request(id, "session/prompt", params),
-        )
-        .map_err(DriverError::Send)
+        self.conn
+            .send(&DIALECT.request(id, "session/prompt", params))
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
         let note = DIALECT.notification("session/cancel", Some(json!({"sessionId": self.session})));
-        rpc::send(&self.conn.proc, &note).map_err(DriverError::Send)
+        self.conn.send(&note)
     }
 
     fn answer(&mut self, id: &str, allow: bool) -> Result<(), DriverError> {
@@ -395,7 +399,7 @@ impl Driver for AcpDriver {
             return Ok(());
         };
         let reply = DIALECT.result(&rpc_id, json!({"outcome": outcome(&options, allow)}));
-        rpc::send(&self.conn.proc, &reply).map_err(DriverError::Send)
+        self.conn.send(&reply)
     }
 
     fn native_id(&self) -> Option<String> {
@@ -443,6 +447,45 @@ mod tests {
         let t = tool_use(&other);
         assert_eq!(t.kind, Kind::Execute, "unclassified is execute");
         assert_eq!(t.subject.as_deref(), Some("bash: ls /"));
+    }
+
+    #[tokio::test]
+    async fn a_lost_prompt_reply_fails_the_turn_and_the_late_one_is_ignored() {
+        let pad = "x".repeat(300);
+        let shared = Arc::new(Mutex::new(Shared {
+            prompt_request: Some(7),
+            asks: HashMap::new(),
+        }));
+        let reader = Reader {
+            shared: shared.clone(),
+            tools: HashMap::new(),
+        };
+        let input = format!(
+            r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"update":{{"sessionUpdate":"tool_call_update","rawOutput":"{pad}"}}}}}}
+{{"jsonrpc":"2.0","id":3,"method":"session/request_permission","params":{{"toolCall":{{"title":"{pad}"}}}}}}
+{{"jsonrpc":"2.0","id":7,"result":{{"stopReason":"end_turn","_meta":"{pad}"}}}}
+{{"jsonrpc":"2.0","id":7,"result":{{"stopReason":"end_turn"}}}}
+"#
+        );
+        let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
+        match &events[..] {
+            [
+                DriverEvent::Raw { kind: k1, .. },
+                DriverEvent::Raw { kind: k2, .. },
+                DriverEvent::TurnEnd(end),
+                DriverEvent::Exited,
+            ] => {
+                assert_eq!(
+                    (k1.as_str(), k2.as_str()),
+                    ("oversized_line", "oversized_line")
+                );
+                assert!(!end.ok);
+            }
+            other => panic!("{other:?}"),
+        }
+        let refusal: Value = serde_json::from_slice(&written[0]).unwrap();
+        assert_eq!(refusal["id"], 3);
+        assert_eq!(refusal["error"]["code"], -32601);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Claude Code's stream-json protocol (also `openclaude` and `qoder`).
 //!
-//! Facts this relies on (shared/agents/claude-codex.md §3): Claude prints nothing until it
+//! Facts this relies on (docs/protocols.md, "Claude Code"): Claude prints nothing until it
 //! reads input, so the `initialize` control request is the ready signal; each user line is one
 //! turn, ending with exactly one `result` line whose `is_error` (not `subtype`) tells failure;
 //! `interrupt` cancels; one non-JSON stdin line kills it, so only serde-made lines are written;
 //! resume is scoped to the session's original cwd, which the caller passes.
 
-use super::process::{AgentProcess, Lines};
+use super::lines::{Lines, Lost, Segment};
+use super::process::Writer;
+use super::reader::Handler;
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
@@ -15,7 +17,6 @@ use cap_proto::ToolCall;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 const INIT_ID: &str = "cap-init";
 
@@ -63,11 +64,13 @@ impl ClaudeDriver {
         };
         let (proc, lines, ()) = spawn_and_open(&spec, &args, initialize).await?;
         let native = Arc::new(Mutex::new(native));
-        let (tx, rx) = mpsc::unbounded_channel();
-        let reply = proc.stdin_sender();
-        tokio::spawn(read_events(lines, tx, native.clone(), reply));
+        let reader = Reader {
+            native: native.clone(),
+            tools: HashMap::new(),
+            streamed: false,
+        };
         Ok(ClaudeDriver {
-            conn: Conn { proc, events: rx },
+            conn: Conn::new(proc, lines, reader),
             native,
             next_request: 1,
         })
@@ -75,12 +78,25 @@ impl ClaudeDriver {
 }
 
 /// Sends `initialize` and reads until its `control_response`: Claude's ready signal.
-async fn initialize(proc: &AgentProcess, lines: &mut Lines) -> Result<(), String> {
+async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<(), String> {
     let init =
         json!({"type":"control_request","request_id":INIT_ID,"request":{"subtype":"initialize"}});
-    proc.write_line(init.to_string().into_bytes())
+    writer
+        .send(&init)
         .map_err(|e| format!("cannot write to the agent: {e}"))?;
-    while let Ok(Some(line)) = lines.next_segment().await {
+    while let Ok(Some(segment)) = lines.next_segment().await {
+        let line = match segment {
+            Segment::Line(line) => line,
+            Segment::Oversized(lost)
+                if matches!(lost.str("type"), None | Some("control_response")) =>
+            {
+                return Err(format!(
+                    "the agent's answer to initialize was a line of {} bytes, longer than cap reads",
+                    lost.len
+                ));
+            }
+            Segment::Oversized(_) => continue,
+        };
         let Ok(v) = serde_json::from_slice::<Value>(&line) else {
             continue;
         };
@@ -91,47 +107,56 @@ async fn initialize(proc: &AgentProcess, lines: &mut Lines) -> Result<(), String
     Err("the agent exited before it was ready".into())
 }
 
-/// Turns Claude's stdout lines into driver events until the process closes stdout.
-async fn read_events(
-    mut lines: Lines,
-    tx: mpsc::UnboundedSender<DriverEvent>,
+/// Claude's reading of its output: the translation state, and the native id it shares with
+/// the driver.
+struct Reader {
     native: Arc<Mutex<Option<String>>>,
-    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
-) {
-    let mut tools: HashMap<String, String> = HashMap::new();
-    let mut streamed = false;
-    while let Ok(Some(line)) = lines.next_segment().await {
-        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
-            tracing::warn!(
-                "ignoring a non-JSON line from the agent: {}",
-                String::from_utf8_lossy(&line[..line.len().min(200)])
-            );
-            continue;
-        };
+    tools: HashMap<String, String>,
+    streamed: bool,
+}
+
+impl Handler for Reader {
+    fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         if let Some(id) = v["session_id"].as_str().filter(|s| !s.is_empty())
-            && let Ok(mut n) = native.lock()
+            && let Ok(mut n) = self.native.lock()
             && n.as_deref() != Some(id)
         {
             *n = Some(id.to_string());
-            let _ = tx.send(DriverEvent::NativeId(id.to_string()));
+            out.push(DriverEvent::NativeId(id.to_string()));
         }
-        for ev in translate(&v, &mut tools, &mut streamed) {
-            let _ = tx.send(ev);
-        }
+        out.extend(translate(&v, &mut self.tools, &mut self.streamed));
         if v["type"] == "control_request" {
-            // Claude asks for something cap does not offer (e.g. a permission prompt outside
-            // bypass mode). Answer at once so the turn fails visibly instead of hanging.
-            let answer = json!({"type":"control_response","response":{
-                "subtype":"error","request_id":v["request_id"],
-                "error":"cap does not handle this control request"}});
-            if let Some(r) = reply.as_ref().and_then(|r| r.upgrade()) {
-                let mut bytes = answer.to_string().into_bytes();
-                bytes.push(b'\n');
-                let _ = r.send(bytes);
+            refuse(writer, &v["request_id"]);
+        }
+    }
+
+    /// Claude writes a line's `type` first. A lost `result` ended the turn, and a line whose
+    /// start does not say what it was may have; any other line was a part of the turn.
+    fn on_oversized(&mut self, lost: Lost, out: &mut Vec<DriverEvent>, writer: &Writer) {
+        match lost.str("type") {
+            None | Some("result") => {
+                self.streamed = false;
+                out.push(DriverEvent::TurnEnd(lost.turn_end()));
+            }
+            Some(kind) => {
+                if kind == "control_request"
+                    && let Some(id) = lost.fields.get("request_id")
+                {
+                    refuse(writer, id);
+                }
+                out.push(lost.event());
             }
         }
     }
-    let _ = tx.send(DriverEvent::Exited);
+}
+
+/// Answers a control request from Claude (e.g. a permission prompt outside bypass mode): cap
+/// offers none, and an answer at once makes the turn fail visibly instead of hanging.
+fn refuse(writer: &Writer, request_id: &Value) {
+    let answer = json!({"type":"control_response","response":{
+        "subtype":"error","request_id":request_id,
+        "error":"cap does not handle this control request"}});
+    let _ = writer.send(&answer);
 }
 
 /// Maps one stdout object to events. `tools` remembers tool names by id so results can be
@@ -251,10 +276,7 @@ fn translate(
 impl Driver for ClaudeDriver {
     fn send_turn(&mut self, text: &str) -> Result<(), DriverError> {
         let line = json!({"type":"user","message":{"role":"user","content":text}});
-        self.conn
-            .proc
-            .write_line(line.to_string().into_bytes())
-            .map_err(DriverError::Send)
+        self.conn.send(&line)
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
@@ -262,10 +284,7 @@ impl Driver for ClaudeDriver {
         self.next_request += 1;
         let line =
             json!({"type":"control_request","request_id":id,"request":{"subtype":"interrupt"}});
-        self.conn
-            .proc
-            .write_line(line.to_string().into_bytes())
-            .map_err(DriverError::Send)
+        self.conn.send(&line)
     }
 
     fn native_id(&self) -> Option<String> {
@@ -320,6 +339,51 @@ mod tests {
             translate(&whole, &mut tools, s),
             vec![DriverEvent::Text("hello".into())]
         );
+    }
+
+    #[tokio::test]
+    async fn a_lost_result_line_fails_the_turn_and_other_lost_lines_do_not() {
+        let pad = "x".repeat(300);
+        let input = format!(
+            r#"{{"type":"assistant","message":{{"content":[{{"type":"text","text":"{pad}"}}]}}}}
+{{"type":"control_request","request_id":"r1","request":{{"subtype":"can_use_tool","input":"{pad}"}}}}
+{{"type":"result","subtype":"success","is_error":false,"result":"{pad}"}}
+{{"type":"stream_event","event":{{"type":"content_block_delta","delta":{{"type":"text_delta","text":"next"}}}}}}
+"#
+        );
+        let reader = Reader {
+            native: Arc::new(Mutex::new(None)),
+            tools: HashMap::new(),
+            streamed: false,
+        };
+        let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
+        match &events[..] {
+            [
+                DriverEvent::Raw { kind: k1, .. },
+                DriverEvent::Raw { kind: k2, .. },
+                DriverEvent::TurnEnd(end),
+                DriverEvent::Text(t),
+                DriverEvent::Exited,
+            ] => {
+                assert_eq!(
+                    (k1.as_str(), k2.as_str()),
+                    ("oversized_line", "oversized_line")
+                );
+                assert!(!end.ok);
+                assert!(
+                    end.error
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains("over 16 MiB")
+                );
+                assert_eq!(t, "next");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The lost control request is still refused, so Claude does not wait for an answer.
+        let answer: Value = serde_json::from_slice(&written[0]).unwrap();
+        assert_eq!(answer["response"]["request_id"], "r1");
+        assert_eq!(answer["response"]["subtype"], "error");
     }
 
     #[test]

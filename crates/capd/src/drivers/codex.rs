@@ -1,6 +1,6 @@
 //! Codex's `app-server` protocol: JSON-RPC without the `"jsonrpc"` field, one object per line.
 //!
-//! Facts this relies on (shared/agents/claude-codex.md §4): `initialize` then `initialized`,
+//! Facts this relies on (docs/protocols.md, "Codex"): `initialize` then `initialized`,
 //! then `thread/start` (the thread id is the native id) or `thread/resume` with `excludeTurns`
 //! (works from any cwd); a turn is `turn/start`, streamed as `item/agentMessage/delta` until
 //! `turn/completed` (completed, interrupted or failed); `turn/interrupt` cancels; a second
@@ -13,7 +13,9 @@
 //! "no orphans" simple. The cost, about 80 MB RSS per idle app-server, is measured in
 //! docs/agents.md.
 
-use super::process::{AgentProcess, Lines};
+use super::lines::{Lines, Lost};
+use super::process::Writer;
+use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
@@ -24,7 +26,6 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 const DIALECT: Dialect = Dialect { jsonrpc: false };
 
@@ -37,6 +38,9 @@ struct Shared {
     start_request: Option<u64>,
     /// A cancel came before the turn id: interrupt as soon as the id arrives.
     interrupt_pending: bool,
+    /// A turn failed by cap when a line that may have ended it was dropped: its late
+    /// `turn/completed`, should it come, must not end the next turn.
+    abandoned: Option<String>,
 }
 
 impl Shared {
@@ -70,17 +74,16 @@ impl CodexDriver {
             open_thread(proc, lines, &spec).await
         })
         .await?;
-        let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let next_id = Arc::new(AtomicU64::new(10));
-        let writer = Writer {
-            reply: proc.stdin_sender(),
+        let reader = Reader {
+            shared: shared.clone(),
+            last_error: None,
             thread: thread.clone(),
             next_id: next_id.clone(),
         };
-        tokio::spawn(read_events(lines, tx, shared.clone(), writer));
         Ok(CodexDriver {
-            conn: Conn { proc, events: rx },
+            conn: Conn::new(proc, lines, reader),
             thread,
             shared,
             next_id,
@@ -90,18 +93,20 @@ impl CodexDriver {
 
 /// `initialize`, `initialized`, then `thread/start` or `thread/resume`; returns the thread id.
 async fn open_thread(
-    proc: &AgentProcess,
+    writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
 ) -> Result<String, String> {
     let init =
         json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
-    rpc::call(proc, lines, DIALECT, 1, "initialize", init).await?;
-    rpc::send(proc, &DIALECT.notification("initialized", None)).map_err(|e| e.to_string())?;
+    rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
+    writer
+        .send(&DIALECT.notification("initialized", None))
+        .map_err(|e| e.to_string())?;
     let result = match &spec.mode {
         OpenMode::Resume(id) => {
             rpc::call(
-                proc,
+                writer,
                 lines,
                 DIALECT,
                 2,
@@ -115,7 +120,7 @@ async fn open_thread(
             if let Some(m) = &spec.model {
                 params["model"] = json!(m);
             }
-            rpc::call(proc, lines, DIALECT, 2, "thread/start", params).await?
+            rpc::call(writer, lines, DIALECT, 2, "thread/start", params).await?
         }
     };
     result["thread"]["id"]
@@ -124,97 +129,110 @@ async fn open_thread(
         .ok_or_else(|| format!("codex answered without a thread id: {result}"))
 }
 
-/// What the reader task writes to the agent: answers to its requests, and a
-/// `turn/interrupt` that had to wait for the turn id.
-struct Writer {
-    reply: Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
+/// Codex's reading of its output: turn state shared with the driver, and what it needs to
+/// send a `turn/interrupt` that had to wait for the turn id.
+struct Reader {
+    shared: Arc<Mutex<Shared>>,
+    /// The last `error` notification: `turn/completed` with status failed may not repeat it.
+    last_error: Option<String>,
     thread: String,
     next_id: Arc<AtomicU64>,
 }
 
-impl Writer {
-    fn send(&self, msg: Value) {
-        if let Some(r) = self.reply.as_ref().and_then(|r| r.upgrade()) {
-            let mut bytes = msg.to_string().into_bytes();
-            bytes.push(b'\n');
-            let _ = r.send(bytes);
-        }
-    }
-
-    fn interrupt(&self, turn: &str) {
+impl Reader {
+    fn interrupt(&self, writer: &Writer, turn: &str) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let params = json!({"threadId": self.thread, "turnId": turn});
-        self.send(DIALECT.request(id, "turn/interrupt", params));
+        let _ = writer.send(&DIALECT.request(id, "turn/interrupt", params));
+    }
+
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// Turns app-server notifications into driver events until the process closes stdout.
-async fn read_events(
-    mut lines: Lines,
-    tx: mpsc::UnboundedSender<DriverEvent>,
-    shared: Arc<Mutex<Shared>>,
-    writer: Writer,
-) {
-    // The last `error` notification: `turn/completed` with status failed may not repeat it.
-    let mut last_error: Option<String> = None;
-    while let Ok(Some(line)) = lines.next_segment().await {
-        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
-            tracing::warn!("ignoring a non-JSON line from codex");
-            continue;
-        };
+impl Handler for Reader {
+    fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
-                let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
-                if s.start_request == Some(id) {
-                    s.start_request = None;
-                    match result {
-                        Ok(r) => {
-                            if let Some(turn) = r["turn"]["id"].as_str()
-                                && s.turn_known(turn)
-                            {
-                                writer.interrupt(turn);
-                            }
-                        }
-                        Err(e) => {
-                            let _ = tx.send(DriverEvent::TurnEnd(TurnEnd {
-                                ok: false,
-                                output: None,
-                                stop_reason: StopReason::Other("failed".into()),
-                                error: Some(e),
-                            }));
+                let mut s = self.shared();
+                if s.start_request != Some(id) {
+                    return;
+                }
+                s.start_request = None;
+                match result {
+                    Ok(r) => {
+                        if let Some(turn) = r["turn"]["id"].as_str()
+                            && s.turn_known(turn)
+                        {
+                            drop(s);
+                            self.interrupt(writer, turn);
                         }
                     }
+                    Err(e) => out.push(DriverEvent::TurnEnd(TurnEnd {
+                        ok: false,
+                        output: None,
+                        stop_reason: StopReason::Other("failed".into()),
+                        error: Some(e),
+                    })),
                 }
             }
             Incoming::Request { id, method, .. } => {
                 // With approvalPolicy "never" Codex should not ask; if it does, decline
                 // rather than hang the turn.
-                writer.send(DIALECT.error(
-                    &id,
-                    -32601,
-                    &format!("{method} is not supported by cap"),
-                ));
+                let _ = writer.send(&DIALECT.unsupported(&id, &method));
             }
             Incoming::Notification { method, params } => {
                 if method == "turn/started"
                     && let Some(turn) = params["turn"]["id"].as_str()
+                    && self.shared().turn_known(turn)
                 {
-                    let pending = shared
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .turn_known(turn);
-                    if pending {
-                        writer.interrupt(turn);
+                    self.interrupt(writer, turn);
+                }
+                if method == "turn/completed" {
+                    let mut s = self.shared();
+                    if s.abandoned.is_some()
+                        && s.abandoned.as_deref() == params["turn"]["id"].as_str()
+                    {
+                        s.abandoned = None;
+                        return;
                     }
                 }
-                for ev in translate(&method, &params, &shared, &mut last_error) {
-                    let _ = tx.send(ev);
-                }
+                out.extend(translate(
+                    &method,
+                    &params,
+                    &self.shared,
+                    &mut self.last_error,
+                ));
             }
             Incoming::Other => {}
         }
     }
-    let _ = tx.send(DriverEvent::Exited);
+
+    /// Codex writes `id` and `method` before `params` and `result`. A lost `turn/completed`
+    /// ended the running turn, and a line whose start does not say what it was may have; a
+    /// lost `turn/start` reply only carried the turn id, which `turn/started` repeats.
+    fn on_oversized(&mut self, lost: Lost, out: &mut Vec<DriverEvent>, writer: &Writer) {
+        let method = lost.str("method");
+        if let (Some(method), Some(id)) = (method, lost.fields.get("id")) {
+            let _ = writer.send(&DIALECT.unsupported(id, method));
+        }
+        let mut s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let running = s.turn.is_some() || s.start_request.is_some();
+        let may_end = match method {
+            Some(m) => m == "turn/completed",
+            None => !lost.fields.contains_key("id"),
+        };
+        if running && may_end {
+            s.abandoned = s.turn.take();
+            s.start_request = None;
+            s.interrupt_pending = false;
+            self.last_error = None;
+            out.push(DriverEvent::TurnEnd(lost.turn_end()));
+        } else {
+            out.push(lost.event());
+        }
+    }
 }
 
 fn translate(
@@ -377,8 +395,7 @@ impl Driver for CodexDriver {
             s.interrupt_pending = false;
         }
         let params = json!({"threadId": self.thread, "input": [{"type": "text", "text": text}]});
-        rpc::send(&self.conn.proc, &DIALECT.request(id, "turn/start", params))
-            .map_err(DriverError::Send)
+        self.conn.send(&DIALECT.request(id, "turn/start", params))
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
@@ -396,11 +413,8 @@ impl Driver for CodexDriver {
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let params = json!({"threadId": self.thread, "turnId": turn});
-        rpc::send(
-            &self.conn.proc,
-            &DIALECT.request(id, "turn/interrupt", params),
-        )
-        .map_err(DriverError::Send)
+        self.conn
+            .send(&DIALECT.request(id, "turn/interrupt", params))
     }
 
     fn native_id(&self) -> Option<String> {
@@ -441,6 +455,56 @@ mod tests {
         );
         let unknown = translate("vendor/thing", &json!({"a": 1}), &shared, &mut None);
         assert!(matches!(&unknown[..], [DriverEvent::Raw { kind, .. }] if kind == "vendor/thing"));
+    }
+
+    #[tokio::test]
+    async fn a_line_lost_mid_turn_fails_the_turn_once() {
+        let pad = "x".repeat(300);
+        let shared = Arc::new(Mutex::new(Shared {
+            turn: Some("t1".into()),
+            ..Shared::default()
+        }));
+        let reader = Reader {
+            shared: shared.clone(),
+            last_error: None,
+            thread: "th".into(),
+            next_id: Arc::new(AtomicU64::new(10)),
+        };
+        let input = format!(
+            r#"{{"method":"item/completed","params":{{"item":{{"type":"commandExecution","aggregatedOutput":"{pad}"}}}}}}
+{{"id":5,"method":"item/commandExecution/requestApproval","params":{{"command":"{pad}"}}}}
+{{"params":{{"turn":{{"id":"t1","items":["{pad}"]}}}},"method":"turn/completed"}}
+{{"method":"turn/completed","params":{{"turn":{{"id":"t1","status":"completed"}}}}}}
+{{"method":"item/agentMessage/delta","params":{{"delta":"next"}}}}
+"#
+        );
+        let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
+        match &events[..] {
+            [
+                DriverEvent::Raw { kind: k1, .. },
+                DriverEvent::Raw { kind: k2, .. },
+                DriverEvent::TurnEnd(end),
+                DriverEvent::Text(t),
+                DriverEvent::Exited,
+            ] => {
+                assert_eq!(
+                    (k1.as_str(), k2.as_str()),
+                    ("oversized_line", "oversized_line")
+                );
+                assert!(
+                    !end.ok,
+                    "the line whose start does not say what it was ends the turn"
+                );
+                assert_eq!(t, "next", "the abandoned turn's late completion is dropped");
+            }
+            other => panic!("{other:?}"),
+        }
+        let refusal: Value = serde_json::from_slice(&written[0]).unwrap();
+        assert_eq!(
+            (refusal["id"].as_u64(), refusal["error"]["code"].as_i64()),
+            (Some(5), Some(-32601))
+        );
+        assert!(shared.lock().unwrap().abandoned.is_none());
     }
 
     #[test]

@@ -4,17 +4,25 @@
 //! [`DriverEvent`]s on a channel, so the session actor can `select!` over agent events,
 //! control messages and timers without caring which protocol is underneath. Writing is
 //! synchronous (lines are queued to a writer task), which keeps the trait object-safe.
+//!
+//! The mechanics are shared: [`lines`] reads bounded lines, [`reader`] runs the one reader
+//! loop, [`process::Writer`] writes every message, [`rpc`] is JSON-RPC for Codex and ACP.
+//! A protocol module keeps only its handshake and its translation. What each protocol's
+//! agents were measured to do, and what the drivers rely on, is in docs/protocols.md.
 
 pub mod acp;
 pub mod claude;
 pub mod codex;
+pub mod lines;
 pub mod process;
+pub mod reader;
 pub mod rpc;
 
 use crate::agents::{AgentSpec, Protocol};
 pub use cap_proto::OpenMode;
 use cap_proto::policy::ToolUse;
 use cap_proto::{StopReason, ToolCall};
+use lines::Lines;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -95,10 +103,30 @@ pub enum DriverError {
     Unsupported(&'static str),
 }
 
-/// What every driver holds: the agent process and the events its reader task produces.
+/// What every driver holds: the agent process, a writer to it, and the events its reader
+/// task produces.
 pub struct Conn {
     pub proc: process::AgentProcess,
+    pub writer: process::Writer,
     pub events: mpsc::UnboundedReceiver<DriverEvent>,
+}
+
+impl Conn {
+    /// Starts the reader task, with `handler`'s translation, on an opened agent's output.
+    pub fn new(proc: process::AgentProcess, lines: Lines, handler: impl reader::Handler) -> Conn {
+        let writer = proc.writer();
+        let events = reader::spawn(lines, writer.clone(), handler);
+        Conn {
+            proc,
+            writer,
+            events,
+        }
+    }
+
+    /// Queues one message for the agent.
+    pub fn send(&self, msg: &serde_json::Value) -> Result<(), DriverError> {
+        self.writer.send(msg).map_err(DriverError::Send)
+    }
 }
 
 /// A boxed future, for the object-safe parts of the driver traits.
@@ -173,9 +201,9 @@ pub async fn spawn_and_open<T, F>(
     spec: &StartSpec,
     extra_args: &[String],
     open: F,
-) -> Result<(process::AgentProcess, process::Lines, T), DriverError>
+) -> Result<(process::AgentProcess, Lines, T), DriverError>
 where
-    F: AsyncFnOnce(&process::AgentProcess, &mut process::Lines) -> Result<T, String>,
+    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, String>,
 {
     let agent = spec.agent.name.clone();
     let (mut proc, mut lines) = process::AgentProcess::spawn(&spec.agent, extra_args, &spec.cwd)
@@ -183,7 +211,7 @@ where
             program: spec.agent.program.display().to_string(),
             source,
         })?;
-    match tokio::time::timeout(spec.ready_timeout, open(&proc, &mut lines)).await {
+    match tokio::time::timeout(spec.ready_timeout, open(&proc.writer(), &mut lines)).await {
         Ok(Ok(value)) => Ok((proc, lines, value)),
         Ok(Err(message)) => {
             // Let the agent finish dying, and the stderr collector catch its last words.

@@ -5,6 +5,7 @@
 //! every way a session ends, a normal end, a crash of the actor or a dropped start, ends the
 //! whole group: [`AgentProcess`] kills it when dropped.
 
+use super::lines::{Lines, Segment};
 use crate::agents::AgentSpec;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -13,12 +14,15 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
 /// How much of an agent's stderr is kept for error messages.
 const STDERR_TAIL: usize = 4096;
+
+/// The longest stderr line read whole; longer ones are noted, not kept.
+const STDERR_LINE: usize = 64 * 1024;
 
 /// A running agent process.
 pub struct AgentProcess {
@@ -27,10 +31,6 @@ pub struct AgentProcess {
     stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
 }
-
-/// The stdout side, handed to the driver's reader task: raw lines, since an agent may print
-/// bytes that are not UTF-8 and that must not end the session.
-pub type Lines = tokio::io::Split<BufReader<ChildStdout>>;
 
 impl AgentProcess {
     /// Spawns `spec` with `extra_args` in `cwd`, in a new process group, with the agent's
@@ -67,7 +67,7 @@ impl AgentProcess {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_stdin(stdin, rx));
-        let lines = BufReader::with_capacity(64 * 1024, stdout).split(b'\n');
+        let lines = Lines::new(stdout);
         Ok((
             AgentProcess {
                 child,
@@ -79,21 +79,9 @@ impl AgentProcess {
         ))
     }
 
-    /// Queues one line (a newline is appended) for the agent's stdin. Fails once stdin is
-    /// closed.
-    pub fn write_line(&self, mut line: Vec<u8>) -> std::io::Result<()> {
-        line.push(b'\n');
-        self.stdin
-            .as_ref()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdin closed"))?
-            .send(line)
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "agent stdin closed"))
-    }
-
-    /// A weak sender for stdin lines, for drivers that answer agent requests from their
-    /// reader task. Weak, so that dropping the process still closes the agent's stdin.
-    pub fn stdin_sender(&self) -> Option<mpsc::WeakUnboundedSender<Vec<u8>>> {
-        self.stdin.as_ref().map(|s| s.downgrade())
+    /// A [`Writer`] for the agent's stdin.
+    pub fn writer(&self) -> Writer {
+        Writer(self.stdin.as_ref().map(|s| s.downgrade()))
     }
 
     /// The agent's pid (the process group id).
@@ -193,6 +181,37 @@ fn agent_env(cmd: &mut Command, spec: &AgentSpec) {
     cmd.envs(&spec.env);
 }
 
+/// Queues JSON messages for an agent's stdin, one line each. Every write to an agent goes
+/// through here, the driver's turns and cancels as well as the reader task's answers to the
+/// agent's requests: serde makes each line whole, so no message is ever split or merged, and
+/// no non-JSON line, which kills Claude Code (docs/protocols.md), can be written.
+///
+/// It holds the stdin queue weakly, so that the copy held by the reader task does not keep the
+/// agent's stdin open once the [`AgentProcess`] is shut down or dropped.
+#[derive(Clone)]
+pub struct Writer(Option<mpsc::WeakUnboundedSender<Vec<u8>>>);
+
+impl Writer {
+    /// A writer onto a queue of lines, for tests that read what a driver writes.
+    #[cfg(test)]
+    pub(crate) fn to_queue(queue: &mpsc::UnboundedSender<Vec<u8>>) -> Writer {
+        Writer(Some(queue.downgrade()))
+    }
+
+    /// Queues `msg` as one line. Fails once the agent's stdin is closed.
+    pub fn send(&self, msg: &serde_json::Value) -> std::io::Result<()> {
+        let mut line = msg.to_string().into_bytes();
+        line.push(b'\n');
+        self.0
+            .as_ref()
+            .and_then(|w| w.upgrade())
+            .and_then(|tx| tx.send(line).ok())
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "agent stdin closed")
+            })
+    }
+}
+
 async fn write_stdin(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
     while let Some(line) = rx.recv().await {
         if stdin.write_all(&line).await.is_err() || stdin.flush().await.is_err() {
@@ -202,13 +221,19 @@ async fn write_stdin(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Vec<
     // Dropping stdin closes the pipe: the agent sees EOF.
 }
 
+/// Keeps the tail of the agent's stderr, line by line. Lines are bounded like stdout's: an
+/// agent that writes megabytes without a newline on stderr must not grow the daemon either.
 async fn collect_stderr(
     err: tokio::process::ChildStderr,
     tail: Arc<Mutex<VecDeque<u8>>>,
     agent: String,
 ) {
-    let mut lines = BufReader::new(err).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut lines = Lines::with_limit(err, STDERR_LINE);
+    while let Ok(Some(segment)) = lines.next_segment().await {
+        let line = match segment {
+            Segment::Line(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Segment::Oversized(lost) => format!("[a stderr line of {} bytes, dropped]", lost.len),
+        };
         tracing::debug!(agent = %agent, "stderr: {line}");
         if let Ok(mut t) = tail.lock() {
             t.extend(line.as_bytes());

@@ -1,7 +1,8 @@
 //! JSON-RPC over newline-delimited JSON, shared by the Codex app-server (which omits the
 //! `"jsonrpc"` field) and ACP (JSON-RPC 2.0 proper) drivers.
 
-use super::process::{AgentProcess, Lines};
+use super::lines::{Lines, Segment};
+use super::process::Writer;
 use serde_json::{Value, json};
 
 /// Whether messages carry `"jsonrpc":"2.0"`.
@@ -42,11 +43,12 @@ impl Dialect {
     pub fn error(self, id: &Value, code: i64, message: &str) -> Value {
         self.stamp(json!({"id": id, "error": {"code": code, "message": message}}))
     }
-}
 
-/// Writes one JSON message.
-pub fn send(proc: &AgentProcess, msg: &Value) -> std::io::Result<()> {
-    proc.write_line(msg.to_string().into_bytes())
+    /// The reply to an agent's request for something cap does not offer ("method not found"):
+    /// an answer at once, so the agent fails that step visibly instead of waiting forever.
+    pub fn unsupported(self, id: &Value, method: &str) -> Value {
+        self.error(id, -32601, &format!("{method} is not supported by cap"))
+    }
 }
 
 /// What a line from the agent is.
@@ -105,35 +107,53 @@ pub fn error_text(e: &Value) -> String {
 /// Sends a request and reads lines until its reply, answering agent requests with "not
 /// supported" and dropping notifications (during a handshake or a session load they are
 /// replays, which must not leak into a turn). `Err` carries the agent's error text, or says
-/// that the agent exited.
+/// that the agent exited or that its reply was too long to read.
 pub async fn call(
-    proc: &AgentProcess,
+    writer: &Writer,
     lines: &mut Lines,
     dialect: Dialect,
     id: u64,
     method: &str,
     params: Value,
 ) -> Result<Value, String> {
-    send(proc, &dialect.request(id, method, params))
+    writer
+        .send(&dialect.request(id, method, params))
         .map_err(|e| format!("cannot write to the agent: {e}"))?;
-    while let Ok(Some(line)) = lines.next_segment().await {
+    while let Ok(Some(segment)) = lines.next_segment().await {
+        let line = match segment {
+            Segment::Line(line) => line,
+            // A lost line that may be the reply: fail now rather than at the ready timeout.
+            Segment::Oversized(lost) if may_be_reply(&lost.fields, id) => {
+                return Err(format!(
+                    "the agent's reply to {method} was a line of {} bytes, longer than cap reads",
+                    lost.len
+                ));
+            }
+            Segment::Oversized(_) => continue,
+        };
         let Ok(v) = serde_json::from_slice::<Value>(&line) else {
             tracing::debug!(
                 "non-JSON line during {method}: {}",
-                String::from_utf8_lossy(&line)
+                String::from_utf8_lossy(&line[..line.len().min(200)])
             );
             continue;
         };
         match classify(v) {
             Incoming::Reply { id: got, result } if got == id => return result,
-            Incoming::Request { id, method: m, .. } => {
-                let _ = send(
-                    proc,
-                    &dialect.error(&id, -32601, &format!("{m} is not supported by cap")),
-                );
+            Incoming::Request { id, method, .. } => {
+                let _ = writer.send(&dialect.unsupported(&id, &method));
             }
             _ => {}
         }
     }
     Err(format!("the agent exited during {method}"))
+}
+
+/// Whether a message whose start shows `fields` may be the reply to request `id`: it has that
+/// id and no method, or its start does not tell.
+pub fn may_be_reply(fields: &serde_json::Map<String, Value>, id: u64) -> bool {
+    if fields.contains_key("method") {
+        return false;
+    }
+    fields.get("id").is_none_or(|got| got.as_u64() == Some(id))
 }
