@@ -32,6 +32,7 @@ pub struct ClaudeArgs {
     pub output_format: Option<String>,
     pub verbose: bool,
     pub include_partial_messages: bool,
+    pub permission_prompt_tool: Option<String>,
 }
 
 /// Options taking a value that we accept (most are ignored).
@@ -113,6 +114,7 @@ pub fn parse_args(args: &[String]) -> Result<ClaudeArgs, String> {
                     }
                     a.permission_mode = Some(value)
                 }
+                "--permission-prompt-tool" => a.permission_prompt_tool = Some(value),
                 _ => {}
             }
         } else if BOOL_FLAGS.contains(&flag.as_str()) {
@@ -148,11 +150,22 @@ struct Turn {
     msg_id: String,
 }
 
+/// A turn waiting for the host's answer to its `can_use_tool` request.
+struct Asking {
+    request_id: String,
+    plan: Plan,
+    started: Instant,
+    msg_id: String,
+}
+
 pub struct Claude {
     home: Home,
     cwd: String,
     model: String,
     permission_mode: String,
+    /// `--permission-prompt-tool stdio`: permission questions go to the host.
+    prompt_tool: bool,
+    asking: Option<Asking>,
     partial_messages: bool,
     never_ready: bool,
     session_id: String,
@@ -213,6 +226,8 @@ impl Claude {
                 .permission_mode
                 .clone()
                 .unwrap_or_else(|| "default".to_string()),
+            prompt_tool: a.permission_prompt_tool.as_deref() == Some("stdio"),
+            asking: None,
             partial_messages: a.include_partial_messages,
             never_ready: env_flag("FAKE_NEVER_READY"),
             session_id,
@@ -357,6 +372,14 @@ impl Claude {
     }
 
     fn interrupt(&mut self) {
+        if let Some(a) = self.asking.take() {
+            let mut r = self.result("error_during_execution", false, "", a.plan.n, a.started);
+            r["terminal_reason"] = json!("aborted_streaming");
+            self.finish_history("", "interrupted");
+            emit(&r);
+            self.start_queued();
+            return;
+        }
         let Some(turn) = self.running.take() else {
             return;
         };
@@ -392,7 +415,7 @@ impl Claude {
     }
 
     fn start_queued(&mut self) {
-        if self.running.is_none() && !self.queued.is_empty() {
+        if self.running.is_none() && self.asking.is_none() && !self.queued.is_empty() {
             let text = std::mem::take(&mut self.queued).join("\n");
             self.start_turn(text);
         }
@@ -431,7 +454,40 @@ impl Claude {
             self.start_queued();
             return;
         }
-        let reply = plan.reply("");
+        if plan.permission {
+            // Like Claude Code: bypass mode never asks; a host with the stdio prompt tool is
+            // asked; without one, an ask is a denial.
+            let suffix = if self.permission_mode == "bypassPermissions" {
+                " [permission bypassed]"
+            } else if self.prompt_tool {
+                let request_id = format!("perm-{}", new_uuid());
+                emit(&json!({
+                    "type": "control_request",
+                    "request_id": request_id,
+                    "request": {
+                        "subtype": "can_use_tool",
+                        "tool_name": "Write",
+                        "input": {"file_path": "permission.txt", "content": "fake"},
+                        "tool_use_id": format!("toolu_{n}"),
+                    },
+                }));
+                self.asking = Some(Asking {
+                    request_id,
+                    plan,
+                    started,
+                    msg_id,
+                });
+                return;
+            } else {
+                " [PERMISSION DENIED: no permission prompt tool]"
+            };
+            return self.stream_turn(plan, started, msg_id, suffix);
+        }
+        self.stream_turn(plan, started, msg_id, "");
+    }
+
+    fn stream_turn(&mut self, plan: Plan, started: Instant, msg_id: String, suffix: &str) {
+        let reply = plan.reply(suffix);
         let stream = plan.stream(&reply);
         self.running = Some(Turn {
             plan,
@@ -439,6 +495,27 @@ impl Claude {
             started,
             msg_id,
         });
+    }
+
+    /// The host answered a `can_use_tool` request.
+    fn on_permission_answer(&mut self, v: &Value) {
+        let r = &v["response"];
+        let Some(a) = self
+            .asking
+            .take_if(|a| r["request_id"].as_str() == Some(a.request_id.as_str()))
+        else {
+            return;
+        };
+        let answer = &r["response"];
+        let suffix = match (r["subtype"].as_str(), answer["behavior"].as_str()) {
+            (Some("success"), Some("allow")) => " [permission granted]".to_string(),
+            (Some("success"), Some("deny")) => format!(
+                " [PERMISSION DENIED: {}]",
+                answer["message"].as_str().unwrap_or("")
+            ),
+            _ => " [PERMISSION DENIED: bad answer]".to_string(),
+        };
+        self.stream_turn(a.plan, a.started, a.msg_id, &suffix);
     }
 }
 
@@ -494,13 +571,14 @@ impl Agent for Claude {
                     emit(&r);
                     return Flow::Exit(1);
                 }
-                if self.running.is_some() {
+                if self.running.is_some() || self.asking.is_some() {
                     self.queued.push(text);
                 } else {
                     self.start_turn(text);
                 }
             }
-            // control_response (answers to our requests) and unknown types are ignored.
+            Some("control_response") => self.on_permission_answer(&v),
+            // Unknown types are ignored.
             _ => {}
         }
         Flow::Continue
@@ -508,7 +586,7 @@ impl Agent for Claude {
 
     fn on_eof(&mut self) -> Flow {
         self.eof = true;
-        if self.running.is_none() && self.queued.is_empty() {
+        if self.running.is_none() && self.asking.is_none() && self.queued.is_empty() {
             Flow::Exit(0)
         } else {
             Flow::Continue
@@ -548,7 +626,7 @@ impl Agent for Claude {
                 self.running = Some(turn);
             }
         }
-        if self.eof && self.running.is_none() && self.queued.is_empty() {
+        if self.eof && self.running.is_none() && self.asking.is_none() && self.queued.is_empty() {
             return Flow::Exit(0);
         }
         Flow::Continue

@@ -14,16 +14,21 @@ use super::{
 };
 use cap_proto::StopReason;
 use cap_proto::ToolCall;
+use cap_proto::policy::{Kind, ToolUse};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const INIT_ID: &str = "cap-init";
 
+/// Open `can_use_tool` requests: request id → the tool's input (echoed back on allow).
+type Asks = Arc<Mutex<HashMap<String, Value>>>;
+
 /// A live Claude Code process.
 pub struct ClaudeDriver {
     conn: Conn,
     native: Arc<Mutex<Option<String>>>,
+    asks: Asks,
     next_request: u64,
 }
 
@@ -38,8 +43,12 @@ impl ClaudeDriver {
             "stream-json",
             "--verbose",
             "--include-partial-messages",
+            // Never bypass: Claude asks its host (us, over stdio) before every tool use its
+            // default mode does not allow outright, and the session's policy answers.
             "--permission-mode",
-            "bypassPermissions",
+            "default",
+            "--permission-prompt-tool",
+            "stdio",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -64,14 +73,17 @@ impl ClaudeDriver {
         };
         let (proc, lines, ()) = spawn_and_open(&spec, &args, initialize).await?;
         let native = Arc::new(Mutex::new(native));
+        let asks = Asks::default();
         let reader = Reader {
             native: native.clone(),
+            asks: asks.clone(),
             tools: HashMap::new(),
             streamed: false,
         };
         Ok(ClaudeDriver {
             conn: Conn::new(proc, lines, reader),
             native,
+            asks,
             next_request: 1,
         })
     }
@@ -111,6 +123,7 @@ async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<(), String> {
 /// the driver.
 struct Reader {
     native: Arc<Mutex<Option<String>>>,
+    asks: Asks,
     tools: HashMap<String, String>,
     streamed: bool,
 }
@@ -125,8 +138,30 @@ impl Handler for Reader {
             out.push(DriverEvent::NativeId(id.to_string()));
         }
         out.extend(translate(&v, &mut self.tools, &mut self.streamed));
-        if v["type"] == "control_request" {
-            refuse(writer, &v["request_id"]);
+        match v["type"].as_str() {
+            Some("control_request") if v["request"]["subtype"] == "can_use_tool" => {
+                let id = match &v["request_id"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let request = &v["request"];
+                let tool = tool_use(
+                    request["tool_name"].as_str().unwrap_or("tool"),
+                    &request["input"],
+                );
+                let mut asks = self.asks.lock().unwrap_or_else(|p| p.into_inner());
+                asks.insert(id.clone(), request["input"].clone());
+                out.push(DriverEvent::Permission { id, tool });
+            }
+            Some("control_request") => refuse(writer, &v["request_id"]),
+            // Claude no longer needs an answer (the turn was interrupted).
+            Some("control_cancel_request") => {
+                if let Some(id) = v["request_id"].as_str() {
+                    let mut asks = self.asks.lock().unwrap_or_else(|p| p.into_inner());
+                    asks.remove(id);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -147,6 +182,27 @@ impl Handler for Reader {
                 out.push(lost.event());
             }
         }
+    }
+}
+
+/// Classifies one of Claude Code's tools with what it acts on. Tools cap does not know (MCP
+/// tools, agents) count as `execute`.
+fn tool_use(name: &str, input: &Value) -> ToolUse {
+    let field = |k: &str| input[k].as_str().map(str::to_string);
+    let (kind, subject) = match name {
+        "Bash" | "BashOutput" | "KillShell" => (Kind::Execute, field("command")),
+        "Write" | "Edit" | "MultiEdit" => (Kind::Edit, field("file_path")),
+        "NotebookEdit" => (Kind::Edit, field("notebook_path")),
+        "Read" => (Kind::Read, field("file_path")),
+        "Glob" | "Grep" | "LS" => (Kind::Read, field("path").or_else(|| field("pattern"))),
+        "WebFetch" => (Kind::Fetch, field("url")),
+        "WebSearch" => (Kind::Fetch, field("query")),
+        _ => (Kind::Execute, None),
+    };
+    ToolUse {
+        tool: name.to_string(),
+        kind,
+        subject,
     }
 }
 
@@ -291,8 +347,23 @@ impl Driver for ClaudeDriver {
         self.native.lock().ok().and_then(|n| n.clone())
     }
 
-    fn answer(&mut self, _id: &str, _allow: bool) -> Result<(), DriverError> {
-        Err(DriverError::Unsupported("answering permission requests"))
+    fn answer(&mut self, id: &str, allow: bool) -> Result<(), DriverError> {
+        let input = self
+            .asks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        let Some(input) = input else {
+            return Ok(());
+        };
+        let decision = if allow {
+            json!({"behavior": "allow", "updatedInput": input})
+        } else {
+            json!({"behavior": "deny", "message": "cap's permission policy denied this tool use"})
+        };
+        let line = json!({"type": "control_response", "response": {
+            "subtype": "success", "request_id": id, "response": decision}});
+        self.conn.send(&line)
     }
 
     super::process_plumbing!();
@@ -353,6 +424,7 @@ mod tests {
         );
         let reader = Reader {
             native: Arc::new(Mutex::new(None)),
+            asks: Asks::default(),
             tools: HashMap::new(),
             streamed: false,
         };
@@ -384,6 +456,47 @@ mod tests {
         let answer: Value = serde_json::from_slice(&written[0]).unwrap();
         assert_eq!(answer["response"]["request_id"], "r1");
         assert_eq!(answer["response"]["subtype"], "error");
+    }
+
+    #[tokio::test]
+    async fn can_use_tool_requests_become_permission_events_until_cancelled() {
+        let input = r#"{"type":"control_request","request_id":"p1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"cargo test"}}}
+{"type":"control_request","request_id":"p2","request":{"subtype":"can_use_tool","tool_name":"Write","input":{"file_path":"/w/a"}}}
+{"type":"control_cancel_request","request_id":"p2"}
+{"type":"control_request","request_id":"p3","request":{"subtype":"can_use_tool","tool_name":"mcp__x__y","input":{}}}
+"#;
+        let asks = Asks::default();
+        let reader = Reader {
+            native: Arc::new(Mutex::new(None)),
+            asks: asks.clone(),
+            tools: HashMap::new(),
+            streamed: false,
+        };
+        let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
+        let asked: Vec<(String, ToolUse)> = events
+            .into_iter()
+            .filter_map(|e| match e {
+                DriverEvent::Permission { id, tool } => Some((id, tool)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(asked.len(), 3);
+        assert_eq!(asked[0].0, "p1");
+        assert_eq!(
+            (asked[0].1.kind, asked[0].1.subject.as_deref()),
+            (Kind::Execute, Some("cargo test"))
+        );
+        assert_eq!(
+            (asked[1].1.kind, asked[1].1.subject.as_deref()),
+            (Kind::Edit, Some("/w/a"))
+        );
+        assert_eq!(asked[2].1.kind, Kind::Execute, "an unknown tool is execute");
+        let open: Vec<String> = asks.lock().unwrap().keys().cloned().collect();
+        assert!(open.contains(&"p1".to_string()) && !open.contains(&"p2".to_string()));
+        assert!(
+            written.is_empty(),
+            "nothing is answered until the session decides"
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ use super::{
 };
 use cap_proto::StopReason;
 use cap_proto::ToolCall;
+use cap_proto::policy::{Kind, ToolUse};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,6 +43,10 @@ struct Shared {
     /// A turn failed by cap when a line that may have ended it was dropped: its late
     /// `turn/completed`, should it come, must not end the next turn.
     abandoned: Option<String>,
+    /// Open approval requests: our id → Codex's JSON-RPC id.
+    asks: HashMap<String, Value>,
+    /// The paths of file-change items, which their approval requests do not repeat.
+    changes: HashMap<String, Vec<String>>,
 }
 
 impl Shared {
@@ -81,6 +87,7 @@ impl CodexDriver {
             last_error: None,
             thread: thread.clone(),
             next_id: next_id.clone(),
+            cwd: spec.cwd.clone(),
         };
         Ok(CodexDriver {
             conn: Conn::new(proc, lines, reader),
@@ -116,7 +123,7 @@ async fn open_thread(
             .await?
         }
         _ => {
-            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": "never"});
+            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": APPROVAL});
             if let Some(m) = &spec.model {
                 params["model"] = json!(m);
             }
@@ -137,6 +144,8 @@ struct Reader {
     last_error: Option<String>,
     thread: String,
     next_id: Arc<AtomicU64>,
+    /// The session's cwd, to judge which changed file matters most.
+    cwd: std::path::PathBuf,
 }
 
 impl Reader {
@@ -177,12 +186,52 @@ impl Handler for Reader {
                     })),
                 }
             }
-            Incoming::Request { id, method, .. } => {
-                // With approvalPolicy "never" Codex should not ask; if it does, decline
-                // rather than hang the turn.
-                let _ = writer.send(&DIALECT.unsupported(&id, &method));
+            Incoming::Request { id, method, params } => {
+                let tool = match method.as_str() {
+                    "item/commandExecution/requestApproval" => Some(ToolUse {
+                        tool: "shell".into(),
+                        kind: Kind::Execute,
+                        subject: params["command"].as_str().map(str::to_string),
+                    }),
+                    "item/fileChange/requestApproval" => {
+                        let item = params["itemId"].as_str().unwrap_or_default();
+                        let paths = self.shared().changes.get(item).cloned();
+                        Some(ToolUse {
+                            tool: "apply_patch".into(),
+                            kind: Kind::Edit,
+                            subject: riskiest(paths.unwrap_or_default(), &self.cwd)
+                                .or_else(|| params["grantRoot"].as_str().map(str::to_string)),
+                        })
+                    }
+                    _ => None,
+                };
+                match tool {
+                    // The session decides; Codex waits for `answer`.
+                    Some(tool) => {
+                        let ask = id.to_string();
+                        self.shared().asks.insert(ask.clone(), id);
+                        out.push(DriverEvent::Permission { id: ask, tool });
+                    }
+                    None => {
+                        let _ = writer.send(&DIALECT.unsupported(&id, &method));
+                    }
+                }
             }
             Incoming::Notification { method, params } => {
+                if method == "item/started"
+                    && params["item"]["type"] == "fileChange"
+                    && let Some(item) = params["item"]["id"].as_str()
+                {
+                    let paths = params["item"]["changes"]
+                        .as_array()
+                        .map(|c| {
+                            c.iter()
+                                .filter_map(|c| c["path"].as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    self.shared().changes.insert(item.to_string(), paths);
+                }
                 if method == "turn/started"
                     && let Some(turn) = params["turn"]["id"].as_str()
                     && self.shared().turn_known(turn)
@@ -306,6 +355,23 @@ fn translate(
     }
 }
 
+/// Codex's approval policy for every turn: ask about anything outside its small list of
+/// trusted read-only commands.
+const APPROVAL: &str = "untrusted";
+
+/// The path of a file change that the policy should judge: the first outside the cwd, else
+/// the first.
+fn riskiest(paths: Vec<String>, cwd: &std::path::Path) -> Option<String> {
+    let outside = paths
+        .iter()
+        .find(|p| {
+            let p = std::path::Path::new(p);
+            p.is_absolute() && !p.starts_with(cwd)
+        })
+        .cloned();
+    outside.or_else(|| paths.into_iter().next())
+}
+
 /// A tool-like item (command, file change, MCP or web call) as a tool-call event.
 fn tool_event(method: &str, item: &Value) -> Option<DriverEvent> {
     let kind = item["type"].as_str()?;
@@ -394,7 +460,14 @@ impl Driver for CodexDriver {
             s.start_request = Some(id);
             s.interrupt_pending = false;
         }
-        let params = json!({"threadId": self.thread, "input": [{"type": "text", "text": text}]});
+        // Every turn asks for approval of anything Codex does not trust, so the session's
+        // policy decides; the sandbox is left open because that policy is the wall.
+        let params = json!({
+            "threadId": self.thread,
+            "input": [{"type": "text", "text": text}],
+            "approvalPolicy": APPROVAL,
+            "sandboxPolicy": {"type": "dangerFullAccess"},
+        });
         self.conn.send(&DIALECT.request(id, "turn/start", params))
     }
 
@@ -421,8 +494,19 @@ impl Driver for CodexDriver {
         Some(self.thread.clone())
     }
 
-    fn answer(&mut self, _id: &str, _allow: bool) -> Result<(), DriverError> {
-        Err(DriverError::Unsupported("answering permission requests"))
+    fn answer(&mut self, id: &str, allow: bool) -> Result<(), DriverError> {
+        let asked = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .asks
+            .remove(id);
+        let Some(rpc_id) = asked else {
+            return Ok(());
+        };
+        let decision = if allow { "accept" } else { "decline" };
+        self.conn
+            .send(&DIALECT.result(&rpc_id, json!({"decision": decision})))
     }
 
     super::process_plumbing!();
@@ -458,6 +542,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn approval_requests_become_permission_events_with_their_subject() {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let reader = Reader {
+            shared: shared.clone(),
+            last_error: None,
+            thread: "th".into(),
+            next_id: Arc::new(AtomicU64::new(10)),
+            cwd: "/w".into(),
+        };
+        let input = r#"{"id":5,"method":"item/commandExecution/requestApproval","params":{"itemId":"c1","command":"touch x"}}
+{"method":"item/started","params":{"item":{"type":"fileChange","id":"f1","changes":[{"path":"/w/a","kind":"add","diff":""},{"path":"/etc/x","kind":"add","diff":""}]}}}
+{"id":6,"method":"item/fileChange/requestApproval","params":{"itemId":"f1"}}
+{"id":7,"method":"item/tool/requestUserInput","params":{}}
+"#;
+        let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
+        let asked: Vec<ToolUse> = events
+            .into_iter()
+            .filter_map(|e| match e {
+                DriverEvent::Permission { tool, .. } => Some(tool),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(asked.len(), 2);
+        assert_eq!(
+            (asked[0].kind, asked[0].subject.as_deref()),
+            (Kind::Execute, Some("touch x"))
+        );
+        assert_eq!(
+            (asked[1].kind, asked[1].subject.as_deref()),
+            (Kind::Edit, Some("/etc/x")),
+            "the change outside the cwd is the one judged"
+        );
+        assert_eq!(shared.lock().unwrap().asks.len(), 2);
+        // Only the request cap does not handle was answered (refused).
+        assert_eq!(written.len(), 1);
+        let refused: Value = serde_json::from_slice(&written[0]).unwrap();
+        assert_eq!(refused["id"], 7);
+    }
+
+    #[tokio::test]
     async fn a_line_lost_mid_turn_fails_the_turn_once() {
         let pad = "x".repeat(300);
         let shared = Arc::new(Mutex::new(Shared {
@@ -469,6 +593,7 @@ mod tests {
             last_error: None,
             thread: "th".into(),
             next_id: Arc::new(AtomicU64::new(10)),
+            cwd: "/w".into(),
         };
         let input = format!(
             r#"{{"method":"item/completed","params":{{"item":{{"type":"commandExecution","aggregatedOutput":"{pad}"}}}}}}
