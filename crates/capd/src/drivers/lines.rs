@@ -251,7 +251,7 @@ fn value_end(text: &[u8], i: usize) -> Option<usize> {
                     return Some(j + 1);
                 }
             }
-            b',' | b'}' | b']' => return (j > i).then_some(j),
+            b',' | b'}' | b']' if depth == 0 => return (j > i).then_some(j),
             _ if b.is_ascii_whitespace() && depth == 0 => return (j > i).then_some(j),
             _ => {}
         }
@@ -391,6 +391,11 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .clone()
+        );
+        let f = leading_fields(br#"{"params":{"a":[1,{"b":"}"}],"c":2},"method":"m","id":3}"#);
+        assert_eq!(
+            f,
+            json!({"method": "m", "id": 3}).as_object().unwrap().clone()
         );
         let f = leading_fields(br#"{"type":"res\"ult\n","n":null,"#);
         assert_eq!(
