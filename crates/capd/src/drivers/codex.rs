@@ -523,4 +523,60 @@ mod tests {
         translate("turn/completed", &done, &shared, &mut None);
         assert!(!shared.lock().unwrap().interrupt_pending);
     }
+
+    const WORDS: &[&str] = &[
+        "id",
+        "method",
+        "params",
+        "result",
+        "error",
+        "message",
+        "turn",
+        "status",
+        "items",
+        "type",
+        "text",
+        "delta",
+        "item",
+        "command",
+        "aggregatedOutput",
+        "plan",
+        "item/agentMessage/delta",
+        "item/reasoning/textDelta",
+        "turn/started",
+        "item/started",
+        "item/completed",
+        "turn/plan/updated",
+        "turn/completed",
+        "thread/started",
+        "failed",
+        "interrupted",
+        "completed",
+        "agentMessage",
+        "commandExecution",
+        "t1",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_output_is_read_without_panicking(
+            output in crate::drivers::reader::tests::arb_output(WORDS),
+            running in proptest::prelude::any::<bool>(),
+        ) {
+            let reader = Reader {
+                shared: Arc::new(Mutex::new(Shared {
+                    turn: running.then(|| "t1".into()),
+                    start_request: Some(3),
+                    ..Shared::default()
+                })),
+                last_error: None,
+                thread: "th".into(),
+                next_id: Arc::new(AtomicU64::new(10)),
+            };
+            let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
+            crate::drivers::reader::tests::check(&events, &written);
+        }
+    }
 }
