@@ -513,4 +513,63 @@ mod tests {
             matches!(&translate(&weird, &mut tools)[..], [DriverEvent::Raw { kind, .. }] if kind == "fake_vendor_kind")
         );
     }
+
+    const WORDS: &[&str] = &[
+        "jsonrpc",
+        "2.0",
+        "id",
+        "method",
+        "params",
+        "result",
+        "error",
+        "code",
+        "message",
+        "session/update",
+        "session/request_permission",
+        "fs/write_text_file",
+        "update",
+        "sessionUpdate",
+        "agent_message_chunk",
+        "agent_thought_chunk",
+        "user_message_chunk",
+        "tool_call",
+        "tool_call_update",
+        "toolCallId",
+        "title",
+        "status",
+        "rawInput",
+        "rawOutput",
+        "content",
+        "text",
+        "plan",
+        "entries",
+        "usage_update",
+        "options",
+        "optionId",
+        "kind",
+        "allow_once",
+        "reject_once",
+        "toolCall",
+        "stopReason",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_output_is_read_without_panicking(
+            output in crate::drivers::reader::tests::arb_output(WORDS),
+            fail in proptest::prelude::any::<bool>(),
+        ) {
+            let reader = Reader {
+                shared: Arc::new(Mutex::new(Shared {
+                    prompt_request: Some(3),
+                    policy: if fail { Policy::Fail } else { Policy::ApproveAll },
+                })),
+                tools: HashMap::new(),
+            };
+            let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
+            crate::drivers::reader::tests::check(&events, &written);
+        }
+    }
 }

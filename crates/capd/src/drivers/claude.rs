@@ -519,4 +519,56 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    const WORDS: &[&str] = &[
+        "type",
+        "subtype",
+        "stream_event",
+        "event",
+        "content_block_delta",
+        "delta",
+        "text_delta",
+        "thinking_delta",
+        "text",
+        "thinking",
+        "assistant",
+        "message",
+        "content",
+        "tool_use",
+        "id",
+        "name",
+        "input",
+        "user",
+        "tool_result",
+        "tool_use_id",
+        "is_error",
+        "result",
+        "stop_reason",
+        "system",
+        "init",
+        "session_id",
+        "control_request",
+        "request_id",
+        "success",
+    ];
+
+    fn reader() -> Reader {
+        Reader {
+            native: Arc::new(Mutex::new(None)),
+            tools: HashMap::new(),
+            streamed: false,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_output_is_read_without_panicking(
+            output in crate::drivers::reader::tests::arb_output(WORDS),
+        ) {
+            let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader());
+            crate::drivers::reader::tests::check(&events, &written);
+        }
+    }
 }

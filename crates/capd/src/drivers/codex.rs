@@ -584,6 +584,8 @@ mod tests {
     #[tokio::test]
     async fn a_line_lost_mid_turn_fails_the_turn_once() {
         let pad = "x".repeat(300);
+        // Longer than the head kept of a lost line, so its start does not say what it was.
+        let long = "x".repeat(5000);
         let shared = Arc::new(Mutex::new(Shared {
             turn: Some("t1".into()),
             ..Shared::default()
@@ -598,7 +600,7 @@ mod tests {
         let input = format!(
             r#"{{"method":"item/completed","params":{{"item":{{"type":"commandExecution","aggregatedOutput":"{pad}"}}}}}}
 {{"id":5,"method":"item/commandExecution/requestApproval","params":{{"command":"{pad}"}}}}
-{{"params":{{"turn":{{"id":"t1","items":["{pad}"]}}}},"method":"turn/completed"}}
+{{"params":{{"turn":{{"id":"t1","items":["{long}"]}}}},"method":"turn/completed"}}
 {{"method":"turn/completed","params":{{"turn":{{"id":"t1","status":"completed"}}}}}}
 {{"method":"item/agentMessage/delta","params":{{"delta":"next"}}}}
 "#
@@ -649,5 +651,61 @@ mod tests {
         let done = json!({"turn": {"id": "t", "status": "completed"}});
         translate("turn/completed", &done, &shared, &mut None);
         assert!(!shared.lock().unwrap().interrupt_pending);
+    }
+
+    const WORDS: &[&str] = &[
+        "id",
+        "method",
+        "params",
+        "result",
+        "error",
+        "message",
+        "turn",
+        "status",
+        "items",
+        "type",
+        "text",
+        "delta",
+        "item",
+        "command",
+        "aggregatedOutput",
+        "plan",
+        "item/agentMessage/delta",
+        "item/reasoning/textDelta",
+        "turn/started",
+        "item/started",
+        "item/completed",
+        "turn/plan/updated",
+        "turn/completed",
+        "thread/started",
+        "failed",
+        "interrupted",
+        "completed",
+        "agentMessage",
+        "commandExecution",
+        "t1",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_output_is_read_without_panicking(
+            output in crate::drivers::reader::tests::arb_output(WORDS),
+            running in proptest::prelude::any::<bool>(),
+        ) {
+            let reader = Reader {
+                shared: Arc::new(Mutex::new(Shared {
+                    turn: running.then(|| "t1".into()),
+                    start_request: Some(3),
+                    ..Shared::default()
+                })),
+                last_error: None,
+                thread: "th".into(),
+                next_id: Arc::new(AtomicU64::new(10)),
+            };
+            let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
+            crate::drivers::reader::tests::check(&events, &written);
+        }
     }
 }

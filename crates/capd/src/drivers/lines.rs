@@ -251,7 +251,7 @@ fn value_end(text: &[u8], i: usize) -> Option<usize> {
                     return Some(j + 1);
                 }
             }
-            b',' | b'}' | b']' => return (j > i).then_some(j),
+            b',' | b'}' | b']' if depth == 0 => return (j > i).then_some(j),
             _ if b.is_ascii_whitespace() && depth == 0 => return (j > i).then_some(j),
             _ => {}
         }
@@ -262,6 +262,7 @@ fn value_end(text: &[u8], i: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
     use tokio::io::AsyncWriteExt;
 
@@ -392,6 +393,11 @@ mod tests {
                 .unwrap()
                 .clone()
         );
+        let f = leading_fields(br#"{"params":{"a":[1,{"b":"}"}],"c":2},"method":"m","id":3}"#);
+        assert_eq!(
+            f,
+            json!({"method": "m", "id": 3}).as_object().unwrap().clone()
+        );
         let f = leading_fields(br#"{"type":"res\"ult\n","n":null,"#);
         assert_eq!(
             f,
@@ -411,6 +417,101 @@ mod tests {
             b"xx",
         ] {
             assert!(leading_fields(junk).is_empty(), "{junk:?}");
+        }
+    }
+
+    /// JSON objects without floats (whose text does not always read back to the same value).
+    fn arb_object() -> impl Strategy<Value = Map<String, Value>> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            Just(Value::from("a \"quoted\" } ] , \\ string")),
+        ];
+        let value = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        proptest::collection::btree_map(any::<String>(), value, 0..6)
+            .prop_map(|m| m.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the bytes and however they are split into reads, the lines are those of
+        /// a plain split on newlines, each longer than the limit reported by its length.
+        #[test]
+        fn lines_are_a_split_on_newlines_with_long_ones_reported(
+            input in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'x'), any::<u8>()], 0..300),
+            limit in 1usize..40,
+            read in 1usize..50,
+        ) {
+            let mut pieces: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+            if pieces.last().is_some_and(|p| p.is_empty()) {
+                pieces.pop();
+            }
+            let expected: Vec<Result<Vec<u8>, u64>> = pieces
+                .iter()
+                .map(|p| if p.len() > limit { Err(p.len() as u64) } else { Ok(p.to_vec()) })
+                .collect();
+            let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+            let got = rt.block_on(async {
+                let (mut w, r) = tokio::io::duplex(read);
+                let bytes = input.clone();
+                tokio::spawn(async move {
+                    for c in bytes.chunks(read) {
+                        w.write_all(c).await?;
+                    }
+                    std::io::Result::Ok(())
+                });
+                let mut lines = Lines::with_limit(r, limit);
+                let mut got = Vec::new();
+                while let Some(seg) = lines.next_segment().await.expect("duplex reads") {
+                    assert!(lines.held() <= limit.max(HEAD));
+                    got.push(match seg {
+                        Segment::Line(l) => Ok(l),
+                        Segment::Oversized(lost) => Err(lost.len),
+                    });
+                }
+                got
+            });
+            prop_assert_eq!(got, expected);
+        }
+
+        #[test]
+        fn leading_fields_take_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            leading_fields(&bytes);
+        }
+
+        /// Of a whole object, the leading fields are its scalar fields; of any cut of its
+        /// text, a part of them with the same values: a cut never invents a field.
+        #[test]
+        fn leading_fields_are_the_scalars_and_a_cut_never_invents_one(
+            obj in arb_object(),
+            pretty in any::<bool>(),
+            cut in any::<proptest::sample::Index>(),
+        ) {
+            let v = Value::Object(obj.clone());
+            let text = if pretty {
+                serde_json::to_string_pretty(&v).expect("serialises")
+            } else {
+                v.to_string()
+            };
+            let scalars: Map<String, Value> = obj
+                .into_iter()
+                .filter(|(_, v)| !v.is_object() && !v.is_array())
+                .collect();
+            prop_assert_eq!(&leading_fields(text.as_bytes()), &scalars);
+            let cut = cut.index(text.len() + 1);
+            for (k, v) in leading_fields(&text.as_bytes()[..cut]) {
+                prop_assert_eq!(scalars.get(&k), Some(&v));
+            }
         }
     }
 }

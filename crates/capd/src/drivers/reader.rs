@@ -64,6 +64,7 @@ pub async fn run(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
     use tokio::io::AsyncWriteExt;
 
@@ -106,6 +107,83 @@ pub(crate) mod tests {
             lines.push(line);
         }
         (got, lines)
+    }
+
+    /// [`feed`] on a runtime of its own, for property tests.
+    pub(crate) fn feed_blocking(
+        input: &[u8],
+        handler: impl Handler,
+    ) -> (Vec<DriverEvent>, Vec<Vec<u8>>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a test runtime");
+        rt.block_on(feed(input, handler))
+    }
+
+    /// Arbitrary JSON, biased toward a protocol's vocabulary so that the fuzzing reaches the
+    /// deeper branches of its translation: keys and strings are often `words`, and numbers
+    /// often small (request ids).
+    pub(crate) fn arb_json(words: &'static [&'static str]) -> BoxedStrategy<Value> {
+        let word = prop_oneof![
+            3 => proptest::sample::select(words).prop_map(str::to_string),
+            1 => any::<String>(),
+        ]
+        .boxed();
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (0u64..12).prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            word.clone().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec((word.clone(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+        .boxed()
+    }
+
+    /// Arbitrary agent output: lines of vocabulary-biased JSON (some over [`feed`]'s line
+    /// limit), blank lines and raw bytes, with or without a final newline.
+    pub(crate) fn arb_output(words: &'static [&'static str]) -> BoxedStrategy<Vec<u8>> {
+        let line = prop_oneof![
+            4 => arb_json(words).prop_map(|v| v.to_string().into_bytes()),
+            1 => proptest::collection::vec(any::<u8>(), 0..80),
+        ];
+        (proptest::collection::vec(line, 0..8), any::<bool>())
+            .prop_map(|(lines, newline)| {
+                let mut out = lines.join(&b'\n');
+                if newline {
+                    out.push(b'\n');
+                }
+                out
+            })
+            .boxed()
+    }
+
+    /// What holds for any driver on any output: the events end with one `Exited`, a failed
+    /// turn always says why, and whatever was written is one JSON message per line.
+    pub(crate) fn check(events: &[DriverEvent], written: &[Vec<u8>]) {
+        assert_eq!(events.last(), Some(&DriverEvent::Exited));
+        assert_eq!(
+            events.iter().filter(|e| **e == DriverEvent::Exited).count(),
+            1
+        );
+        for e in events {
+            if let DriverEvent::TurnEnd(end) = e {
+                assert_eq!(end.ok, end.error.is_none(), "{end:?}");
+            }
+        }
+        for line in written {
+            let (last, body) = line.split_last().expect("a written line is not empty");
+            assert_eq!(*last, b'\n');
+            assert!(!body.contains(&b'\n'));
+            assert!(serde_json::from_slice::<Value>(body).is_ok());
+        }
     }
 
     #[tokio::test]
