@@ -555,6 +555,7 @@ mod tests {
     fn reader() -> Reader {
         Reader {
             native: Arc::new(Mutex::new(None)),
+            asks: Asks::default(),
             tools: HashMap::new(),
             streamed: false,
         }
