@@ -5,9 +5,15 @@
 //! produces.
 
 use cap_tests::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::mpsc;
 
 /// Asserts an exit code, showing the output when it differs.
-fn assert_code(out: &std::process::Output, want: i32, what: &str) {
+fn assert_code(out: &Output, want: i32, what: &str) {
     assert_eq!(
         code(out),
         want,
@@ -32,4 +38,153 @@ fn prompt_help_lists_global_options_under_their_own_heading() {
         "--socket among prompt's options:\n{help}"
     );
     assert!(own.contains("--timeout"), "{help}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A stand-in daemon: the faults below are ones a healthy capd never produces.
+// ---------------------------------------------------------------------------------------------
+
+/// A socket served by a script in a thread instead of capd: it accepts one connection and
+/// runs the script on it. Declare it after the [`Env`] so it is gone before the `Env`'s
+/// cleanup looks for daemons.
+struct StandIn {
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    done: mpsc::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl StandIn {
+    fn serve(script: impl FnOnce(&mut Peer) + Send + 'static) -> StandIn {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("standin.sock");
+        let listener = UnixListener::bind(&socket).expect("bind the stand-in socket");
+        let (tx, done) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+            let mut peer = Peer {
+                reader: BufReader::new(stream.try_clone().expect("clone")),
+                writer: stream,
+            };
+            script(&mut peer);
+            let _ = tx.send(());
+        });
+        StandIn {
+            _dir: dir,
+            socket,
+            done,
+            thread,
+        }
+    }
+
+    /// Waits for the script to end (scripts end when `cap` hangs up) and passes on its panic.
+    fn finish(self) {
+        match self.done.recv_timeout(DEADLINE) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                if let Err(panic) = self.thread.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("the stand-in daemon never finished"),
+        }
+    }
+}
+
+/// The stand-in's end of the connection.
+struct Peer {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Peer {
+    /// The next request as JSON; `None` once the client hung up.
+    fn request(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(serde_json::from_str(&line).expect("request is JSON")),
+        }
+    }
+
+    /// The next request, which must come and must be `op`; returns its id.
+    fn expect(&mut self, op: &str) -> u64 {
+        let req = self
+            .request()
+            .unwrap_or_else(|| panic!("hung up before `{op}`"));
+        assert_eq!(req["op"], op, "{req}");
+        req["id"].as_u64().expect("numeric id")
+    }
+
+    /// Writes one line (a newline is added). A client that has already left is not an
+    /// error: some tests are about the client leaving.
+    fn send(&mut self, line: &str) {
+        let _ = self
+            .writer
+            .write_all(line.as_bytes())
+            .and_then(|()| self.writer.write_all(b"\n"));
+    }
+
+    /// Answers the handshake the way capd does.
+    fn hello(&mut self) {
+        let id = self.expect("hello");
+        let reply = json!({"id": id, "hello": {
+            "version": cap_proto::PROTOCOL_VERSION, "daemon_version": "stand-in", "pid": 1
+        }});
+        self.send(&reply.to_string());
+    }
+
+    /// Reads (and ignores) requests until the client hangs up; returns them.
+    fn drain(&mut self) -> Vec<Value> {
+        std::iter::from_fn(|| self.request()).collect()
+    }
+}
+
+/// `cap ARGS` against a stand-in, with extra environment; fails the test if `cap` hangs.
+fn cap_on(env: &Env, stand: &StandIn, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = env.command("cap");
+    cmd.env("CAP_SOCKET", &stand.socket)
+        .env("CAP_NO_AUTOSTART", "1")
+        .args(args);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    output_within_deadline(&mut cmd)
+}
+
+#[test]
+fn a_daemon_that_accepts_but_never_answers_exits_6() {
+    let env = Env::new();
+    let stand = StandIn::serve(|peer| {
+        peer.drain();
+    });
+    let socket = stand.socket.to_string_lossy().into_owned();
+    let out = output_within_deadline(env.command("cap").env("CAP_CONNECT_TIMEOUT", "0.3").args([
+        "daemon",
+        "status",
+        "--no-autostart",
+        "--socket",
+        &socket,
+    ]));
+    assert_code(&out, 6, "status on a mute socket");
+    let err = text(&out.stderr);
+    assert!(err.contains("did not answer `hello`"), "{err}");
+    assert!(err.contains(&socket), "{err}");
+    stand.finish();
+}
+
+#[test]
+fn an_error_with_id_0_ends_a_command_with_its_exit_code() {
+    let env = Env::new();
+    let stand = StandIn::serve(|peer| {
+        peer.hello();
+        peer.expect("sessions");
+        // What capd answers to a line it could not parse: it cannot know the request's id.
+        peer.send(r#"{"id":0,"error":{"code":"protocol","message":"malformed JSON line: x"}}"#);
+        peer.drain();
+    });
+    let out = cap_on(&env, &stand, &[], &["sessions"]);
+    assert_code(&out, 2, "sessions answered by an id-0 error");
+    assert!(text(&out.stderr).contains("malformed JSON line: x"));
+    stand.finish();
 }

@@ -7,6 +7,7 @@ use crate::connect::{self, connect_failure, nobody_listens, probe, try_connect};
 use crate::failure::Failure;
 use crate::output::{self, limit_secs, print_json, secs};
 use cap_proto::ProtoError;
+use cap_proto::client::is_timeout;
 use cap_proto::reply::{DaemonStatus, Reply};
 use cap_proto::request::Op;
 use serde_json::json;
@@ -76,7 +77,7 @@ fn start(ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Stops the daemon if one runs; returns its pid, or `None` when none was running.
 fn stop(ctx: &Ctx) -> anyhow::Result<Option<u32>> {
-    let pid = match try_connect(&ctx.socket) {
+    let pid = match try_connect(ctx) {
         Ok(mut conn) => {
             let pid = conn.hello.pid;
             match conn.client.call(Op::Stop) {
@@ -87,9 +88,11 @@ fn stop(ctx: &Ctx) -> anyhow::Result<Option<u32>> {
             pid
         }
         Err(e) if nobody_listens(&e) => return Ok(None),
-        // A daemon from another build cannot be asked politely: signal it by its pid file.
+        // A daemon from another build, or one too wedged to answer, cannot be asked politely:
+        // signal it by its pid file.
         Err(e @ (ProtoError::VersionMismatch { .. } | ProtoError::Remote(_))) => terminate(ctx, e)?,
-        Err(e) => return Err(connect_failure(e).into()),
+        Err(e) if is_timeout(&e) => terminate(ctx, e)?,
+        Err(e) => return Err(connect_failure(ctx, e).into()),
     };
     wait_gone(ctx, pid)?;
     Ok(Some(pid))
@@ -122,7 +125,7 @@ fn wait_gone(ctx: &Ctx, pid: u32) -> anyhow::Result<()> {
     let deadline = Instant::now() + STOP_TIMEOUT;
     let alive = || running(pid);
     loop {
-        let answers = try_connect(&ctx.socket).is_ok();
+        let answers = try_connect(ctx).is_ok();
         if !answers && !alive() {
             return Ok(());
         }

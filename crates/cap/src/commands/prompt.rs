@@ -15,7 +15,7 @@ use cap_proto::reply::{Reply, Response};
 use cap_proto::request::{Op, PromptRequest, Route, TargetRequest};
 use cap_proto::{ErrorBody, ProtoError};
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{self, Sender};
 
 pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
@@ -182,7 +182,7 @@ fn stream(ctx: &Ctx, conn: Conn, req: PromptRequest, ended: &mut bool) -> anyhow
                 interrupted = true;
                 render.note("cancelling the turn (Ctrl-C again to quit at once)")?;
                 send_cancel(
-                    ctx.socket.clone(),
+                    ctx.clone(),
                     target(&route, session.as_deref(), request.as_deref()),
                     tx.clone(),
                 );
@@ -285,9 +285,9 @@ fn target(route: &Route, session: Option<&str>, request: Option<&str>) -> Target
 
 /// Cancels on a second connection (the first is busy streaming), off the main thread so a
 /// second Ctrl-C still quits at once.
-fn send_cancel(socket: PathBuf, target: TargetRequest, tx: Sender<Msg>) {
+fn send_cancel(ctx: Ctx, target: TargetRequest, tx: Sender<Msg>) {
     std::thread::spawn(move || {
-        let outcome = try_connect(&socket)
+        let outcome = try_connect(&ctx)
             .and_then(|mut conn| conn.client.call(Op::Cancel(target)))
             .map_err(|e| e.to_string())
             .map(|reply| match reply {
@@ -318,6 +318,7 @@ fn synthesize_error(err: &anyhow::Error) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use std::io::Cursor;
+    use std::path::PathBuf;
 
     fn words(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()
