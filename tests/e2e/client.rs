@@ -188,3 +188,64 @@ fn an_error_with_id_0_ends_a_command_with_its_exit_code() {
     assert!(text(&out.stderr).contains("malformed JSON line: x"));
     stand.finish();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Forward compatibility: json prints what the daemon sent
+// ---------------------------------------------------------------------------------------------
+
+/// The envelopes of one turn as a newer daemon might send them: a field this `cap` has no
+/// name for, an event type it has never heard of, and odd spacing, none of which a re-encoding
+/// would keep.
+const NEWER_TURN: [&str; 4] = [
+    r#"{"v":1,"type":"session","id":"s1","agent":"claude","key":"k","native_id":"n1","how":"opened","warmth":0.9,"session":"s1","request":"r1","seq":0}"#,
+    r#"{"v":1,"type":"text","delta":"Hello","tokens":{"out":1},"session":"s1","request":"r1","seq":1}"#,
+    r#"{"v":1, "type":"mood","mood":"curious","session":"s1","request":"r1","seq":2}"#,
+    r#"{"v":1,"type":"result","output":"Hello","stop_reason":"end_turn","turns":1,"duration_ms":5,"native_id":"n1","cost":{"usd":0.01},"session":"s1","request":"r1","seq":3}"#,
+];
+
+#[test]
+fn json_prints_envelopes_exactly_as_the_daemon_sent_them() {
+    let env = Env::new();
+    let stand = StandIn::serve(|peer| {
+        peer.hello();
+        let id = peer.expect("prompt");
+        for envelope in NEWER_TURN {
+            peer.send(&format!(r#"{{"id":{id},"event":{envelope}}}"#));
+        }
+        peer.drain();
+    });
+    let out = cap_on(&env, &stand, &[], &["--format", "json", "prompt", "hi"]);
+    assert_code(&out, 0, "prompt");
+    assert_eq!(text(&out.stdout), NEWER_TURN.join("\n") + "\n");
+    stand.finish();
+
+    // The text format still understands what it knows.
+    let stand = StandIn::serve(|peer| {
+        peer.hello();
+        let id = peer.expect("prompt");
+        for envelope in NEWER_TURN {
+            peer.send(&format!(r#"{{"id":{id},"event":{envelope}}}"#));
+        }
+        peer.drain();
+    });
+    let out = cap_on(&env, &stand, &[], &["prompt", "hi"]);
+    assert_code(&out, 0, "prompt");
+    assert_eq!(text(&out.stdout), "Hello\n");
+    stand.finish();
+}
+
+#[test]
+fn json_documents_keep_fields_this_cap_does_not_know() {
+    let env = Env::new();
+    let session = r#"{"id":"s1","agent":"claude","state":"idle","keys":["k"],"home_key":"k","cwd":"/tmp","native_id":null,"turns":2,"idle_secs":5,"queued":0,"pid":null,"model":null,"colour":"teal"}"#;
+    let stand = StandIn::serve(move |peer| {
+        peer.hello();
+        let id = peer.expect("show");
+        peer.send(&format!(r#"{{"id":{id},"session":{session}}}"#));
+        peer.drain();
+    });
+    let out = cap_on(&env, &stand, &[], &["--format", "json", "show", "s1"]);
+    assert_code(&out, 0, "show");
+    assert_eq!(text(&out.stdout), format!("{session}\n"));
+    stand.finish();
+}

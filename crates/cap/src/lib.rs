@@ -13,6 +13,7 @@ pub mod render;
 pub mod route;
 pub mod spinner;
 pub mod timeouts;
+pub mod wire;
 
 use cli::{Cli, Command, Format, Global};
 use std::path::PathBuf;

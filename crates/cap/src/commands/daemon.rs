@@ -149,12 +149,12 @@ fn status(ctx: &Ctx) -> anyhow::Result<()> {
         ))
         .into());
     };
-    let reply = conn.client.call(Op::Status)?;
-    let Reply::Status(st) = &reply else {
-        return Err(output::unexpected("status", &reply));
+    let answer = super::call_on(&mut conn.client, Op::Status)?;
+    let Reply::Status(st) = &answer.reply else {
+        return Err(output::unexpected("status", &answer.reply));
     };
     match ctx.format {
-        Format::Json => print_json(st),
+        Format::Json => answer.print_json(),
         Format::Quiet => output::println(&st.pid.to_string()),
         Format::Text => output::print(&render(st)),
     }

@@ -21,26 +21,79 @@ pub mod unbind;
 use crate::Ctx;
 use crate::cli::Format;
 use crate::connect::connect;
-use crate::output;
+use crate::failure::Failure;
+use crate::{output, wire};
+use cap_proto::ProtoError;
+use cap_proto::client::{Client, Received};
 use cap_proto::reply::Reply;
 use cap_proto::request::Op;
 
+/// The answer to a one-reply request: decoded, and as the daemon sent it.
+pub struct Answer {
+    pub reply: Reply,
+    /// The reply line's text.
+    text: String,
+}
+
+impl Answer {
+    /// Prints the reply's payload for `--format json` exactly as the daemon sent it, so the
+    /// fields a newer daemon added reach scripts even through an older `cap`.
+    pub fn print_json(&self) -> anyhow::Result<()> {
+        output::println(wire::payload(&self.text))
+    }
+}
+
 /// Connects (autostarting when allowed) and makes one request with one reply.
-pub fn call(ctx: &Ctx, op: Op) -> anyhow::Result<Reply> {
+pub fn call(ctx: &Ctx, op: Op) -> anyhow::Result<Answer> {
     let mut conn = connect(ctx)?;
-    Ok(conn.client.call(op)?)
+    call_on(&mut conn.client, op)
+}
+
+/// Makes one request with one reply on an open connection. An error reply, or an error with
+/// id 0 (the daemon could not parse a line, likely this request), is the request's failure.
+pub fn call_on(client: &mut Client, op: Op) -> anyhow::Result<Answer> {
+    let name = op.name();
+    let id = client.send(op)?;
+    loop {
+        let Received { text, response } = client.recv_line()?;
+        match response {
+            Ok(resp) => match resp.reply {
+                Reply::Error(body) if resp.id == id || resp.id == 0 => {
+                    return Err(ProtoError::Remote(body).into());
+                }
+                reply if resp.id == id => return Ok(Answer { reply, text }),
+                _ => continue,
+            },
+            Err(e) => {
+                let parts = wire::parts(&text);
+                match (parts.id, parts.kind.as_deref(), parts.payload) {
+                    (Some(got), Some("error"), Some(raw)) if got == id || got == 0 => {
+                        return Err(ProtoError::Remote(wire::lenient_error(raw)).into());
+                    }
+                    (Some(got), ..) if got == id => {
+                        return Err(Failure::runtime(format!(
+                            "capd's reply to `{name}` cannot be read by this cap ({e}); \
+                             `cap daemon restart` if capd was updated"
+                        ))
+                        .into());
+                    }
+                    _ => continue,
+                }
+            }
+        }
+    }
 }
 
 /// Prints a plain acknowledgement: the daemon's `Done` message, or `fallback` when the daemon
 /// answers with the affected session instead. Nothing in `quiet`.
-pub fn acknowledge(ctx: &Ctx, op: &str, reply: &Reply, fallback: &str) -> anyhow::Result<()> {
-    let message = match reply {
+pub fn acknowledge(ctx: &Ctx, op: &str, answer: &Answer, fallback: &str) -> anyhow::Result<()> {
+    let message = match &answer.reply {
         Reply::Done(done) if !done.message.is_empty() => done.message.as_str(),
         Reply::Done(_) | Reply::Session(_) => fallback,
         other => return Err(output::unexpected(op, other)),
     };
     match ctx.format {
-        Format::Json => output::print_json(&output::payload(reply)),
+        Format::Json => answer.print_json(),
         Format::Quiet => Ok(()),
         Format::Text => output::println(message),
     }

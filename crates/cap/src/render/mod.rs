@@ -107,14 +107,16 @@ impl Renderer {
         }
     }
 
-    /// Renders to the process's stdout and stderr.
-    pub fn event(&mut self, env: &Envelope) -> anyhow::Result<()> {
+    /// Renders to the process's stdout and stderr. `raw` is the envelope's JSON text as the
+    /// daemon sent it, which `json` prints instead of re-encoding `env` (and so losing what
+    /// this build does not know).
+    pub fn event(&mut self, env: &Envelope, raw: &str) -> anyhow::Result<()> {
         if let Some(s) = &self.spinner {
             s.pause();
         }
         {
             let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-            self.write_event(env, &mut out, &mut err)
+            self.write_event(env, raw, &mut out, &mut err)
                 .map_err(stdout_error)?;
         }
         // Waiting for the agent's first words: spin (after the locks are released, as the
@@ -160,21 +162,25 @@ impl Renderer {
             .map_err(stdout_error)
     }
 
-    /// Renders one envelope to the given streams.
+    /// An event this build could not decode at all: `json` still passes it through, the
+    /// other formats have nothing to show for it.
+    pub fn passthrough(&mut self, raw: &str) -> anyhow::Result<()> {
+        if self.format != Format::Json {
+            return Ok(());
+        }
+        write_line(&mut io::stdout().lock(), raw).map_err(stdout_error)
+    }
+
+    /// Renders one envelope (`raw`: its text as received) to the given streams.
     pub fn write_event(
         &mut self,
         env: &Envelope,
+        raw: &str,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> io::Result<()> {
         match self.format {
-            Format::Json if env.event == Event::Unknown => Ok(()),
-            Format::Json => {
-                let line = serde_json::to_string(env).map_err(io::Error::other)?;
-                out.write_all(line.as_bytes())?;
-                out.write_all(b"\n")?;
-                out.flush()
-            }
+            Format::Json => write_line(out, raw),
             Format::Quiet => match &env.event {
                 Event::Result(r) => {
                     out.write_all(r.output.as_bytes())?;
@@ -225,6 +231,13 @@ impl Renderer {
         }
         Ok(())
     }
+}
+
+/// One NDJSON line, flushed so a script reading the pipe sees each event as it happens.
+fn write_line(out: &mut dyn Write, line: &str) -> io::Result<()> {
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// `s` on one line, cut to `max` characters with an ellipsis.

@@ -3,16 +3,12 @@
 use super::*;
 use cap_proto::ErrorBody;
 use cap_proto::ErrorCode;
+use cap_proto::client::Received;
 use cap_proto::event::{How, SessionEvent, StopReason, ToolCall, TurnResult};
+use cap_proto::reply::{Reply, Response};
 
 fn env(event: Event, seq: u64) -> Envelope {
-    Envelope {
-        v: 1,
-        event,
-        session: Some("3f2a".into()),
-        request: Some("r1".into()),
-        seq,
-    }
+    Envelope::new(event, Some("3f2a".into()), Some("r1".into()), seq)
 }
 
 fn turn() -> Vec<Envelope> {
@@ -79,7 +75,34 @@ fn render(format: Format, events: &[Envelope], stdout_tty: bool) -> (String, Str
     let mut r = Renderer::with(format, 0, false, stdout_tty);
     let (mut out, mut err) = (Vec::new(), Vec::new());
     for e in events {
-        r.write_event(e, &mut out, &mut err).unwrap();
+        let raw = serde_json::to_string(e).unwrap();
+        r.write_event(e, &raw, &mut out, &mut err).unwrap();
+    }
+    (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+/// Renders reply lines the way `cap prompt` does: the typed envelope decides, the payload's
+/// text is what `json` prints.
+fn render_lines(format: Format, lines: &[&str]) -> (String, String) {
+    let mut r = Renderer::with(format, 0, false, false);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    for text in lines {
+        let line = Received {
+            text: text.to_string(),
+            response: serde_json::from_str(text),
+        };
+        let Ok(Response {
+            reply: Reply::Event(env),
+            ..
+        }) = &line.response
+        else {
+            panic!("not an event line: {text}");
+        };
+        r.write_event(env, crate::wire::payload(&line.text), &mut out, &mut err)
+            .unwrap();
     }
     (
         String::from_utf8(out).unwrap(),
@@ -90,24 +113,40 @@ fn render(format: Format, events: &[Envelope], stdout_tty: bool) -> (String, Str
 #[test]
 fn json_passes_envelopes_through_unchanged() {
     // Lines as the daemon writes them: serde's own encoding of each envelope.
-    let lines: Vec<String> = turn()
+    let envelopes: Vec<String> = turn()
         .iter()
         .map(|e| serde_json::to_string(e).unwrap())
         .collect();
-    let received: Vec<Envelope> = lines
+    let lines: Vec<String> = envelopes
         .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|e| format!("{{\"id\":2,\"event\":{e}}}"))
         .collect();
-    let (out, err) = render(Format::Json, &received, false);
-    assert_eq!(out, lines.join("\n") + "\n");
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (out, err) = render_lines(Format::Json, &lines);
+    assert_eq!(out, envelopes.join("\n") + "\n");
     assert!(err.is_empty());
-    // A hand-written line in another field order keeps its content.
-    let hand = r#"{"seq":2,"request":null,"session":"s","type":"text","delta":"é\n","v":1}"#;
-    let parsed: Envelope = serde_json::from_str(hand).unwrap();
-    let (out, _) = render(Format::Json, &[parsed], false);
-    let a: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
-    let b: serde_json::Value = serde_json::from_str(hand).unwrap();
-    assert_eq!(a, b);
+    // A hand-written line in another field order, with spaces and escapes, is kept byte for
+    // byte.
+    let hand = r#"{"seq":2, "request":null,"session":"s","type":"text","delta":"\u00e9\n","v":1}"#;
+    let (out, _) = render_lines(Format::Json, &[&format!(r#"{{"event":{hand},"id":2}}"#)]);
+    assert_eq!(out, format!("{hand}\n"));
+}
+
+#[test]
+fn json_keeps_fields_and_event_types_this_build_does_not_know() {
+    let text = r#"{"v":1,"type":"text","delta":"hi","tokens":{"out":3},"session":"s","request":"r","seq":1}"#;
+    let mystery = r#"{"v":1,"type":"mystery","clue":[1,2],"session":"s","request":"r","seq":2}"#;
+    let lines = [
+        format!(r#"{{"id":2,"event":{text}}}"#),
+        format!(r#"{{"id":2,"event":{mystery}}}"#),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (out, _) = render_lines(Format::Json, &lines);
+    assert_eq!(out, format!("{text}\n{mystery}\n"));
+    // The typed form still drives the other formats: the delta shows, the mystery does not.
+    let (out, err) = render_lines(Format::Text, &lines);
+    assert_eq!(out, "hi");
+    assert!(err.is_empty(), "{err}");
 }
 
 #[test]
