@@ -249,3 +249,108 @@ fn json_documents_keep_fields_this_cap_does_not_know() {
     assert_eq!(text(&out.stdout), format!("{session}\n"));
     stand.finish();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Liveness: a daemon that stops answering mid-wait
+// ---------------------------------------------------------------------------------------------
+
+/// Quick pings and a short patience, for daemons that will never answer.
+const IMPATIENT: [(&str, &str); 2] = [("CAP_PING_INTERVAL", "0.1"), ("CAP_PING_TIMEOUT", "0.3")];
+
+/// The `session` event a stand-in opens its turns with.
+fn session_line(id: u64) -> String {
+    json!({"id": id, "event": {"v": 1, "type": "session", "id": "s1", "agent": "claude",
+        "key": "k", "native_id": "n1", "how": "opened", "session": "s1", "request": "r1",
+        "seq": 0}})
+    .to_string()
+}
+
+/// What capd answers to `status`.
+fn status_reply(id: u64) -> String {
+    json!({"id": id, "status": {"pid": 1, "version": "stand-in", "protocol":
+        cap_proto::PROTOCOL_VERSION, "uptime_secs": 1, "socket": "/x", "state_file": "/y",
+        "config_file": null, "sessions": 1, "busy": 1, "parked": 0, "max_sessions": 8,
+        "idle_timeout_secs": 0, "prompt_timeout_secs": 0, "queue_depth": 4}})
+    .to_string()
+}
+
+#[test]
+fn a_daemon_that_goes_silent_mid_turn_ends_the_prompt_with_exit_6() {
+    let env = Env::new();
+    let stand = StandIn::serve(|peer| {
+        peer.hello();
+        let id = peer.expect("prompt");
+        peer.send(&session_line(id));
+        // Wedged: requests (the pings) are read but never answered.
+        let pings = peer.drain();
+        assert!(
+            pings.iter().any(|p| p["op"] == "status"),
+            "cap never pinged: {pings:?}"
+        );
+    });
+    let out = cap_on(
+        &env,
+        &stand,
+        &IMPATIENT,
+        &["--format", "json", "prompt", "hi"],
+    );
+    assert_code(&out, 6, "prompt on a daemon gone silent");
+    let events = json_lines(&out.stdout);
+    let last = events.last().cloned().unwrap_or_default();
+    assert_eq!(last["type"], "error", "{events:#?}");
+    assert_eq!(last["code"], "unavailable", "{last}");
+    let message = last["message"].as_str().unwrap_or_default();
+    assert!(message.contains("stopped answering"), "{message}");
+    assert!(message.contains("cap result s1"), "{message}");
+    assert!(text(&out.stderr).contains("stopped answering"));
+    stand.finish();
+}
+
+#[test]
+fn pings_keep_a_long_quiet_turn_alive_and_stay_out_of_the_output() {
+    let env = Env::new();
+    let stand = StandIn::serve(|peer| {
+        peer.hello();
+        let id = peer.expect("prompt");
+        peer.send(&session_line(id));
+        // The agent thinks for a while: answer two pings, then finish the turn.
+        for _ in 0..2 {
+            let ping = peer.expect("status");
+            peer.send(&status_reply(ping));
+        }
+        for event in [
+            json!({"v": 1, "type": "text", "delta": "done", "session": "s1", "request": "r1",
+                "seq": 1}),
+            json!({"v": 1, "type": "result", "output": "done", "stop_reason": "end_turn",
+                "turns": 1, "duration_ms": 1, "native_id": "n1", "session": "s1",
+                "request": "r1", "seq": 2}),
+        ] {
+            peer.send(&json!({"id": id, "event": event}).to_string());
+        }
+        peer.drain();
+    });
+    // Pings come quickly; the patience for their answers stays at its generous default.
+    let vars = [("CAP_PING_INTERVAL", "0.1")];
+    let out = cap_on(&env, &stand, &vars, &["--format", "json", "prompt", "hi"]);
+    assert_code(&out, 0, "a turn longer than the ping interval");
+    let types: Vec<Value> = json_lines(&out.stdout)
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
+    assert_eq!(types, [json!("session"), json!("text"), json!("result")]);
+    stand.finish();
+}
+
+#[test]
+fn a_daemon_that_goes_silent_before_replying_ends_a_command_with_exit_6() {
+    let env = Env::new();
+    let stand = StandIn::serve(|peer| {
+        peer.hello();
+        peer.expect("sessions");
+        peer.drain();
+    });
+    let out = cap_on(&env, &stand, &IMPATIENT, &["sessions"]);
+    assert_code(&out, 6, "sessions on a daemon gone silent");
+    assert!(text(&out.stderr).contains("stopped answering"));
+    stand.finish();
+}

@@ -60,7 +60,8 @@ impl Client {
     /// take longer than `timeout`: a daemon that accepts connections but is wedged must not
     /// wedge its clients. Running out of time is a [`ProtoError::Connect`] (nobody accepted)
     /// or a [`ProtoError::Io`] (nobody answered `hello`) whose source has the kind
-    /// [`ErrorKind::TimedOut`]; see [`is_timeout`].
+    /// [`ErrorKind::TimedOut`]; see [`is_timeout`]. The same bound then applies to every
+    /// write on the connection (a daemon that stops reading requests fails them the same way).
     pub fn connect_timeout(
         path: &Path,
         client: &str,
@@ -128,9 +129,15 @@ impl Client {
             Err(e) => return Err(e),
         };
         if timeout.is_some() {
-            // Past the handshake the daemon is known to be alive; how long a request may take
-            // is the caller's business (a turn can run for an hour).
-            set_timeouts(&stream, None)?;
+            // Past the handshake the daemon is known to be alive; how long a reply may take is
+            // the caller's business (a turn can run for an hour). Writes stay bounded: they
+            // only block when the daemon stopped reading, which is as wedged as it gets.
+            stream
+                .set_recv_timeout(None)
+                .map_err(|source| ProtoError::Io {
+                    doing: "setting the socket's timeouts",
+                    source,
+                })?;
         }
         Ok((c, hello))
     }
@@ -208,7 +215,7 @@ impl Writer {
             .and_then(|_| w.flush())
             .map_err(|source| ProtoError::Io {
                 doing: "sending a request",
-                source,
+                source: timed_out(source),
             })?;
         Ok(id)
     }

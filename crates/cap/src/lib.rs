@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod connect;
 pub mod failure;
+pub mod link;
 pub mod output;
 pub mod render;
 pub mod route;

@@ -5,6 +5,7 @@
 use crate::Ctx;
 use crate::cli::Format;
 use crate::connect::connect;
+use crate::link::{Incoming, Link};
 use crate::output;
 use crate::render::{Renderer, note};
 use crate::wire;
@@ -14,24 +15,32 @@ use cap_proto::reply::Reply;
 use cap_proto::request::{Op, SessionRef};
 
 pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
-    let mut conn = connect(ctx)?;
-    let req = conn.client.send(Op::Attach(SessionRef {
+    let conn = connect(ctx)?;
+    // Following a session is long and mostly quiet; the link's pings tell a quiet daemon
+    // from a wedged one.
+    let mut link: Link<()> = Link::new(conn.client, ctx.timeouts);
+    let req = link.send(Op::Attach(SessionRef {
         session: id.clone(),
     }))?;
     let mut render = Renderer::new(ctx);
     loop {
-        let line = match conn.client.recv_line() {
-            Ok(line) => line,
-            Err(ProtoError::Closed) => {
+        let line = match link.recv() {
+            Ok(Incoming::Line(Ok(line))) => *line,
+            Ok(Incoming::Local(())) => continue,
+            Ok(Incoming::Line(Err(ProtoError::Closed))) => {
                 render.end_turn()?;
                 note(ctx, "the daemon closed the stream");
                 return Ok(());
             }
-            Err(e @ (ProtoError::NotUtf8 | ProtoError::LineTooLong { .. })) => {
+            Ok(Incoming::Line(Err(e @ (ProtoError::NotUtf8 | ProtoError::LineTooLong { .. })))) => {
                 render.note(&format!("skipped a reply cap does not understand: {e}"))?;
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Ok(Incoming::Line(Err(e))) => return Err(e.into()),
+            Err(silent) => {
+                render.end_turn()?;
+                return Err(super::stopped_answering(ctx, silent, "attach").into());
+            }
         };
         let resp = match &line.response {
             Ok(resp) => resp,

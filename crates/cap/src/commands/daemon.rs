@@ -78,12 +78,13 @@ fn start(ctx: &Ctx) -> anyhow::Result<()> {
 /// Stops the daemon if one runs; returns its pid, or `None` when none was running.
 fn stop(ctx: &Ctx) -> anyhow::Result<Option<u32>> {
     let pid = match try_connect(ctx) {
-        Ok(mut conn) => {
+        Ok(conn) => {
             let pid = conn.hello.pid;
-            match conn.client.call(Op::Stop) {
+            match super::call_on(ctx, conn.client, Op::Stop) {
+                Ok(_) => {}
                 // The daemon replies before shutting down, but a quick one may hang up first.
-                Ok(_) | Err(ProtoError::Closed) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) if matches!(e.downcast_ref(), Some(ProtoError::Closed)) => {}
+                Err(e) => return Err(e),
             }
             pid
         }
@@ -142,14 +143,14 @@ fn wait_gone(ctx: &Ctx, pid: u32) -> anyhow::Result<()> {
 }
 
 fn status(ctx: &Ctx) -> anyhow::Result<()> {
-    let Some(mut conn) = probe(ctx)? else {
+    let Some(conn) = probe(ctx)? else {
         return Err(Failure::unavailable(format!(
             "capd is not running (nothing listens on {}); start it with `cap daemon start`",
             ctx.socket.display()
         ))
         .into());
     };
-    let answer = super::call_on(&mut conn.client, Op::Status)?;
+    let answer = super::call_on(ctx, conn.client, Op::Status)?;
     let Reply::Status(st) = &answer.reply else {
         return Err(output::unexpected("status", &answer.reply));
     };

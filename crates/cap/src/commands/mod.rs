@@ -22,6 +22,7 @@ use crate::Ctx;
 use crate::cli::Format;
 use crate::connect::connect;
 use crate::failure::Failure;
+use crate::link::{Incoming, Link, Silent};
 use crate::{output, wire};
 use cap_proto::ProtoError;
 use cap_proto::client::{Client, Received};
@@ -45,17 +46,25 @@ impl Answer {
 
 /// Connects (autostarting when allowed) and makes one request with one reply.
 pub fn call(ctx: &Ctx, op: Op) -> anyhow::Result<Answer> {
-    let mut conn = connect(ctx)?;
-    call_on(&mut conn.client, op)
+    let conn = connect(ctx)?;
+    call_on(ctx, conn.client, op)
 }
 
 /// Makes one request with one reply on an open connection. An error reply, or an error with
 /// id 0 (the daemon could not parse a line, likely this request), is the request's failure.
-pub fn call_on(client: &mut Client, op: Op) -> anyhow::Result<Answer> {
+/// The wait is kept bounded by pinging (see [`crate::link`]): `open` may take a minute to
+/// start an agent, but a daemon that stopped answering must not hold `cap` forever.
+pub fn call_on(ctx: &Ctx, client: Client, op: Op) -> anyhow::Result<Answer> {
     let name = op.name();
-    let id = client.send(op)?;
+    let mut link: Link<()> = Link::new(client, ctx.timeouts);
+    let id = link.send(op)?;
     loop {
-        let Received { text, response } = client.recv_line()?;
+        let line = match link.recv() {
+            Ok(Incoming::Line(line)) => line?,
+            Ok(Incoming::Local(())) => continue,
+            Err(silent) => return Err(stopped_answering(ctx, silent, name).into()),
+        };
+        let Received { text, response } = *line;
         match response {
             Ok(resp) => match resp.reply {
                 Reply::Error(body) if resp.id == id || resp.id == 0 => {
@@ -82,6 +91,19 @@ pub fn call_on(client: &mut Client, op: Op) -> anyhow::Result<Answer> {
             }
         }
     }
+}
+
+/// The failure for a daemon that answered neither a request nor a ping in time.
+pub fn stopped_answering(ctx: &Ctx, silent: Silent, op: &str) -> Failure {
+    Failure::unavailable(format!(
+        "capd on {} stopped answering: nothing for {} while waiting for `{op}`, not even a \
+         reply to a `status` ping; it may be wedged: see its log at {} and restart it with \
+         `cap daemon restart` (set {} to wait longer)",
+        ctx.socket.display(),
+        crate::timeouts::show(silent.0),
+        cap_proto::paths::log_file().display(),
+        crate::timeouts::PING_TIMEOUT_ENV,
+    ))
 }
 
 /// Prints a plain acknowledgement: the daemon's `Done` message, or `fallback` when the daemon

@@ -8,6 +8,7 @@ use crate::Ctx;
 use crate::cli::{Format, PromptArgs};
 use crate::connect::{connect, try_connect};
 use crate::failure::{Failure, code_for_exit, exit_code};
+use crate::link::Incoming;
 use crate::output::{self, print_json};
 use crate::render::note;
 use cap_proto::event::{Envelope, Event};
@@ -17,7 +18,7 @@ use cap_proto::{ErrorBody, ProtoError};
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::sync::mpsc::Sender;
-use turn::Msg;
+use turn::Local;
 
 pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
@@ -148,7 +149,7 @@ fn target(route: &Route, session: Option<&str>, request: Option<&str>) -> Target
 
 /// Cancels on a second connection (the first is busy streaming), off the main thread so a
 /// second Ctrl-C still quits at once.
-fn send_cancel(ctx: Ctx, target: TargetRequest, tx: Sender<Msg>) {
+fn send_cancel(ctx: Ctx, target: TargetRequest, tx: Sender<Incoming<Local>>) {
     std::thread::spawn(move || {
         let outcome = try_connect(&ctx)
             .and_then(|mut conn| conn.client.call(Op::Cancel(target)))
@@ -157,7 +158,7 @@ fn send_cancel(ctx: Ctx, target: TargetRequest, tx: Sender<Msg>) {
                 Reply::Done(done) => done.message,
                 other => format!("{other:?}"),
             });
-        let _ = tx.send(Msg::Cancelled(outcome));
+        let _ = tx.send(Incoming::Local(Local::Cancelled(outcome)));
     });
 }
 

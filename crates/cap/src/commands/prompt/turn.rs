@@ -1,14 +1,15 @@
 //! Following one turn's stream until its `result` or `error`, and every way it can end
-//! early: Ctrl-C, a daemon that goes away, and lines this build cannot decode.
+//! early: Ctrl-C, a daemon that goes away or goes silent, and lines this build cannot decode.
 //!
-//! The socket is read on a helper thread that forwards every line into a channel, and the
-//! Ctrl-C handler sends into the same channel, so the main thread can react to an interrupt
-//! while the daemon is silent (an agent thinking for a minute sends nothing).
+//! Lines arrive through a [`Link`], which reads them on a helper thread and pings a quiet
+//! daemon; the Ctrl-C handler sends into the same channel, so the main thread can react to
+//! an interrupt while the daemon is silent (an agent thinking for a minute sends nothing).
 
 use super::{send_cancel, target};
 use crate::Ctx;
 use crate::connect::Conn;
 use crate::failure::{Failure, INTERRUPTED, RUNTIME};
+use crate::link::{Incoming, Link, Silent};
 use crate::output;
 use crate::render::{Renderer, note};
 use crate::wire;
@@ -17,12 +18,9 @@ use cap_proto::event::{Envelope, Event};
 use cap_proto::reply::Reply;
 use cap_proto::request::{Op, PromptRequest, Route};
 use cap_proto::{ErrorBody, ProtoError};
-use std::sync::mpsc::{self, Sender};
 
-/// What the main thread hears about.
-pub(super) enum Msg {
-    /// Boxed: a decoded reply is large, and most messages are lines.
-    Line(Result<Box<Received>, ProtoError>),
+/// Messages from this process's other threads.
+pub(super) enum Local {
     Interrupt,
     /// The outcome of the cancel request sent on the first Ctrl-C.
     Cancelled(Result<String, String>),
@@ -42,25 +40,12 @@ pub(super) fn stream(
     req: PromptRequest,
     ended: &mut bool,
 ) -> anyhow::Result<()> {
-    let mut client = conn.client;
     let route = req.route.clone();
-    let id = client.send(Op::Prompt(req))?;
-    let (tx, rx) = mpsc::channel();
-    let reader = tx.clone();
-    std::thread::spawn(move || {
-        loop {
-            let line = client.recv_line().map(Box::new);
-            // An unreadable line is the main thread's to judge; only a dead connection ends
-            // the reading.
-            let fatal = matches!(&line, Err(ProtoError::Closed | ProtoError::Io { .. }));
-            if reader.send(Msg::Line(line)).is_err() || fatal {
-                break;
-            }
-        }
-    });
-    let on_int = tx.clone();
+    let link: Link<Local> = Link::new(conn.client, ctx.timeouts);
+    let id = link.send(Op::Prompt(req))?;
+    let on_int = link.sender();
     if let Err(e) = ctrlc::set_handler(move || {
-        let _ = on_int.send(Msg::Interrupt);
+        let _ = on_int.send(Incoming::Local(Local::Interrupt));
     }) && ctx.verbose > 0
     {
         note(ctx, &format!("Ctrl-C will not cancel the turn: {e}"));
@@ -75,9 +60,9 @@ pub(super) fn stream(
         interrupted: false,
         warned: false,
         ended: false,
-        tx,
+        link,
     };
-    let outcome = turn.follow(rx);
+    let outcome = turn.follow();
     *ended = turn.ended;
     outcome
 }
@@ -98,39 +83,42 @@ struct Turn<'a> {
     warned: bool,
     /// A terminal event was printed.
     ended: bool,
-    tx: Sender<Msg>,
+    link: Link<Local>,
 }
 
 impl Turn<'_> {
-    fn follow(&mut self, rx: mpsc::Receiver<Msg>) -> anyhow::Result<()> {
-        for msg in rx {
+    fn follow(&mut self) -> anyhow::Result<()> {
+        loop {
+            let msg = match self.link.recv() {
+                Ok(msg) => msg,
+                Err(silent) => return Err(self.silent(silent)),
+            };
             let flow = match msg {
-                Msg::Interrupt => self.interrupt()?,
-                Msg::Cancelled(Ok(message)) => {
+                Incoming::Local(Local::Interrupt) => self.interrupt()?,
+                Incoming::Local(Local::Cancelled(Ok(message))) => {
                     if self.ctx.verbose > 0 {
                         self.render.note(&message)?;
                     }
                     Flow::Go
                 }
-                Msg::Cancelled(Err(message)) => {
+                Incoming::Local(Local::Cancelled(Err(message))) => {
                     self.render
                         .note(&format!("could not cancel the turn: {message}"))?;
                     Flow::Go
                 }
-                Msg::Line(Err(ProtoError::Closed | ProtoError::Io { .. })) => {
+                Incoming::Line(Err(ProtoError::Closed | ProtoError::Io { .. })) => {
                     return Err(self.gone());
                 }
-                Msg::Line(Err(e)) => {
+                Incoming::Line(Err(e)) => {
                     self.skipped(&e.to_string())?;
                     Flow::Go
                 }
-                Msg::Line(Ok(line)) => self.line(*line)?,
+                Incoming::Line(Ok(line)) => self.line(*line)?,
             };
             if let Flow::Done = flow {
                 return Ok(());
             }
         }
-        Err(Failure::runtime("lost the connection to the daemon mid-turn").into())
     }
 
     /// The first Ctrl-C cancels the turn in the agent; the second quits at once.
@@ -154,7 +142,7 @@ impl Turn<'_> {
                 self.session.as_deref(),
                 self.request.as_deref(),
             ),
-            self.tx.clone(),
+            self.link.sender(),
         );
         Ok(Flow::Go)
     }
@@ -261,6 +249,31 @@ impl Turn<'_> {
         } else {
             ProtoError::Remote(body).into()
         }
+    }
+
+    /// The daemon answered neither the turn nor a ping in time. The turn itself may be fine
+    /// (the daemon may recover), so the message says where to find its result.
+    fn silent(&mut self, silent: Silent) -> anyhow::Error {
+        if let Err(e) = self.render.end_turn() {
+            return e;
+        }
+        let next = match &self.session {
+            Some(s) => format!(
+                "the turn may still be running: `cap result {s}` fetches its answer once capd \
+                 recovers"
+            ),
+            None => "the prompt may still be queued or running".into(),
+        };
+        Failure::unavailable(format!(
+            "capd on {} stopped answering mid-turn: nothing for {}, not even a reply to a \
+             `status` ping. {next}; if it stays wedged, see its log at {} and run `cap daemon \
+             restart` (set {} to wait longer)",
+            self.ctx.socket.display(),
+            crate::timeouts::show(silent.0),
+            cap_proto::paths::log_file().display(),
+            crate::timeouts::PING_TIMEOUT_ENV,
+        ))
+        .into()
     }
 
     /// The connection died mid-stream.
