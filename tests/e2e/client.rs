@@ -354,3 +354,51 @@ fn a_daemon_that_goes_silent_before_replying_ends_a_command_with_exit_6() {
     assert!(text(&out.stderr).contains("stopped answering"));
     stand.finish();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lines over the 16 MiB limit, and the daemon's id-0 errors
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_prompt_too_large_to_send_exits_2_before_connecting() {
+    let env = Env::new();
+    let file = env.dir.path().join("huge.txt");
+    std::fs::write(&file, "x".repeat(cap_proto::MAX_LINE + 1024 * 1024)).expect("write");
+    let file = file.to_string_lossy().into_owned();
+    let out = output_within_deadline(env.command("cap").args(["prompt", "--file", &file]));
+    assert_code(&out, 2, "17 MiB prompt");
+    let err = text(&out.stderr);
+    assert!(err.contains("17.0 MiB"), "{err}");
+    assert!(err.contains("16 MiB"), "{err}");
+    let out = output_within_deadline(
+        env.command("cap")
+            .args(["--format", "json", "prompt", "--file", &file]),
+    );
+    assert_code(&out, 2, "17 MiB prompt, json");
+    let events = json_lines(&out.stdout);
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["type"], "error");
+    assert_eq!(events[0]["code"], "usage");
+    // Refused before connecting: no daemon was started for it.
+    assert!(!env.socket.exists(), "a daemon was started");
+}
+
+#[test]
+fn an_error_with_id_0_during_a_prompt_ends_it_with_that_error() {
+    let env = Env::new();
+    let stand = StandIn::serve(|peer| {
+        peer.hello();
+        peer.expect("prompt");
+        peer.send(r#"{"id":0,"error":{"code":"protocol","message":"malformed JSON line: x"}}"#);
+        peer.drain();
+    });
+    let out = cap_on(&env, &stand, &[], &["--format", "json", "prompt", "hi"]);
+    assert_code(&out, 2, "prompt answered by an id-0 error");
+    let events = json_lines(&out.stdout);
+    let last = events.last().cloned().unwrap_or_default();
+    assert_eq!(last["type"], "error", "{events:#?}");
+    assert_eq!(last["code"], "protocol", "{last}");
+    let message = last["message"].as_str().unwrap_or_default();
+    assert!(message.contains("malformed JSON line: x"), "{message}");
+    stand.finish();
+}

@@ -24,10 +24,10 @@ use crate::connect::connect;
 use crate::failure::Failure;
 use crate::link::{Incoming, Link, Silent};
 use crate::{output, wire};
-use cap_proto::ProtoError;
 use cap_proto::client::{Client, Received};
 use cap_proto::reply::Reply;
-use cap_proto::request::Op;
+use cap_proto::request::{Op, Request};
+use cap_proto::{MAX_LINE, ProtoError};
 
 /// The answer to a one-reply request: decoded, and as the daemon sent it.
 pub struct Answer {
@@ -91,6 +91,31 @@ pub fn call_on(ctx: &Ctx, client: Client, op: Op) -> anyhow::Result<Answer> {
             }
         }
     }
+}
+
+/// Refuses, before anything is sent, a request whose line would exceed the protocol's
+/// [`MAX_LINE`]: the daemon could only answer it with an error, after cap had written up to
+/// 16 MiB for nothing. A usage error (exit 2) that names both sizes.
+pub fn ensure_fits(op: &Op) -> Result<(), Failure> {
+    let line = cap_proto::framing::encode(&Request {
+        // The widest id there is, so the measure holds whatever id the request gets.
+        id: u64::MAX,
+        op: op.clone(),
+    })
+    .map_err(|e| Failure::runtime(format!("cannot encode the `{}` request: {e}", op.name())))?;
+    if line.len() <= MAX_LINE {
+        return Ok(());
+    }
+    let mib = |n: usize| n as f64 / (1024.0 * 1024.0);
+    Err(Failure::usage(format!(
+        "the `{}` request is too large to send: it would be {:.1} MiB ({} bytes), over the \
+         {:.0} MiB ({MAX_LINE}-byte) line limit of capd's socket; shorten the prompt (or the \
+         --preamble file), or save the material to a file and ask the agent to read it",
+        op.name(),
+        mib(line.len()),
+        line.len(),
+        mib(MAX_LINE),
+    )))
 }
 
 /// The failure for a daemon that answered neither a request nor a ping in time.

@@ -10,13 +10,13 @@ use cap_proto::request::{Op, OpenRequest};
 
 pub fn run(ctx: &Ctx, args: OpenArgs) -> anyhow::Result<()> {
     let route = crate::route::route(&args.route)?;
-    let answer = super::call(
-        ctx,
-        Op::Open(OpenRequest {
-            route,
-            no_bind: args.no_bind,
-        }),
-    )?;
+    let op = Op::Open(OpenRequest {
+        route,
+        no_bind: args.no_bind,
+    });
+    // A huge --preamble must fail here, with the sizes, not as the daemon's rejection.
+    super::ensure_fits(&op)?;
+    let answer = super::call(ctx, op)?;
     let reply = &answer.reply;
     let Reply::Session(info) = reply else {
         return Err(output::unexpected("open", reply));

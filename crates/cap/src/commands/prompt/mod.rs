@@ -29,24 +29,27 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
         stdin_tty,
         &mut stdin.lock(),
     )
-    .and_then(|text| Ok((text, crate::route::route(&args.route)?)));
-    let (text, route) = match prepared {
-        Ok(p) => p,
+    .and_then(|text| {
+        let req = PromptRequest {
+            text,
+            route: crate::route::route(&args.route)?,
+            timeout_secs: args.timeout,
+            no_wait: args.no_wait,
+        };
+        super::ensure_fits(&Op::Prompt(req.clone()))?;
+        Ok(req)
+    });
+    let req = match prepared {
+        Ok(req) => req,
         Err(f) => {
-            // Usage errors found here (empty prompt, bad -C) end the output like any other
-            // failure: with an `error` line in json.
+            // Usage errors found here (empty prompt, bad -C, a prompt too large to send) end
+            // the output like any other failure: with an `error` line in json.
             let err = anyhow::Error::from(f);
             if ctx.format == Format::Json && !args.no_wait {
                 synthesize_error(&err)?;
             }
             return Err(err);
         }
-    };
-    let req = PromptRequest {
-        text,
-        route,
-        timeout_secs: args.timeout,
-        no_wait: args.no_wait,
     };
     if args.no_wait {
         return queue(ctx, req);

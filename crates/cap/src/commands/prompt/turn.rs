@@ -152,6 +152,12 @@ impl Turn<'_> {
             Ok(resp) => resp,
             Err(e) => return self.undecodable(&line, e),
         };
+        if let (0, Reply::Error(body)) = (resp.id, &resp.reply) {
+            // The daemon could not parse a line of ours (the prompt, or a ping): nothing more
+            // will come for this turn, so waiting on would be waiting forever.
+            self.render.end_turn()?;
+            return Err(self.failed(rejected(body)));
+        }
         if resp.id != self.id {
             return Ok(Flow::Go);
         }
@@ -194,6 +200,12 @@ impl Turn<'_> {
     /// already came.
     fn undecodable(&mut self, line: &Received, e: &serde_json::Error) -> anyhow::Result<Flow> {
         let parts = wire::parts(&line.text);
+        if let (Some(0), Some("error"), Some(raw)) =
+            (parts.id, parts.kind.as_deref(), parts.payload)
+        {
+            self.render.end_turn()?;
+            return Err(self.failed(rejected(&wire::lenient_error(raw))));
+        }
         if parts.id.is_some() && parts.id != Some(self.id) {
             return Ok(Flow::Go);
         }
@@ -294,5 +306,14 @@ impl Turn<'_> {
             RUNTIME
         };
         Failure::new(code, message).into()
+    }
+}
+
+/// An id-0 error (the daemon's answer to a line it could not parse), said as what it means
+/// for this prompt.
+fn rejected(body: &ErrorBody) -> ErrorBody {
+    ErrorBody {
+        message: format!("capd could not read a request from cap: {}", body.message),
+        ..body.clone()
     }
 }
