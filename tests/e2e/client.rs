@@ -402,3 +402,46 @@ fn an_error_with_id_0_during_a_prompt_ends_it_with_that_error() {
     assert!(message.contains("malformed JSON line: x"), "{message}");
     stand.finish();
 }
+
+/// A stand-in turn whose result is too large for one line: `partial` streams, then the
+/// result line is over the limit.
+fn oversized_turn(peer: &mut Peer) {
+    peer.hello();
+    let id = peer.expect("prompt");
+    peer.send(&session_line(id));
+    peer.send(
+        &json!({"id": id, "event": {"v": 1, "type": "text", "delta": "partial",
+            "session": "s1", "request": "r1", "seq": 1}})
+        .to_string(),
+    );
+    let huge = "x".repeat(cap_proto::MAX_LINE);
+    peer.send(&format!(
+        r#"{{"id":{id},"event":{{"v":1,"type":"result","output":"{huge}","stop_reason":"end_turn","turns":1,"duration_ms":1,"native_id":"n1","session":"s1","request":"r1","seq":2}}}}"#
+    ));
+    peer.drain();
+}
+
+#[test]
+fn a_reply_line_over_the_limit_ends_the_prompt_with_an_error() {
+    let env = Env::new();
+    let stand = StandIn::serve(oversized_turn);
+    let out = cap_on(&env, &stand, &[], &["--format", "json", "prompt", "hi"]);
+    assert_code(&out, 1, "json prompt with an oversized result");
+    let events = json_lines(&out.stdout);
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types, ["session", "text", "error"], "{events:#?}");
+    let message = events[2]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("16 MiB"), "{message}");
+    stand.finish();
+
+    let stand = StandIn::serve(oversized_turn);
+    let out = cap_on(&env, &stand, &[], &["prompt", "hi"]);
+    assert_code(&out, 1, "text prompt with an oversized result");
+    assert_eq!(text(&out.stdout), "partial\n");
+    assert!(
+        text(&out.stderr).contains("16 MiB"),
+        "{}",
+        text(&out.stderr)
+    );
+    stand.finish();
+}

@@ -60,6 +60,15 @@ pub fn call_on(ctx: &Ctx, client: Client, op: Op) -> anyhow::Result<Answer> {
     let id = link.send(op)?;
     loop {
         let line = match link.recv() {
+            Ok(Incoming::Line(Err(ProtoError::LineTooLong { .. }))) => {
+                // The only line coming on this connection is the reply, so this was it.
+                return Err(Failure::runtime(format!(
+                    "capd's reply to `{name}` was longer than the {} MiB limit of its socket, \
+                     so cap had to drop it",
+                    MAX_LINE / (1024 * 1024)
+                ))
+                .into());
+            }
             Ok(Incoming::Line(line)) => line?,
             Ok(Incoming::Local(())) => continue,
             Err(silent) => return Err(stopped_answering(ctx, silent, name).into()),

@@ -109,6 +109,9 @@ impl Turn<'_> {
                 Incoming::Line(Err(ProtoError::Closed | ProtoError::Io { .. })) => {
                     return Err(self.gone());
                 }
+                Incoming::Line(Err(ProtoError::LineTooLong { .. })) => {
+                    return Err(self.oversized());
+                }
                 Incoming::Line(Err(e)) => {
                     self.skipped(&e.to_string())?;
                     Flow::Go
@@ -261,6 +264,26 @@ impl Turn<'_> {
         } else {
             ProtoError::Remote(body).into()
         }
+    }
+
+    /// The daemon sent a line over the limit, which the framing dropped. Its id is lost with
+    /// it, so it may well have been this turn's `result`: going on could mean waiting for an
+    /// end that already came, and in any case the output shown is incomplete.
+    fn oversized(&mut self) -> anyhow::Error {
+        if let Err(e) = self.render.end_turn() {
+            return e;
+        }
+        let session = match &self.session {
+            Some(s) => format!(" (session {s})"),
+            None => String::new(),
+        };
+        Failure::runtime(format!(
+            "capd sent a line longer than the {} MiB limit of its socket, probably this \
+             turn's result{session}; cap had to drop it, so the turn's output is incomplete. \
+             Ask the agent to write large output to a file instead",
+            cap_proto::MAX_LINE / (1024 * 1024)
+        ))
+        .into()
     }
 
     /// The daemon answered neither the turn nor a ping in time. The turn itself may be fine
