@@ -69,6 +69,8 @@ pub struct Renderer {
     in_thought: bool,
     /// Text deltas arrived in this turn (otherwise the result's output is printed).
     streamed: bool,
+    /// `quiet`: the turn's text deltas so far, the answer when the result has no output.
+    deltas: String,
     /// Last status printed per tool call, so repeated updates print once.
     tools: HashMap<String, String>,
     last_plan: Option<serde_json::Value>,
@@ -101,6 +103,7 @@ impl Renderer {
             mid_line: false,
             in_thought: false,
             streamed: false,
+            deltas: String::new(),
             tools: HashMap::new(),
             last_plan: None,
             spinner: None,
@@ -182,9 +185,21 @@ impl Renderer {
         match self.format {
             Format::Json => write_line(out, raw),
             Format::Quiet => match &env.event {
+                Event::Text { delta } => {
+                    self.deltas.push_str(delta);
+                    Ok(())
+                }
                 Event::Result(r) => {
-                    out.write_all(r.output.as_bytes())?;
-                    if !r.output.is_empty() && !r.output.ends_with('\n') {
+                    // The result's output is the whole answer; a daemon may leave a huge one
+                    // out of the result, and then the streamed deltas are the answer.
+                    let deltas = std::mem::take(&mut self.deltas);
+                    let answer = if r.output.is_empty() {
+                        &deltas
+                    } else {
+                        &r.output
+                    };
+                    out.write_all(answer.as_bytes())?;
+                    if !answer.is_empty() && !answer.ends_with('\n') {
                         out.write_all(b"\n")?;
                     }
                     out.flush()

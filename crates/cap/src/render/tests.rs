@@ -199,6 +199,22 @@ fn quiet_prints_only_the_answer() {
 }
 
 #[test]
+fn quiet_falls_back_to_the_streamed_text_when_the_result_has_no_output() {
+    let mut events = turn();
+    for e in &mut events {
+        if let Event::Result(r) = &mut e.event {
+            r.output.clear();
+        }
+    }
+    let (out, err) = render(Format::Quiet, &events, false);
+    assert_eq!(out, "Hello, world\n");
+    assert!(err.is_empty());
+    // The deltas belong to one turn: the next result starts afresh.
+    let (out, _) = render(Format::Quiet, &[events.clone(), events].concat(), false);
+    assert_eq!(out, "Hello, world\nHello, world\n");
+}
+
+#[test]
 fn repeated_tool_updates_print_once() {
     let call = |status: &str| {
         env(
