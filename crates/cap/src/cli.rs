@@ -16,7 +16,15 @@ use std::path::PathBuf;
     propagate_version = true,
     arg_required_else_help = true,
     after_help = "Exit codes: 0 ok, 1 agent error, 2 usage, 3 timeout, 4 not found, \
-                  5 permission denied, 6 daemon unavailable, 7 limit reached, 130 interrupted."
+                  5 permission denied, 6 daemon unavailable, 7 limit reached, 130 interrupted.",
+    after_long_help = "Exit codes: 0 ok, 1 agent error, 2 usage, 3 timeout, 4 not found, \
+                  5 permission denied, 6 daemon unavailable, 7 limit reached, 130 interrupted.\n\n\
+                  Waiting on capd: connecting and the handshake must finish within \
+                  CAP_CONNECT_TIMEOUT seconds (default 10). While waiting for replies, cap \
+                  sends a `status` ping after CAP_PING_INTERVAL seconds of silence (default \
+                  10) and gives up with exit code 6 when a ping goes unanswered for \
+                  CAP_PING_TIMEOUT seconds (default 20); a long turn is fine, a wedged \
+                  daemon is not."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -118,6 +118,34 @@ mod tests {
         }
     }
 
+    /// `cap --help` and the man page state the defaults; they must be these.
+    #[test]
+    fn the_long_help_states_the_defaults() {
+        use clap::CommandFactory;
+        let help = crate::cli::Cli::command()
+            .get_after_long_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let d = Timeouts::default();
+        for (name, value) in [
+            (CONNECT_ENV, d.connect),
+            (PING_INTERVAL_ENV, d.ping_interval),
+            (PING_TIMEOUT_ENV, d.ping_timeout),
+        ] {
+            // The first "(default N)" after the variable's name is its own.
+            let at = help
+                .find(name)
+                .unwrap_or_else(|| panic!("{name} missing: {help}"));
+            let rest = &help[at..];
+            let stated = rest
+                .find("(default ")
+                .map(|i| &rest[i + "(default ".len()..])
+                .and_then(|r| r.split(')').next())
+                .unwrap_or_else(|| panic!("no default stated for {name}: {help}"));
+            assert_eq!(stated, value.as_secs().to_string(), "{name}");
+        }
+    }
+
     #[test]
     fn durations_read_naturally() {
         assert_eq!(show(Duration::from_secs(10)), "10 s");
