@@ -3,6 +3,9 @@
 //! The grammar lives in [`cli`] (so man pages and completions can be generated from it), one
 //! module per verb in [`commands`], connection and daemon autostart in [`connect`], and the
 //! three output formats in [`render`] (streamed events) and [`output`] (documents, tables).
+//! Replies are read through a [`link`], which keeps every wait on the daemon bounded (the
+//! bounds are in [`timeouts`]), and kept as received by [`wire`] so `--format json` can pass
+//! them through unchanged.
 
 pub mod cli;
 pub mod commands;

@@ -61,7 +61,8 @@ pub fn call_on(ctx: &Ctx, client: Client, op: Op) -> anyhow::Result<Answer> {
     loop {
         let line = match link.recv() {
             Ok(Incoming::Line(Err(ProtoError::LineTooLong { .. }))) => {
-                // The only line coming on this connection is the reply, so this was it.
+                // Only the reply and the answers to (small) pings come on this connection, so
+                // this was the reply.
                 return Err(Failure::runtime(format!(
                     "capd's reply to `{name}` was longer than the {} MiB limit of its socket, \
                      so cap had to drop it",

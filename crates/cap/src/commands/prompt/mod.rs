@@ -1,6 +1,7 @@
 //! `cap prompt`: send one prompt and stream the turn until its `result` or `error`.
 //!
-//! This module gathers the prompt and reports failures; following the stream is [`turn`]'s.
+//! This module gathers the prompt and reports failures; following the stream is the
+//! `turn` submodule's.
 
 mod turn;
 
