@@ -2,6 +2,7 @@
 //! One test binary (modules, not files) keeps link time down.
 
 mod cli;
+mod client;
 mod drivers;
 mod healing;
 mod limits;

@@ -714,3 +714,37 @@ pub fn argv(inv: &Value) -> Vec<String> {
 pub fn has_pair(inv: &Value, flag: &str, value: &str) -> bool {
     argv(inv).windows(2).any(|w| w[0] == flag && w[1] == value)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the client tests: a bounded run of a command that might hang.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a command to completion like [`Command::output`], but kills it and fails the test
+/// when it has not exited within [`DEADLINE`]: for tests of a client that used to hang, which
+/// must fail rather than stall the whole suite.
+pub fn output_within_deadline(cmd: &mut Command) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    if let Ok(out) = rx.recv_timeout(DEADLINE) {
+        return out.expect("wait for the command");
+    }
+    // Still running: it is our child and not reaped yet, so the pid is still its own.
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let shown = match rx.recv_timeout(DEADLINE) {
+        Ok(Ok(out)) => format!(
+            "stdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        ),
+        _ => String::from("(no output)"),
+    };
+    panic!("{cmd:?} did not exit within {DEADLINE:?}; {shown}");
+}

@@ -16,7 +16,15 @@ use std::path::PathBuf;
     propagate_version = true,
     arg_required_else_help = true,
     after_help = "Exit codes: 0 ok, 1 agent error, 2 usage, 3 timeout, 4 not found, \
-                  5 permission denied, 6 daemon unavailable, 7 limit reached, 130 interrupted."
+                  5 permission denied, 6 daemon unavailable, 7 limit reached, 130 interrupted.",
+    after_long_help = "Exit codes: 0 ok, 1 agent error, 2 usage, 3 timeout, 4 not found, \
+                  5 permission denied, 6 daemon unavailable, 7 limit reached, 130 interrupted.\n\n\
+                  Waiting on capd: connecting and the handshake must finish within \
+                  CAP_CONNECT_TIMEOUT seconds (default 10). While waiting for replies, cap \
+                  sends a `status` ping after CAP_PING_INTERVAL seconds of silence (default \
+                  10) and gives up with exit code 6 when a ping goes unanswered for \
+                  CAP_PING_TIMEOUT seconds (default 20); a long turn is fine, a wedged \
+                  daemon is not."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -25,8 +33,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every subcommand accepts.
+/// Options every subcommand accepts. They are listed under their own heading in every
+/// `--help`, so a subcommand's own options are not lost among them.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The daemon's socket [default: <runtime dir>/cap/capd.sock].
     #[arg(long, global = true, env = "CAP_SOCKET", value_name = "PATH")]
@@ -343,6 +353,49 @@ mod tests {
         assert_eq!(p.route.key.as_deref(), Some("rev"));
         assert_eq!(p.timeout, Some(5));
         assert!(!p.route.continue_last && !p.no_wait);
+    }
+
+    /// Every subcommand's `--help` lists the global options under their own heading, after
+    /// the subcommand's own options, instead of mixing them in.
+    #[test]
+    fn global_options_have_their_own_heading() {
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for sub in Cli::command().get_subcommands() {
+            paths.push(vec![sub.get_name().to_string()]);
+            for nested in sub.get_subcommands() {
+                paths.push(vec![
+                    sub.get_name().to_string(),
+                    nested.get_name().to_string(),
+                ]);
+            }
+        }
+        assert!(paths.len() > 15, "{paths:?}");
+        for path in paths {
+            let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+            args.push("--help");
+            let err = parse(&args).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DisplayHelp, "{args:?}");
+            let help = err.render().to_string();
+            let (own, global) = help
+                .split_once("\nGlobal options:\n")
+                .unwrap_or_else(|| panic!("{args:?}: no Global options heading:\n{help}"));
+            for flag in [
+                "--socket",
+                "--format",
+                "--no-autostart",
+                "--verbose",
+                "--config",
+            ] {
+                assert!(
+                    global.contains(flag),
+                    "{args:?}: {flag} not under the heading"
+                );
+                assert!(
+                    !own.contains(flag),
+                    "{args:?}: {flag} among the own options"
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crate::Ctx;
 use crate::failure::{Failure, proto_exit_code};
 use cap_proto::ProtoError;
-use cap_proto::client::Client;
+use cap_proto::client::{Client, is_timeout};
 use cap_proto::reply::HelloReply;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -57,7 +57,7 @@ pub fn connect(ctx: &Ctx) -> anyhow::Result<Conn> {
 
 /// Connects without ever starting a daemon: `None` when nobody listens.
 pub fn probe(ctx: &Ctx) -> anyhow::Result<Option<Conn>> {
-    match try_connect(&ctx.socket) {
+    match try_connect(ctx) {
         Ok(conn) => {
             if ctx.verbose > 0 {
                 crate::render::note(
@@ -73,7 +73,7 @@ pub fn probe(ctx: &Ctx) -> anyhow::Result<Option<Conn>> {
             Ok(Some(conn))
         }
         Err(e) if nobody_listens(&e) => Ok(None),
-        Err(e) => Err(connect_failure(e).into()),
+        Err(e) => Err(connect_failure(ctx, e).into()),
     }
 }
 
@@ -95,9 +95,11 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<Conn> {
     wait_for(ctx, child)
 }
 
-/// One connection attempt with the handshake.
-pub fn try_connect(socket: &Path) -> Result<Conn, ProtoError> {
-    let (client, hello) = Client::connect(socket, &client_name())?;
+/// One connection attempt with the handshake, bounded by the connect timeout so that a
+/// daemon that accepts but never answers cannot hang `cap`.
+pub fn try_connect(ctx: &Ctx) -> Result<Conn, ProtoError> {
+    let (client, hello) =
+        Client::connect_timeout(&ctx.socket, &client_name(), ctx.timeouts.connect)?;
     Ok(Conn { client, hello })
 }
 
@@ -108,8 +110,24 @@ pub fn nobody_listens(e: &ProtoError) -> bool {
     matches!(e, ProtoError::Connect { source, .. } if matches!(source.kind(), NotFound | ConnectionRefused))
 }
 
-/// A connection error as a [`Failure`] with its exit code (6 for all the connect kinds).
-pub fn connect_failure(e: ProtoError) -> Failure {
+/// A connection error as a [`Failure`] with its exit code (6 for all the connect kinds). A
+/// timeout says which step went unanswered, since "connection timed out" alone does not tell
+/// a wedged daemon from a missing one.
+pub fn connect_failure(ctx: &Ctx, e: ProtoError) -> Failure {
+    if is_timeout(&e) {
+        let what = match e {
+            ProtoError::Connect { .. } => "did not accept the connection",
+            _ => "accepted the connection but did not answer `hello`",
+        };
+        return Failure::unavailable(format!(
+            "capd on {} {what} within {}; it may be wedged: see its log at {} and restart it \
+             with `cap daemon restart` (set {} to wait longer)",
+            ctx.socket.display(),
+            crate::timeouts::show(ctx.timeouts.connect),
+            cap_proto::paths::log_file().display(),
+            crate::timeouts::CONNECT_ENV,
+        ));
+    }
     Failure::new(proto_exit_code(&e), e.to_string())
 }
 
@@ -120,13 +138,15 @@ fn wait_for(ctx: &Ctx, mut child: Child) -> anyhow::Result<Conn> {
     let mut exited = None;
     let mut last_error: ProtoError;
     loop {
-        match try_connect(&ctx.socket) {
+        match try_connect(ctx) {
             Ok(conn) => {
                 // Reap the child whenever it exits (at once when it daemonizes by forking).
                 std::thread::spawn(move || child.wait());
                 return Ok(conn);
             }
-            Err(e @ ProtoError::VersionMismatch { .. }) => return Err(connect_failure(e).into()),
+            Err(e @ ProtoError::VersionMismatch { .. }) => {
+                return Err(connect_failure(ctx, e).into());
+            }
             Err(e) => last_error = e,
         }
         if exited.is_none()
@@ -215,14 +235,45 @@ fn is_executable(path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    fn ctx(socket: PathBuf) -> Ctx {
+        Ctx {
+            format: crate::cli::Format::Text,
+            verbose: 0,
+            socket,
+            config: None,
+            autostart: false,
+            timeouts: crate::timeouts::Timeouts {
+                connect: Duration::from_millis(200),
+                ..Default::default()
+            },
+        }
+    }
+
     #[test]
     fn missing_socket_means_nobody_listens() {
         let dir = tempfile::tempdir().unwrap();
-        let err = try_connect(&dir.path().join("none.sock"))
-            .err()
-            .expect("nothing listens there");
+        let ctx = ctx(dir.path().join("none.sock"));
+        let err = try_connect(&ctx).err().expect("nothing listens there");
         assert!(nobody_listens(&err), "{err}");
-        assert_eq!(connect_failure(err).code, 6);
+        assert_eq!(connect_failure(&ctx, err).code, 6);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_daemon_that_never_says_hello_times_out_with_exit_6() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx(dir.path().join("mute.sock"));
+        // The backlog accepts the connection; nobody ever reads from it.
+        let _listener = std::os::unix::net::UnixListener::bind(&ctx.socket).unwrap();
+        let err = try_connect(&ctx).err().expect("nobody answers");
+        assert!(!nobody_listens(&err), "{err}");
+        let f = connect_failure(&ctx, err);
+        assert_eq!(f.code, 6);
+        assert!(
+            f.message.contains("did not answer `hello`"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

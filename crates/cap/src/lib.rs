@@ -3,15 +3,21 @@
 //! The grammar lives in [`cli`] (so man pages and completions can be generated from it), one
 //! module per verb in [`commands`], connection and daemon autostart in [`connect`], and the
 //! three output formats in [`render`] (streamed events) and [`output`] (documents, tables).
+//! Replies are read through a [`link`], which keeps every wait on the daemon bounded (the
+//! bounds are in [`timeouts`]), and kept as received by [`wire`] so `--format json` can pass
+//! them through unchanged.
 
 pub mod cli;
 pub mod commands;
 pub mod connect;
 pub mod failure;
+pub mod link;
 pub mod output;
 pub mod render;
 pub mod route;
 pub mod spinner;
+pub mod timeouts;
+pub mod wire;
 
 use cli::{Cli, Command, Format, Global};
 use std::path::PathBuf;
@@ -26,23 +32,27 @@ pub struct Ctx {
     /// Config file for an autostarted daemon.
     pub config: Option<PathBuf>,
     pub autostart: bool,
+    /// How long to wait on the daemon before giving up.
+    pub timeouts: timeouts::Timeouts,
 }
 
 impl Ctx {
-    pub fn new(g: &Global) -> Ctx {
-        Ctx {
+    /// Fails (usage) when a timeout in the environment is not a number of seconds.
+    pub fn new(g: &Global) -> Result<Ctx, failure::Failure> {
+        Ok(Ctx {
             format: g.format,
             verbose: g.verbose,
             socket: cap_proto::paths::socket_path(g.socket.as_deref()),
             config: g.config.clone(),
             autostart: !g.no_autostart,
-        }
+            timeouts: timeouts::Timeouts::from_env()?,
+        })
     }
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let ctx = Ctx::new(&cli.global);
+    let ctx = Ctx::new(&cli.global)?;
     use commands::*;
     match cli.command {
         Command::Prompt(args) => prompt::run(&ctx, args),

@@ -26,18 +26,6 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     println(&serde_json::to_string(value)?)
 }
 
-/// The payload of a reply without its kind tag: `{"sessions":[…]}` → `[…]`, which is the
-/// document `--format json` prints for a non-streaming command.
-pub fn payload(reply: &Reply) -> serde_json::Value {
-    match serde_json::to_value(reply) {
-        Ok(serde_json::Value::Object(map)) if map.len() == 1 => {
-            map.into_iter().next().map(|(_, v)| v).unwrap_or_default()
-        }
-        Ok(other) => other,
-        Err(e) => serde_json::Value::String(e.to_string()),
-    }
-}
-
 /// The error for a reply of the wrong kind: most likely a daemon from another build.
 pub fn unexpected(op: &str, reply: &Reply) -> anyhow::Error {
     let shown = serde_json::to_string(reply).unwrap_or_else(|e| e.to_string());
@@ -127,7 +115,6 @@ pub fn or_dash(v: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cap_proto::reply::GcReport;
 
     #[test]
     fn table_aligns_columns() {
@@ -161,13 +148,5 @@ mod tests {
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
-    }
-
-    #[test]
-    fn payload_drops_the_kind_tag() {
-        let reply = Reply::Gc(GcReport {
-            ended: vec!["s1".into()],
-        });
-        assert_eq!(payload(&reply), serde_json::json!({"ended": ["s1"]}));
     }
 }

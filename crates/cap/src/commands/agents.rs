@@ -3,17 +3,18 @@
 
 use crate::Ctx;
 use crate::cli::Format;
-use crate::output::{self, or_dash, print_json, table};
+use crate::output::{self, or_dash, table};
 use cap_proto::reply::{AgentInfo, Reply};
 use cap_proto::request::Op;
 
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Agents)?;
-    let Reply::Agents(list) = &reply else {
-        return Err(output::unexpected("agents", &reply));
+    let answer = super::call(ctx, Op::Agents)?;
+    let reply = &answer.reply;
+    let Reply::Agents(list) = reply else {
+        return Err(output::unexpected("agents", reply));
     };
     match ctx.format {
-        Format::Json => print_json(list),
+        Format::Json => answer.print_json(),
         Format::Quiet => list
             .iter()
             .filter(|a| a.command.is_some())

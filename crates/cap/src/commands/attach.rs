@@ -5,41 +5,62 @@
 use crate::Ctx;
 use crate::cli::Format;
 use crate::connect::connect;
-use crate::output::{self, print_json};
+use crate::link::{Incoming, Link};
+use crate::output;
 use crate::render::{Renderer, note};
+use crate::wire;
 use cap_proto::ProtoError;
 use cap_proto::event::Event;
 use cap_proto::reply::Reply;
 use cap_proto::request::{Op, SessionRef};
 
 pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
-    let mut conn = connect(ctx)?;
-    let req = conn.client.send(Op::Attach(SessionRef {
+    let conn = connect(ctx)?;
+    // Following a session is long and mostly quiet; the link's pings tell a quiet daemon
+    // from a wedged one.
+    let mut link: Link<()> = Link::new(conn.client, ctx.timeouts);
+    let req = link.send(Op::Attach(SessionRef {
         session: id.clone(),
     }))?;
     let mut render = Renderer::new(ctx);
     loop {
-        let resp = match conn.client.recv() {
-            Ok(resp) => resp,
-            Err(ProtoError::Closed) => {
+        let line = match link.recv() {
+            Ok(Incoming::Line(Ok(line))) => *line,
+            Ok(Incoming::Local(())) => continue,
+            Ok(Incoming::Line(Err(ProtoError::Closed))) => {
                 render.end_turn()?;
                 note(ctx, "the daemon closed the stream");
                 return Ok(());
             }
-            Err(
-                e @ (ProtoError::Json(_) | ProtoError::NotUtf8 | ProtoError::LineTooLong { .. }),
-            ) => {
+            Ok(Incoming::Line(Err(e @ (ProtoError::NotUtf8 | ProtoError::LineTooLong { .. })))) => {
                 render.note(&format!("skipped a reply cap does not understand: {e}"))?;
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Ok(Incoming::Line(Err(e))) => return Err(e.into()),
+            Err(silent) => {
+                render.end_turn()?;
+                return Err(super::stopped_answering(ctx, silent, "attach").into());
+            }
+        };
+        let resp = match &line.response {
+            Ok(resp) => resp,
+            Err(e) => {
+                // Still the daemon's words: json passes an event of this stream through.
+                let parts = wire::parts(&line.text);
+                match (parts.id, parts.kind.as_deref(), parts.payload) {
+                    (Some(id), Some("event"), Some(raw)) if id == req => render.passthrough(raw)?,
+                    (Some(id), ..) if id != req => {}
+                    _ => render.note(&format!("skipped a reply cap does not understand: {e}"))?,
+                }
+                continue;
+            }
         };
         if resp.id != req {
             continue;
         }
-        match resp.reply {
+        match &resp.reply {
             Reply::Event(env) => {
-                render.event(&env)?;
+                render.event(env, wire::payload(&line.text))?;
                 if let Event::Error(body) = &env.event {
                     render.error_line(&body.message)?;
                 }
@@ -47,12 +68,12 @@ pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
             // The attach stream ends with the session: an `ended` or `done` reply says so.
             Reply::Error(body) => {
                 render.end_turn()?;
-                return Err(ProtoError::Remote(body).into());
+                return Err(ProtoError::Remote(body.clone()).into());
             }
-            other @ (Reply::Ended(_) | Reply::Done(_)) => {
+            Reply::Ended(_) | Reply::Done(_) => {
                 render.end_turn()?;
                 return match ctx.format {
-                    Format::Json => print_json(&output::payload(&other)),
+                    Format::Json => output::println(wire::payload(&line.text)),
                     Format::Quiet => Ok(()),
                     Format::Text => {
                         note(ctx, &format!("session {id} ended"));
@@ -60,7 +81,7 @@ pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
                     }
                 };
             }
-            other => return Err(output::unexpected("attach", &other)),
+            other => return Err(output::unexpected("attach", other)),
         }
     }
 }

@@ -6,6 +6,6 @@ use cap_proto::request::Op;
 
 pub fn run(ctx: &Ctx, args: TargetArgs) -> anyhow::Result<()> {
     let target = crate::route::target(&args)?;
-    let reply = super::call(ctx, Op::Cancel(target))?;
-    super::acknowledge(ctx, "cancel", &reply, "cancelled")
+    let answer = super::call(ctx, Op::Cancel(target))?;
+    super::acknowledge(ctx, "cancel", &answer, "cancelled")
 }

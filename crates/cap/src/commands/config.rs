@@ -16,12 +16,13 @@ pub fn run(ctx: &Ctx, action: ConfigAction) -> anyhow::Result<()> {
 }
 
 fn show(ctx: &Ctx) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Config)?;
-    let Reply::Config(value) = &reply else {
-        return Err(output::unexpected("config", &reply));
+    let answer = super::call(ctx, Op::Config)?;
+    let reply = &answer.reply;
+    let Reply::Config(value) = reply else {
+        return Err(output::unexpected("config", reply));
     };
     match ctx.format {
-        Format::Json => print_json(value),
+        Format::Json => answer.print_json(),
         Format::Quiet | Format::Text => output::print(&as_toml(value)),
     }
 }

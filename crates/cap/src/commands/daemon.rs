@@ -7,6 +7,7 @@ use crate::connect::{self, connect_failure, nobody_listens, probe, try_connect};
 use crate::failure::Failure;
 use crate::output::{self, limit_secs, print_json, secs};
 use cap_proto::ProtoError;
+use cap_proto::client::is_timeout;
 use cap_proto::reply::{DaemonStatus, Reply};
 use cap_proto::request::Op;
 use serde_json::json;
@@ -76,20 +77,23 @@ fn start(ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Stops the daemon if one runs; returns its pid, or `None` when none was running.
 fn stop(ctx: &Ctx) -> anyhow::Result<Option<u32>> {
-    let pid = match try_connect(&ctx.socket) {
-        Ok(mut conn) => {
+    let pid = match try_connect(ctx) {
+        Ok(conn) => {
             let pid = conn.hello.pid;
-            match conn.client.call(Op::Stop) {
+            match super::call_on(ctx, conn.client, Op::Stop) {
+                Ok(_) => {}
                 // The daemon replies before shutting down, but a quick one may hang up first.
-                Ok(_) | Err(ProtoError::Closed) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) if matches!(e.downcast_ref(), Some(ProtoError::Closed)) => {}
+                Err(e) => return Err(e),
             }
             pid
         }
         Err(e) if nobody_listens(&e) => return Ok(None),
-        // A daemon from another build cannot be asked politely: signal it by its pid file.
+        // A daemon from another build, or one too wedged to answer, cannot be asked politely:
+        // signal it by its pid file.
         Err(e @ (ProtoError::VersionMismatch { .. } | ProtoError::Remote(_))) => terminate(ctx, e)?,
-        Err(e) => return Err(connect_failure(e).into()),
+        Err(e) if is_timeout(&e) => terminate(ctx, e)?,
+        Err(e) => return Err(connect_failure(ctx, e).into()),
     };
     wait_gone(ctx, pid)?;
     Ok(Some(pid))
@@ -122,7 +126,7 @@ fn wait_gone(ctx: &Ctx, pid: u32) -> anyhow::Result<()> {
     let deadline = Instant::now() + STOP_TIMEOUT;
     let alive = || running(pid);
     loop {
-        let answers = try_connect(&ctx.socket).is_ok();
+        let answers = try_connect(ctx).is_ok();
         if !answers && !alive() {
             return Ok(());
         }
@@ -139,19 +143,19 @@ fn wait_gone(ctx: &Ctx, pid: u32) -> anyhow::Result<()> {
 }
 
 fn status(ctx: &Ctx) -> anyhow::Result<()> {
-    let Some(mut conn) = probe(ctx)? else {
+    let Some(conn) = probe(ctx)? else {
         return Err(Failure::unavailable(format!(
             "capd is not running (nothing listens on {}); start it with `cap daemon start`",
             ctx.socket.display()
         ))
         .into());
     };
-    let reply = conn.client.call(Op::Status)?;
-    let Reply::Status(st) = &reply else {
-        return Err(output::unexpected("status", &reply));
+    let answer = super::call_on(ctx, conn.client, Op::Status)?;
+    let Reply::Status(st) = &answer.reply else {
+        return Err(output::unexpected("status", &answer.reply));
     };
     match ctx.format {
-        Format::Json => print_json(st),
+        Format::Json => answer.print_json(),
         Format::Quiet => output::println(&st.pid.to_string()),
         Format::Text => output::print(&render(st)),
     }

@@ -2,18 +2,19 @@
 
 use crate::Ctx;
 use crate::cli::{Format, TargetArgs};
-use crate::output::{self, print_json, resume_hint};
+use crate::output::{self, resume_hint};
 use cap_proto::reply::Reply;
 use cap_proto::request::Op;
 
 pub fn run(ctx: &Ctx, args: TargetArgs) -> anyhow::Result<()> {
     let target = crate::route::target(&args)?;
-    let reply = super::call(ctx, Op::End(target))?;
-    let Reply::Ended(ended) = &reply else {
-        return Err(output::unexpected("end", &reply));
+    let answer = super::call(ctx, Op::End(target))?;
+    let reply = &answer.reply;
+    let Reply::Ended(ended) = reply else {
+        return Err(output::unexpected("end", reply));
     };
     match ctx.format {
-        Format::Json => print_json(ended),
+        Format::Json => answer.print_json(),
         Format::Quiet => match &ended.native_id {
             Some(native) => output::println(native),
             None => Ok(()),

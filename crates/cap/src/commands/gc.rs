@@ -2,17 +2,18 @@
 
 use crate::Ctx;
 use crate::cli::Format;
-use crate::output::{self, print_json};
+use crate::output;
 use cap_proto::reply::Reply;
 use cap_proto::request::Op;
 
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Gc)?;
-    let Reply::Gc(report) = &reply else {
-        return Err(output::unexpected("gc", &reply));
+    let answer = super::call(ctx, Op::Gc)?;
+    let reply = &answer.reply;
+    let Reply::Gc(report) = reply else {
+        return Err(output::unexpected("gc", reply));
     };
     match ctx.format {
-        Format::Json => print_json(report),
+        Format::Json => answer.print_json(),
         Format::Quiet => report.ended.iter().try_for_each(|s| output::println(s)),
         Format::Text if report.ended.is_empty() => output::println("no idle sessions to end"),
         Format::Text => {

@@ -2,17 +2,18 @@
 
 use crate::Ctx;
 use crate::cli::Format;
-use crate::output::{self, or_dash, print_json, table};
+use crate::output::{self, or_dash, table};
 use cap_proto::reply::{KeysReport, Reply};
 use cap_proto::request::Op;
 
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Keys)?;
-    let Reply::Keys(report) = &reply else {
-        return Err(output::unexpected("keys", &reply));
+    let answer = super::call(ctx, Op::Keys)?;
+    let reply = &answer.reply;
+    let Reply::Keys(report) = reply else {
+        return Err(output::unexpected("keys", reply));
     };
     match ctx.format {
-        Format::Json => print_json(report),
+        Format::Json => answer.print_json(),
         Format::Quiet => report
             .bindings
             .iter()

@@ -2,7 +2,7 @@
 
 use crate::Ctx;
 use crate::cli::{Format, OpenArgs};
-use crate::output::{self, print_json};
+use crate::output;
 use crate::render::note;
 use cap_proto::event::How;
 use cap_proto::reply::Reply;
@@ -10,18 +10,19 @@ use cap_proto::request::{Op, OpenRequest};
 
 pub fn run(ctx: &Ctx, args: OpenArgs) -> anyhow::Result<()> {
     let route = crate::route::route(&args.route)?;
-    let reply = super::call(
-        ctx,
-        Op::Open(OpenRequest {
-            route,
-            no_bind: args.no_bind,
-        }),
-    )?;
-    let Reply::Session(info) = &reply else {
-        return Err(output::unexpected("open", &reply));
+    let op = Op::Open(OpenRequest {
+        route,
+        no_bind: args.no_bind,
+    });
+    // A huge --preamble must fail here, with the sizes, not as the daemon's rejection.
+    super::ensure_fits(&op)?;
+    let answer = super::call(ctx, op)?;
+    let reply = &answer.reply;
+    let Reply::Session(info) = reply else {
+        return Err(output::unexpected("open", reply));
     };
     match ctx.format {
-        Format::Json => print_json(info),
+        Format::Json => answer.print_json(),
         Format::Quiet => output::println(&info.id),
         Format::Text => {
             let how = match info.how {

@@ -4,18 +4,19 @@
 use crate::Ctx;
 use crate::cli::Format;
 use crate::failure::Failure;
-use crate::output::{self, print_json};
+use crate::output;
 use cap_proto::event::Event;
 use cap_proto::reply::Reply;
 use cap_proto::request::{Op, SessionRef};
 
 pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Result(SessionRef { session: id }))?;
-    let Reply::Event(env) = &reply else {
-        return Err(output::unexpected("result", &reply));
+    let answer = super::call(ctx, Op::Result(SessionRef { session: id }))?;
+    let reply = &answer.reply;
+    let Reply::Event(env) = reply else {
+        return Err(output::unexpected("result", reply));
     };
     if ctx.format == Format::Json {
-        print_json(env)?;
+        answer.print_json()?;
     }
     match &env.event {
         Event::Result(r) => match ctx.format {
@@ -27,6 +28,6 @@ pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
         },
         // The last turn failed: report it the way `prompt` would have.
         Event::Error(body) => Err(Failure::from(body.clone()).into()),
-        _ => Err(output::unexpected("result", &reply)),
+        _ => Err(output::unexpected("result", reply)),
     }
 }

@@ -2,17 +2,18 @@
 
 use crate::Ctx;
 use crate::cli::Format;
-use crate::output::{self, or_dash, print_json, secs, table};
+use crate::output::{self, or_dash, secs, table};
 use cap_proto::reply::{Reply, SessionInfo};
 use cap_proto::request::Op;
 
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Sessions)?;
-    let Reply::Sessions(list) = &reply else {
-        return Err(output::unexpected("sessions", &reply));
+    let answer = super::call(ctx, Op::Sessions)?;
+    let reply = &answer.reply;
+    let Reply::Sessions(list) = reply else {
+        return Err(output::unexpected("sessions", reply));
     };
     match ctx.format {
-        Format::Json => print_json(list),
+        Format::Json => answer.print_json(),
         Format::Quiet => list.iter().try_for_each(|s| output::println(&s.id)),
         Format::Text if list.is_empty() => output::println("no live sessions"),
         Format::Text => output::print(&render(list)),

@@ -2,17 +2,18 @@
 
 use crate::Ctx;
 use crate::cli::Format;
-use crate::output::{self, or_dash, print_json, resume_hint, secs};
+use crate::output::{self, or_dash, resume_hint, secs};
 use cap_proto::reply::{Reply, SessionInfo};
 use cap_proto::request::{Op, SessionRef};
 
 pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Show(SessionRef { session: id }))?;
-    let Reply::Session(info) = &reply else {
-        return Err(output::unexpected("show", &reply));
+    let answer = super::call(ctx, Op::Show(SessionRef { session: id }))?;
+    let reply = &answer.reply;
+    let Reply::Session(info) = reply else {
+        return Err(output::unexpected("show", reply));
     };
     match ctx.format {
-        Format::Json => print_json(info),
+        Format::Json => answer.print_json(),
         Format::Quiet => output::println(&info.id),
         Format::Text => output::print(&render(info)),
     }

@@ -4,6 +4,6 @@ use crate::Ctx;
 use cap_proto::request::{KeyRequest, Op};
 
 pub fn run(ctx: &Ctx, key: String) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Unbind(KeyRequest { key: key.clone() }))?;
-    super::acknowledge(ctx, "unbind", &reply, &format!("unbound {key}"))
+    let answer = super::call(ctx, Op::Unbind(KeyRequest { key: key.clone() }))?;
+    super::acknowledge(ctx, "unbind", &answer, &format!("unbound {key}"))
 }

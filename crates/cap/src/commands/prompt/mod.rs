@@ -1,22 +1,25 @@
 //! `cap prompt`: send one prompt and stream the turn until its `result` or `error`.
 //!
-//! The socket is read on a helper thread that forwards every reply into a channel, and the
-//! Ctrl-C handler sends into the same channel, so the main thread can react to an interrupt
-//! while the daemon is silent (an agent thinking for a minute sends nothing).
+//! This module gathers the prompt and reports failures; following the stream is the
+//! `turn` submodule's.
+
+mod turn;
 
 use crate::Ctx;
 use crate::cli::{Format, PromptArgs};
-use crate::connect::{Conn, connect, try_connect};
-use crate::failure::{Failure, INTERRUPTED, RUNTIME, code_for_exit, exit_code};
+use crate::connect::{connect, try_connect};
+use crate::failure::{Failure, code_for_exit, exit_code};
+use crate::link::Incoming;
 use crate::output::{self, print_json};
-use crate::render::{Renderer, note};
+use crate::render::note;
 use cap_proto::event::{Envelope, Event};
-use cap_proto::reply::{Reply, Response};
+use cap_proto::reply::Reply;
 use cap_proto::request::{Op, PromptRequest, Route, TargetRequest};
 use cap_proto::{ErrorBody, ProtoError};
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Sender};
+use std::path::Path;
+use std::sync::mpsc::Sender;
+use turn::Local;
 
 pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
@@ -27,12 +30,21 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
         stdin_tty,
         &mut stdin.lock(),
     )
-    .and_then(|text| Ok((text, crate::route::route(&args.route)?)));
-    let (text, route) = match prepared {
-        Ok(p) => p,
+    .and_then(|text| {
+        let req = PromptRequest {
+            text,
+            route: crate::route::route(&args.route)?,
+            timeout_secs: args.timeout,
+            no_wait: args.no_wait,
+        };
+        super::ensure_fits(&Op::Prompt(req.clone()))?;
+        Ok(req)
+    });
+    let req = match prepared {
+        Ok(req) => req,
         Err(f) => {
-            // Usage errors found here (empty prompt, bad -C) end the output like any other
-            // failure: with an `error` line in json.
+            // Usage errors found here (empty prompt, bad -C, a prompt too large to send) end
+            // the output like any other failure: with an `error` line in json.
             let err = anyhow::Error::from(f);
             if ctx.format == Format::Json && !args.no_wait {
                 synthesize_error(&err)?;
@@ -40,17 +52,11 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
             return Err(err);
         }
     };
-    let req = PromptRequest {
-        text,
-        route,
-        timeout_secs: args.timeout,
-        no_wait: args.no_wait,
-    };
     if args.no_wait {
         return queue(ctx, req);
     }
     let mut ended = false;
-    let outcome = connect(ctx).and_then(|conn| stream(ctx, conn, req, &mut ended));
+    let outcome = connect(ctx).and_then(|conn| turn::stream(ctx, conn, req, &mut ended));
     if let Err(err) = &outcome
         && ctx.format == Format::Json
         && !ended
@@ -106,12 +112,12 @@ pub fn gather_text(
 
 /// `--no-wait`: the daemon answers as soon as the prompt is queued.
 fn queue(ctx: &Ctx, req: PromptRequest) -> anyhow::Result<()> {
-    let reply = super::call(ctx, Op::Prompt(req))?;
-    let Reply::Queued(q) = &reply else {
-        return Err(output::unexpected("prompt", &reply));
+    let answer = super::call(ctx, Op::Prompt(req))?;
+    let Reply::Queued(q) = &answer.reply else {
+        return Err(output::unexpected("prompt", &answer.reply));
     };
     match ctx.format {
-        Format::Json => print_json(q),
+        Format::Json => answer.print_json(),
         Format::Quiet => output::println(&q.session),
         Format::Text => {
             output::println(&format!(
@@ -125,144 +131,6 @@ fn queue(ctx: &Ctx, req: PromptRequest) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// What the main thread hears about.
-enum Msg {
-    Reply(Result<Response, ProtoError>),
-    Interrupt,
-    /// The outcome of the cancel request sent on the first Ctrl-C.
-    Cancelled(Result<String, String>),
-}
-
-/// Streams the turn; `ended` tells whether a terminal event was rendered.
-fn stream(ctx: &Ctx, conn: Conn, req: PromptRequest, ended: &mut bool) -> anyhow::Result<()> {
-    let mut client = conn.client;
-    let route = req.route.clone();
-    let id = client.send(Op::Prompt(req))?;
-    let (tx, rx) = mpsc::channel();
-    let reader = tx.clone();
-    std::thread::spawn(move || {
-        loop {
-            let reply = client.recv();
-            // A line cap cannot decode is skipped; only a dead connection ends the stream.
-            let fatal = matches!(&reply, Err(ProtoError::Closed | ProtoError::Io { .. }));
-            if reader.send(Msg::Reply(reply)).is_err() || fatal {
-                break;
-            }
-        }
-    });
-    let on_int = tx.clone();
-    if let Err(e) = ctrlc::set_handler(move || {
-        let _ = on_int.send(Msg::Interrupt);
-    }) && ctx.verbose > 0
-    {
-        note(ctx, &format!("Ctrl-C will not cancel the turn: {e}"));
-    }
-
-    let mut render = Renderer::new(ctx);
-    let mut session = route.session.clone();
-    let mut request: Option<String> = None;
-    let mut interrupted = false;
-    let mut warned = false;
-    for msg in rx {
-        let resp = match msg {
-            Msg::Interrupt if interrupted => {
-                render.end_turn()?;
-                let hint = session.as_deref().unwrap_or("<session>");
-                return Err(Failure::new(
-                    INTERRUPTED,
-                    format!(
-                        "interrupted; the turn may still be running: `cap cancel {hint}` stops it"
-                    ),
-                )
-                .into());
-            }
-            Msg::Interrupt => {
-                interrupted = true;
-                render.note("cancelling the turn (Ctrl-C again to quit at once)")?;
-                send_cancel(
-                    ctx.socket.clone(),
-                    target(&route, session.as_deref(), request.as_deref()),
-                    tx.clone(),
-                );
-                continue;
-            }
-            Msg::Cancelled(Ok(message)) => {
-                if ctx.verbose > 0 {
-                    render.note(&message)?;
-                }
-                continue;
-            }
-            Msg::Cancelled(Err(message)) => {
-                render.note(&format!("could not cancel the turn: {message}"))?;
-                continue;
-            }
-            Msg::Reply(Err(ProtoError::Closed | ProtoError::Io { .. })) => {
-                render.end_turn()?;
-                let message = match &session {
-                    Some(s) => format!(
-                        "the daemon went away mid-turn; the turn's result may still be \
-                         available with `cap result {s}`"
-                    ),
-                    None => "the daemon went away before the turn started; try again".into(),
-                };
-                let code = if interrupted { INTERRUPTED } else { RUNTIME };
-                return Err(Failure::new(code, message).into());
-            }
-            Msg::Reply(Err(e)) => {
-                if !warned || ctx.verbose > 0 {
-                    render.note(&format!("skipped a reply cap does not understand: {e}"))?;
-                    warned = true;
-                }
-                continue;
-            }
-            Msg::Reply(Ok(resp)) => resp,
-        };
-        if resp.id != id {
-            continue;
-        }
-        let env = match resp.reply {
-            Reply::Event(env) => env,
-            Reply::Error(body) => {
-                render.end_turn()?;
-                return Err(turn_error(body, interrupted));
-            }
-            other => return Err(output::unexpected("prompt", &other)),
-        };
-        if let Event::Session(s) = &env.event {
-            session = Some(s.id.clone());
-            request.clone_from(&env.request);
-        }
-        render.event(&env)?;
-        match env.event {
-            Event::Result(_) if interrupted => {
-                *ended = true;
-                return Err(
-                    Failure::new(INTERRUPTED, "interrupted; the turn was cancelled").into(),
-                );
-            }
-            Event::Result(_) => {
-                *ended = true;
-                return Ok(());
-            }
-            Event::Error(body) => {
-                *ended = true;
-                return Err(turn_error(body, interrupted));
-            }
-            _ => {}
-        }
-    }
-    Err(Failure::runtime("lost the connection to the daemon mid-turn").into())
-}
-
-/// A failed turn's error; after Ctrl-C the exit code is 130 whatever the daemon said.
-fn turn_error(body: ErrorBody, interrupted: bool) -> anyhow::Error {
-    let mut f = Failure::from(body);
-    if interrupted {
-        f.code = INTERRUPTED;
-    }
-    f.into()
 }
 
 /// What to cancel: the session serving the turn once known, else what the route names.
@@ -285,39 +153,41 @@ fn target(route: &Route, session: Option<&str>, request: Option<&str>) -> Target
 
 /// Cancels on a second connection (the first is busy streaming), off the main thread so a
 /// second Ctrl-C still quits at once.
-fn send_cancel(socket: PathBuf, target: TargetRequest, tx: Sender<Msg>) {
+fn send_cancel(ctx: Ctx, target: TargetRequest, tx: Sender<Incoming<Local>>) {
     std::thread::spawn(move || {
-        let outcome = try_connect(&socket)
+        let outcome = try_connect(&ctx)
             .and_then(|mut conn| conn.client.call(Op::Cancel(target)))
             .map_err(|e| e.to_string())
             .map(|reply| match reply {
                 Reply::Done(done) => done.message,
                 other => format!("{other:?}"),
             });
-        let _ = tx.send(Msg::Cancelled(outcome));
+        let _ = tx.send(Incoming::Local(Local::Cancelled(outcome)));
     });
 }
 
-/// Prints an `error` envelope for a failure that happened outside the daemon's stream.
+/// Prints an `error` envelope for a failure the daemon's stream did not end with. An error
+/// the daemon sent (outside an event) is printed with its own code and message; anything
+/// else gets the code matching its exit code.
 fn synthesize_error(err: &anyhow::Error) -> anyhow::Result<()> {
     if crate::failure::is_silent(err) {
         return Ok(());
     }
-    let code = code_for_exit(exit_code(err));
-    let env = Envelope {
-        v: cap_proto::EVENT_VERSION,
-        event: Event::Error(ErrorBody::new(code, format!("{err:#}"))),
-        session: None,
-        request: None,
-        seq: 0,
-    };
-    print_json(&env)
+    let body = err
+        .downcast_ref::<ProtoError>()
+        .and_then(|e| match e {
+            ProtoError::Remote(body) => Some(body.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| ErrorBody::new(code_for_exit(exit_code(err)), format!("{err:#}")));
+    print_json(&Envelope::new(Event::Error(body), None, None, 0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Cursor;
+    use std::path::PathBuf;
 
     fn words(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()
