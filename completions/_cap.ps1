@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('unbind', 'unbind', [CompletionResultType]::ParameterValue, 'Remove a key''s binding')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List bindings, the suspended pool and remembered records')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel the running turn ("nothing to cancel" is success)')
+            [CompletionResult]::new('decide', 'decide', [CompletionResultType]::ParameterValue, 'Answer a permission question (a `permission` event whose decision is `ask`)')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
             [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
             [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
@@ -63,6 +64,11 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Working directory of the session [default: the current directory]')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model passed to the agent when a session is opened')
             [CompletionResult]::new('--preamble', '--preamble', [CompletionResultType]::ParameterName, 'File whose text is prepended to the first prompt of a fresh session')
+            [CompletionResult]::new('--permissions', '--permissions', [CompletionResultType]::ParameterName, 'What the agent may do without asking [default: config `default_permissions`, else approve-edits: reads anywhere and edits inside the cwd; commands are asked]')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Allow a tool use without asking: KIND or KIND(PATTERN), e.g. ''execute(cargo test*)'' (kinds: read, edit, execute, fetch). Repeatable')
+            [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse a tool use, whatever else allows it, e.g. ''edit(/etc/**)''. Repeatable')
+            [CompletionResult]::new('--ask', '--ask', [CompletionResultType]::ParameterName, 'Ask before a tool use the mode would allow, e.g. ''fetch''. Repeatable')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'When a question cannot be put to anyone (no terminal, no JSON consumer): deny it and go on, or fail the turn with exit code 5 [default: deny]')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the prompt from a file (`-` = stdin)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon''s]')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
@@ -70,9 +76,8 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Always open a fresh session (and rebind the key to it)')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the agent''s most recent session in the working directory')
-            [CompletionResult]::new('--approve-all', '--approve-all', [CompletionResultType]::ParameterName, 'Approve the agent''s permission requests (the default: headless callers cannot click)')
-            [CompletionResult]::new('--deny-all', '--deny-all', [CompletionResultType]::ParameterName, 'Reject the agent''s permission requests; the turn goes on without the tool')
-            [CompletionResult]::new('--fail', '--fail', [CompletionResultType]::ParameterName, 'Fail the turn (exit 5) when the agent asks for permission')
+            [CompletionResult]::new('--approve-all', '--approve-all', [CompletionResultType]::ParameterName, 'Short for --permissions approve-all')
+            [CompletionResult]::new('--deny-all', '--deny-all', [CompletionResultType]::ParameterName, 'Short for --permissions deny-all')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return as soon as the prompt is queued; fetch the answer with `cap result`')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -95,14 +100,18 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Working directory of the session [default: the current directory]')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model passed to the agent when a session is opened')
             [CompletionResult]::new('--preamble', '--preamble', [CompletionResultType]::ParameterName, 'File whose text is prepended to the first prompt of a fresh session')
+            [CompletionResult]::new('--permissions', '--permissions', [CompletionResultType]::ParameterName, 'What the agent may do without asking [default: config `default_permissions`, else approve-edits: reads anywhere and edits inside the cwd; commands are asked]')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Allow a tool use without asking: KIND or KIND(PATTERN), e.g. ''execute(cargo test*)'' (kinds: read, edit, execute, fetch). Repeatable')
+            [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse a tool use, whatever else allows it, e.g. ''edit(/etc/**)''. Repeatable')
+            [CompletionResult]::new('--ask', '--ask', [CompletionResultType]::ParameterName, 'Ask before a tool use the mode would allow, e.g. ''fetch''. Repeatable')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'When a question cannot be put to anyone (no terminal, no JSON consumer): deny it and go on, or fail the turn with exit code 5 [default: deny]')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Always open a fresh session (and rebind the key to it)')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the agent''s most recent session in the working directory')
-            [CompletionResult]::new('--approve-all', '--approve-all', [CompletionResultType]::ParameterName, 'Approve the agent''s permission requests (the default: headless callers cannot click)')
-            [CompletionResult]::new('--deny-all', '--deny-all', [CompletionResultType]::ParameterName, 'Reject the agent''s permission requests; the turn goes on without the tool')
-            [CompletionResult]::new('--fail', '--fail', [CompletionResultType]::ParameterName, 'Fail the turn (exit 5) when the agent asks for permission')
+            [CompletionResult]::new('--approve-all', '--approve-all', [CompletionResultType]::ParameterName, 'Short for --permissions approve-all')
+            [CompletionResult]::new('--deny-all', '--deny-all', [CompletionResultType]::ParameterName, 'Short for --permissions deny-all')
             [CompletionResult]::new('--no-bind', '--no-bind', [CompletionResultType]::ParameterName, 'Only open the session; leave the key''s binding alone')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -216,6 +225,20 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;decide' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--always', '--always', [CompletionResultType]::ParameterName, 'With allow: allow the same use for the rest of the session')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -450,6 +473,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('unbind', 'unbind', [CompletionResultType]::ParameterValue, 'Remove a key''s binding')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List bindings, the suspended pool and remembered records')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel the running turn ("nothing to cancel" is success)')
+            [CompletionResult]::new('decide', 'decide', [CompletionResultType]::ParameterValue, 'Answer a permission question (a `permission` event whose decision is `ask`)')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
             [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
             [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
@@ -485,6 +509,9 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             break
         }
         'cap;help;cancel' {
+            break
+        }
+        'cap;help;decide' {
             break
         }
         'cap;help;attach' {

@@ -37,6 +37,9 @@ _cap() {
             cap,daemon)
                 cmd="cap__subcmd__daemon"
                 ;;
+            cap,decide)
+                cmd="cap__subcmd__decide"
+                ;;
             cap,end)
                 cmd="cap__subcmd__end"
                 ;;
@@ -139,6 +142,9 @@ _cap() {
             cap__subcmd__help,daemon)
                 cmd="cap__subcmd__help__subcmd__daemon"
                 ;;
+            cap__subcmd__help,decide)
+                cmd="cap__subcmd__help__subcmd__decide"
+                ;;
             cap__subcmd__help,end)
                 cmd="cap__subcmd__help__subcmd__end"
                 ;;
@@ -194,7 +200,7 @@ _cap() {
 
     case "${cmd}" in
         cap)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version prompt open sessions ls show end bind unbind keys cancel attach result agents daemon gc config completions help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version prompt open sessions ls show end bind unbind keys cancel decide attach result agents daemon gc config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -713,6 +719,32 @@ _cap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cap__subcmd__decide)
+            opts="-v -h -V --always --socket --format --no-autostart --verbose --config --help --version allow deny"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json quiet" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cap__subcmd__end)
             opts="-k -C -v -h -V --key --cwd --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -782,7 +814,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__help)
-            opts="prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help"
+            opts="prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -977,6 +1009,20 @@ _cap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cap__subcmd__help__subcmd__decide)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cap__subcmd__help__subcmd__end)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1144,7 +1190,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__open)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --approve-all --deny-all --fail --no-bind --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --no-bind --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1192,6 +1238,26 @@ _cap() {
                     ;;
                 --preamble)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --non-interactive)
+                    COMPREPLY=($(compgen -W "deny fail" -- "${cur}"))
                     return 0
                     ;;
                 --socket)
@@ -1214,7 +1280,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__prompt)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --approve-all --deny-all --fail --file --timeout --no-wait --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --file --timeout --no-wait --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1262,6 +1328,26 @@ _cap() {
                     ;;
                 --preamble)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --non-interactive)
+                    COMPREPLY=($(compgen -W "deny fail" -- "${cur}"))
                     return 0
                     ;;
                 --file)

@@ -43,6 +43,7 @@ complete -c cap -n "__fish_cap_needs_command" -f -a "bind" -d 'Bind a key to a l
 complete -c cap -n "__fish_cap_needs_command" -f -a "unbind" -d 'Remove a key\'s binding'
 complete -c cap -n "__fish_cap_needs_command" -f -a "keys" -d 'List bindings, the suspended pool and remembered records'
 complete -c cap -n "__fish_cap_needs_command" -f -a "cancel" -d 'Cancel the running turn ("nothing to cancel" is success)'
+complete -c cap -n "__fish_cap_needs_command" -f -a "decide" -d 'Answer a permission question (a `permission` event whose decision is `ask`)'
 complete -c cap -n "__fish_cap_needs_command" -f -a "attach" -d 'Follow a session\'s events live, including the turn in progress'
 complete -c cap -n "__fish_cap_needs_command" -f -a "result" -d 'Print the last finished turn\'s result'
 complete -c cap -n "__fish_cap_needs_command" -f -a "agents" -d 'List built-in and configured agents'
@@ -58,6 +59,12 @@ complete -c cap -n "__fish_cap_using_subcommand prompt" -l resume -d 'Resume the
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s C -l cwd -d 'Working directory of the session [default: the current directory]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l model -d 'Model passed to the agent when a session is opened' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l preamble -d 'File whose text is prepended to the first prompt of a fresh session' -r -F
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l permissions -d 'What the agent may do without asking [default: config `default_permissions`, else approve-edits: reads anywhere and edits inside the cwd; commands are asked]' -r
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l allow -d 'Allow a tool use without asking: KIND or KIND(PATTERN), e.g. \'execute(cargo test*)\' (kinds: read, edit, execute, fetch). Repeatable' -r
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l deny -d 'Refuse a tool use, whatever else allows it, e.g. \'edit(/etc/**)\'. Repeatable' -r
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l ask -d 'Ask before a tool use the mode would allow, e.g. \'fetch\'. Repeatable' -r
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l non-interactive -d 'When a question cannot be put to anyone (no terminal, no JSON consumer): deny it and go on, or fail the turn with exit code 5 [default: deny]' -r -f -a "deny\t''
+fail\t''"
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l file -d 'Read the prompt from a file (`-` = stdin)' -r -F
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l timeout -d 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon\'s]' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
@@ -67,9 +74,8 @@ quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l new -d 'Always open a fresh session (and rebind the key to it)'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l continue -d 'Continue the agent\'s most recent session in the working directory'
-complete -c cap -n "__fish_cap_using_subcommand prompt" -l approve-all -d 'Approve the agent\'s permission requests (the default: headless callers cannot click)'
-complete -c cap -n "__fish_cap_using_subcommand prompt" -l deny-all -d 'Reject the agent\'s permission requests; the turn goes on without the tool'
-complete -c cap -n "__fish_cap_using_subcommand prompt" -l fail -d 'Fail the turn (exit 5) when the agent asks for permission'
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l approve-all -d 'Short for --permissions approve-all'
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l deny-all -d 'Short for --permissions deny-all'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-wait -d 'Return as soon as the prompt is queued; fetch the answer with `cap result`'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
@@ -82,6 +88,12 @@ complete -c cap -n "__fish_cap_using_subcommand open" -l resume -d 'Resume the a
 complete -c cap -n "__fish_cap_using_subcommand open" -s C -l cwd -d 'Working directory of the session [default: the current directory]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand open" -l model -d 'Model passed to the agent when a session is opened' -r
 complete -c cap -n "__fish_cap_using_subcommand open" -l preamble -d 'File whose text is prepended to the first prompt of a fresh session' -r -F
+complete -c cap -n "__fish_cap_using_subcommand open" -l permissions -d 'What the agent may do without asking [default: config `default_permissions`, else approve-edits: reads anywhere and edits inside the cwd; commands are asked]' -r
+complete -c cap -n "__fish_cap_using_subcommand open" -l allow -d 'Allow a tool use without asking: KIND or KIND(PATTERN), e.g. \'execute(cargo test*)\' (kinds: read, edit, execute, fetch). Repeatable' -r
+complete -c cap -n "__fish_cap_using_subcommand open" -l deny -d 'Refuse a tool use, whatever else allows it, e.g. \'edit(/etc/**)\'. Repeatable' -r
+complete -c cap -n "__fish_cap_using_subcommand open" -l ask -d 'Ask before a tool use the mode would allow, e.g. \'fetch\'. Repeatable' -r
+complete -c cap -n "__fish_cap_using_subcommand open" -l non-interactive -d 'When a question cannot be put to anyone (no terminal, no JSON consumer): deny it and go on, or fail the turn with exit code 5 [default: deny]' -r -f -a "deny\t''
+fail\t''"
 complete -c cap -n "__fish_cap_using_subcommand open" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand open" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
@@ -89,9 +101,8 @@ quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand open" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand open" -l new -d 'Always open a fresh session (and rebind the key to it)'
 complete -c cap -n "__fish_cap_using_subcommand open" -l continue -d 'Continue the agent\'s most recent session in the working directory'
-complete -c cap -n "__fish_cap_using_subcommand open" -l approve-all -d 'Approve the agent\'s permission requests (the default: headless callers cannot click)'
-complete -c cap -n "__fish_cap_using_subcommand open" -l deny-all -d 'Reject the agent\'s permission requests; the turn goes on without the tool'
-complete -c cap -n "__fish_cap_using_subcommand open" -l fail -d 'Fail the turn (exit 5) when the agent asks for permission'
+complete -c cap -n "__fish_cap_using_subcommand open" -l approve-all -d 'Short for --permissions approve-all'
+complete -c cap -n "__fish_cap_using_subcommand open" -l deny-all -d 'Short for --permissions deny-all'
 complete -c cap -n "__fish_cap_using_subcommand open" -l no-bind -d 'Only open the session; leave the key\'s binding alone'
 complete -c cap -n "__fish_cap_using_subcommand open" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand open" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
@@ -173,6 +184,16 @@ complete -c cap -n "__fish_cap_using_subcommand cancel" -l no-autostart -d 'Neve
 complete -c cap -n "__fish_cap_using_subcommand cancel" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cap -n "__fish_cap_using_subcommand cancel" -s V -l version -d 'Print version'
+complete -c cap -n "__fish_cap_using_subcommand decide" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand decide" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
+json\t'One JSON event per line (NDJSON); one JSON document for other commands'
+quiet\t'Only the final answer on stdout; one line on stderr on failure'"
+complete -c cap -n "__fish_cap_using_subcommand decide" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand decide" -l always -d 'With allow: allow the same use for the rest of the session'
+complete -c cap -n "__fish_cap_using_subcommand decide" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
+complete -c cap -n "__fish_cap_using_subcommand decide" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
+complete -c cap -n "__fish_cap_using_subcommand decide" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cap -n "__fish_cap_using_subcommand decide" -s V -l version -d 'Print version'
 complete -c cap -n "__fish_cap_using_subcommand attach" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand attach" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
@@ -306,23 +327,24 @@ complete -c cap -n "__fish_cap_using_subcommand completions" -l no-autostart -d 
 complete -c cap -n "__fish_cap_using_subcommand completions" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cap -n "__fish_cap_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "prompt" -d 'Send one prompt and stream the turn'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "open" -d 'Open a session without prompting and bind it to the key'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "sessions" -d 'List live sessions'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "show" -d 'Show one session in full, with a resume hint'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "end" -d 'End a session (by id, by key, or the one bound to this directory\'s key)'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "bind" -d 'Bind a key to a live session'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "unbind" -d 'Remove a key\'s binding'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "keys" -d 'List bindings, the suspended pool and remembered records'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "cancel" -d 'Cancel the running turn ("nothing to cancel" is success)'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "attach" -d 'Follow a session\'s events live, including the turn in progress'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "result" -d 'Print the last finished turn\'s result'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "agents" -d 'List built-in and configured agents'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "daemon" -d 'Manage the daemon'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "gc" -d 'Run the idle sweep now'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "config" -d 'Show the resolved configuration or where it lives'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel attach result agents daemon gc config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "prompt" -d 'Send one prompt and stream the turn'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "open" -d 'Open a session without prompting and bind it to the key'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "sessions" -d 'List live sessions'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "show" -d 'Show one session in full, with a resume hint'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "end" -d 'End a session (by id, by key, or the one bound to this directory\'s key)'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "bind" -d 'Bind a key to a live session'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "unbind" -d 'Remove a key\'s binding'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "keys" -d 'List bindings, the suspended pool and remembered records'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "cancel" -d 'Cancel the running turn ("nothing to cancel" is success)'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "decide" -d 'Answer a permission question (a `permission` event whose decision is `ask`)'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "attach" -d 'Follow a session\'s events live, including the turn in progress'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "result" -d 'Print the last finished turn\'s result'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "agents" -d 'List built-in and configured agents'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "daemon" -d 'Manage the daemon'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "gc" -d 'Run the idle sweep now'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "config" -d 'Show the resolved configuration or where it lives'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "completions" -d 'Print shell completions to stdout'
+complete -c cap -n "__fish_cap_using_subcommand help; and not __fish_seen_subcommand_from prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start capd in the background unless one already answers'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Ask capd to shut down and wait until it is gone'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "restart" -d 'Stop capd (if running), then start it again'

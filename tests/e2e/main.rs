@@ -6,6 +6,7 @@ mod client;
 mod drivers;
 mod healing;
 mod limits;
+mod permissions;
 mod sessions;
 mod smoke;
 mod socket;

@@ -190,8 +190,8 @@ pub struct TargetRequest {
 /// `decide ID allow|deny`: the answer to a `permission` event whose decision is `ask`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DecideRequest {
-    /// The `permission` event's id.
-    pub id: String,
+    /// The `permission` event's id. (Not `id`: that is the request's own.)
+    pub question: String,
     pub allow: bool,
     /// Allow the same use for the rest of the session.
     #[serde(default)]

@@ -3,6 +3,7 @@
 //! Kept free of behaviour so that the xtask can build man pages and shell completions from
 //! [`Cli`] alone, and so that the grammar can be tested without a daemon.
 
+use cap_proto::policy::{Mode, Rule};
 use clap::builder::FalseyValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
@@ -114,6 +115,17 @@ pub enum Command {
     Keys,
     /// Cancel the running turn ("nothing to cancel" is success).
     Cancel(TargetArgs),
+    /// Answer a permission question (a `permission` event whose decision is `ask`).
+    Decide {
+        /// The question's id, from the event.
+        id: String,
+        /// allow or deny.
+        #[arg(value_enum)]
+        answer: Answer,
+        /// With allow: allow the same use for the rest of the session.
+        #[arg(long)]
+        always: bool,
+    },
     /// Follow a session's events live, including the turn in progress.
     Attach {
         /// Daemon session id.
@@ -143,6 +155,13 @@ pub enum Command {
         /// The shell to complete for.
         shell: Shell,
     },
+}
+
+/// `cap decide`'s answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Answer {
+    Allow,
+    Deny,
 }
 
 /// How `prompt` and `open` pick their session.
@@ -190,17 +209,59 @@ pub struct RouteArgs {
     #[arg(long, value_name = "FILE")]
     pub preamble: Option<PathBuf>,
 
-    /// Approve the agent's permission requests (the default: headless callers cannot click).
-    #[arg(long, conflicts_with_all = ["deny_all", "fail"])]
+    #[command(flatten)]
+    pub permissions: PermissionArgs,
+}
+
+/// What the agent may do, for `prompt` and `open`. See docs/permissions.md.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Permissions")]
+pub struct PermissionArgs {
+    /// What the agent may do without asking [default: config `default_permissions`, else
+    /// approve-edits: reads anywhere and edits inside the cwd; commands are asked].
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    pub permissions: Option<Mode>,
+
+    /// Short for --permissions approve-all.
+    #[arg(long, conflicts_with_all = ["permissions", "deny_all"])]
     pub approve_all: bool,
 
-    /// Reject the agent's permission requests; the turn goes on without the tool.
-    #[arg(long, conflicts_with = "fail")]
+    /// Short for --permissions deny-all.
+    #[arg(long, conflicts_with = "permissions")]
     pub deny_all: bool,
 
-    /// Fail the turn (exit 5) when the agent asks for permission.
-    #[arg(long)]
-    pub fail: bool,
+    /// Allow a tool use without asking: KIND or KIND(PATTERN), e.g. 'execute(cargo test*)'
+    /// (kinds: read, edit, execute, fetch). Repeatable.
+    #[arg(long, value_name = "RULE", value_parser = parse_rule)]
+    pub allow: Vec<Rule>,
+
+    /// Refuse a tool use, whatever else allows it, e.g. 'edit(/etc/**)'. Repeatable.
+    #[arg(long, value_name = "RULE", value_parser = parse_rule)]
+    pub deny: Vec<Rule>,
+
+    /// Ask before a tool use the mode would allow, e.g. 'fetch'. Repeatable.
+    #[arg(long, value_name = "RULE", value_parser = parse_rule)]
+    pub ask: Vec<Rule>,
+
+    /// When a question cannot be put to anyone (no terminal, no JSON consumer): deny it and
+    /// go on, or fail the turn with exit code 5 [default: deny].
+    #[arg(long, value_name = "WHAT", value_enum)]
+    pub non_interactive: Option<NonInteractive>,
+}
+
+/// `--non-interactive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NonInteractive {
+    Deny,
+    Fail,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+}
+
+fn parse_rule(s: &str) -> Result<Rule, String> {
+    s.parse()
 }
 
 #[derive(Debug, Clone, Args)]

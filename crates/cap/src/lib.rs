@@ -7,6 +7,7 @@
 //! bounds are in [`timeouts`]), and kept as received by [`wire`] so `--format json` can pass
 //! them through unchanged.
 
+pub mod ask;
 pub mod cli;
 pub mod commands;
 pub mod connect;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unbind { key } => unbind::run(&ctx, key),
         Command::Keys => keys::run(&ctx),
         Command::Cancel(args) => cancel::run(&ctx, args),
+        Command::Decide { id, answer, always } => decide::run(&ctx, id, answer, always),
         Command::Attach { id } => attach::run(&ctx, id),
         Command::Result { id } => result::run(&ctx, id),
         Command::Agents => agents::run(&ctx),

@@ -2,9 +2,9 @@
 //! directory is made absolute here (the daemon may run elsewhere) and `--preamble FILE` is
 //! read here (the daemon may not be allowed to read the caller's files).
 
-use crate::cli::{RouteArgs, TargetArgs};
+use crate::cli::{NonInteractive, PermissionArgs, RouteArgs, TargetArgs};
 use crate::failure::Failure;
-use cap_proto::policy::Mode;
+use cap_proto::policy::{Mode, Rules};
 use cap_proto::request::{Asker, OpenMode, Permissions};
 use cap_proto::request::{Route, TargetRequest};
 use std::path::{Path, PathBuf};
@@ -62,22 +62,34 @@ pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
         cwd: cwd(args.cwd.as_deref())?,
         model: args.model.clone(),
         preamble,
-        permissions: Some(Permissions {
-            mode: if args.deny_all {
-                Some(Mode::DenyAll)
-            } else if args.approve_all {
-                Some(Mode::ApproveAll)
-            } else {
-                None
-            },
-            rules: Default::default(),
-            asker: if args.fail {
-                Asker::Fail
-            } else {
-                Asker::Nobody
-            },
-        }),
+        permissions: Some(permissions(&args.permissions, Asker::Nobody)),
     })
+}
+
+/// The permission policy the flags ask for; `asker` says who answers open questions, unless
+/// `--non-interactive` says nobody does.
+pub fn permissions(args: &PermissionArgs, asker: Asker) -> Permissions {
+    let mode = if args.approve_all {
+        Some(Mode::ApproveAll)
+    } else if args.deny_all {
+        Some(Mode::DenyAll)
+    } else {
+        args.permissions
+    };
+    let asker = match args.non_interactive {
+        Some(NonInteractive::Fail) => Asker::Fail,
+        Some(NonInteractive::Deny) => Asker::Nobody,
+        None => asker,
+    };
+    Permissions {
+        mode,
+        rules: Rules {
+            allow: args.allow.clone(),
+            deny: args.deny.clone(),
+            ask: args.ask.clone(),
+        },
+        asker,
+    }
 }
 
 /// The protocol target for `end` and `cancel`: by id, by key, or the directory's default key.

@@ -11,14 +11,21 @@ use crate::render::{Renderer, note};
 use crate::wire;
 use cap_proto::ProtoError;
 use cap_proto::event::Event;
+use cap_proto::policy::Verdict;
 use cap_proto::reply::Reply;
-use cap_proto::request::{Op, SessionRef};
+use cap_proto::request::{DecideRequest, Op, SessionRef};
+use std::io::IsTerminal;
 
 pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
     let conn = connect(ctx)?;
     // Following a session is long and mostly quiet; the link's pings tell a quiet daemon
     // from a wedged one.
-    let mut link: Link<()> = Link::new(conn.client, ctx.timeouts);
+    let mut link: Link<DecideRequest> = Link::new(conn.client, ctx.timeouts);
+    // On a terminal, a permission question of the session's turn may be answered here too;
+    // the first answer from any client wins.
+    let ask_here = ctx.format == Format::Text
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
     let req = link.send(Op::Attach(SessionRef {
         session: id.clone(),
     }))?;
@@ -26,7 +33,10 @@ pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
     loop {
         let line = match link.recv() {
             Ok(Incoming::Line(Ok(line))) => *line,
-            Ok(Incoming::Local(())) => continue,
+            Ok(Incoming::Local(answer)) => {
+                link.send(Op::Decide(answer))?;
+                continue;
+            }
             Ok(Incoming::Line(Err(ProtoError::Closed))) => {
                 render.end_turn()?;
                 note(ctx, "the daemon closed the stream");
@@ -61,6 +71,15 @@ pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
         match &resp.reply {
             Reply::Event(env) => {
                 render.event(env, wire::payload(&line.text))?;
+                if let Event::Permission(p) = &env.event
+                    && p.decision == Verdict::Ask
+                    && ask_here
+                {
+                    let tx = link.sender();
+                    crate::ask::question(p, move |answer| {
+                        let _ = tx.send(Incoming::Local(answer));
+                    });
+                }
                 if let Event::Error(body) = &env.event {
                     render.error_line(&body.message)?;
                 }

@@ -8,6 +8,7 @@ pub mod cancel;
 pub mod completions;
 pub mod config;
 pub mod daemon;
+pub mod decide;
 pub mod end;
 pub mod gc;
 pub mod keys;

@@ -65,6 +65,7 @@ fn turn() -> Vec<Envelope> {
                 turns: 1,
                 duration_ms: 1500,
                 native_id: Some("n-1".into()),
+                ..Default::default()
             }),
             6,
         ),
@@ -175,6 +176,7 @@ fn text_prints_an_unstreamed_result_and_a_cancel() {
             turns: 2,
             duration_ms: 10,
             native_id: None,
+            ..Default::default()
         }),
         0,
     )];

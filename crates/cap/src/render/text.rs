@@ -2,7 +2,10 @@
 //! and status on stderr.
 
 use super::{BOLD_CYAN, CYAN, DIM, GREEN, RED, Renderer, YELLOW, one_line};
-use cap_proto::event::{Envelope, Event, How, SessionEvent, StopReason, ToolCall, TurnResult};
+use cap_proto::event::{
+    Envelope, Event, How, PermissionEvent, SessionEvent, StopReason, ToolCall, TurnResult,
+};
+use cap_proto::policy::{DecidedBy, Verdict};
 use std::io::{self, Write};
 
 impl Renderer {
@@ -72,12 +75,52 @@ impl Renderer {
             Event::Error(_) => self.finish(out, err),
             // A type from a newer daemon: nothing this build can show.
             Event::Unknown => Ok(()),
+            Event::Permission(p) => {
+                let line = self.permission_line(p);
+                self.line(out, err, &line)
+            }
             Event::Usage { usage } => {
                 if self.verbose == 0 {
                     return Ok(());
                 }
                 let text = format!("· usage: {}", one_line(&usage.to_string(), 200));
                 self.line(out, err, &self.style.paint(DIM, &text))
+            }
+        }
+    }
+
+    /// One line per permission request and decision. A denial names the tool, the reason
+    /// and what would allow it; a question is asked by `cap prompt` right after this line.
+    fn permission_line(&self, p: &PermissionEvent) -> String {
+        let what = match &p.tool.subject {
+            Some(s) => format!("{} ({}: {})", p.tool.tool, p.tool.kind, one_line(s, 120)),
+            None => format!("{} ({})", p.tool.tool, p.tool.kind),
+        };
+        let by = match &p.by {
+            Some(DecidedBy::Policy(mode)) => format!("the {mode} policy"),
+            Some(DecidedBy::Rule(rule)) => format!("the rule {rule}"),
+            Some(DecidedBy::User) => "you".into(),
+            Some(DecidedBy::Timeout) => "nobody answered in time".into(),
+            Some(DecidedBy::NoOneToAsk) => "nobody could be asked".into(),
+            None => String::new(),
+        };
+        match p.decision {
+            Verdict::Ask => format!(
+                "{} {what} asks for permission [{}]",
+                self.style.paint(YELLOW, "?"),
+                p.id
+            ),
+            Verdict::Allow => self.style.paint(DIM, &format!("✓ allowed {what}, by {by}")),
+            Verdict::Deny => {
+                let hint = p
+                    .hint
+                    .as_deref()
+                    .map(|h| format!("; to allow it: {h}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} denied {what}, by {by}{hint}",
+                    self.style.paint(RED, "✗")
+                )
             }
         }
     }

@@ -7,19 +7,19 @@ use cap_proto::request::DecideRequest;
 use cap_proto::{ErrorCode, Reply};
 
 pub async fn handle(d: &Daemon, r: DecideRequest) -> Reply {
-    let handle = match d.asking(&r.id) {
+    let handle = match d.asking(&r.question) {
         Ok(h) => h,
         Err(e) => return Reply::Error(e),
     };
     let verdict = if r.allow { "allowed" } else { "denied" };
-    if handle.decide(r.id.clone(), r.allow, r.always).await {
+    if handle.decide(r.question.clone(), r.allow, r.always).await {
         let always = if r.always && r.allow {
             " for the rest of the session"
         } else {
             ""
         };
         Reply::Done(Done {
-            message: format!("{verdict} {}{always}", r.id),
+            message: format!("{verdict} {}{always}", r.question),
             changed: true,
         })
     } else {
@@ -27,7 +27,7 @@ pub async fn handle(d: &Daemon, r: DecideRequest) -> Reply {
             ErrorCode::NotFound,
             format!(
                 "permission question {} is not open: it was answered already, timed out, or its turn ended",
-                r.id
+                r.question
             ),
         )
     }

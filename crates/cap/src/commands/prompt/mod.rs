@@ -14,7 +14,7 @@ use crate::output::{self, print_json};
 use crate::render::note;
 use cap_proto::event::{Envelope, Event};
 use cap_proto::reply::Reply;
-use cap_proto::request::{Op, PromptRequest, Route, TargetRequest};
+use cap_proto::request::{Asker, Op, PromptRequest, Route, TargetRequest};
 use cap_proto::{ErrorBody, ProtoError};
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -31,9 +31,20 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
         &mut stdin.lock(),
     )
     .and_then(|text| {
+        let mut route = crate::route::route(&args.route)?;
+        // Who answers what the policy leaves open: the person at this terminal, the program
+        // reading json events, or (detached, or piped text) nobody.
+        let asker = if args.no_wait {
+            Asker::Nobody
+        } else if ctx.format == Format::Json || (stdin_tty && std::io::stderr().is_terminal()) {
+            Asker::Client
+        } else {
+            Asker::Nobody
+        };
+        route.permissions = Some(crate::route::permissions(&args.route.permissions, asker));
         let req = PromptRequest {
             text,
-            route: crate::route::route(&args.route)?,
+            route,
             timeout_secs: args.timeout,
             no_wait: args.no_wait,
         };

@@ -7,6 +7,7 @@
 
 use super::{send_cancel, target};
 use crate::Ctx;
+use crate::cli::Format;
 use crate::connect::Conn;
 use crate::failure::{Failure, INTERRUPTED, RUNTIME};
 use crate::link::{Incoming, Link, Silent};
@@ -15,8 +16,9 @@ use crate::render::{Renderer, note};
 use crate::wire;
 use cap_proto::client::Received;
 use cap_proto::event::{Envelope, Event};
+use cap_proto::policy::Verdict;
 use cap_proto::reply::Reply;
-use cap_proto::request::{Op, PromptRequest, Route};
+use cap_proto::request::{Asker, DecideRequest, Op, PromptRequest, Route};
 use cap_proto::{ErrorBody, ProtoError};
 
 /// Messages from this process's other threads.
@@ -24,6 +26,8 @@ pub(super) enum Local {
     Interrupt,
     /// The outcome of the cancel request sent on the first Ctrl-C.
     Cancelled(Result<String, String>),
+    /// The person's answer to a permission question.
+    Answer(DecideRequest),
 }
 
 /// Whether the stream goes on.
@@ -41,6 +45,13 @@ pub(super) fn stream(
     ended: &mut bool,
 ) -> anyhow::Result<()> {
     let route = req.route.clone();
+    // Questions are put to the person at this terminal; in json they are events for the
+    // program reading them, which answers with `cap decide`.
+    let ask_here = ctx.format != Format::Json
+        && route
+            .permissions
+            .as_ref()
+            .is_some_and(|p| p.asker == Asker::Client);
     let link: Link<Local> = Link::new(conn.client, ctx.timeouts);
     let id = link.send(Op::Prompt(req))?;
     let on_int = link.sender();
@@ -60,6 +71,7 @@ pub(super) fn stream(
         interrupted: false,
         warned: false,
         ended: false,
+        ask: ask_here,
         link,
     };
     let outcome = turn.follow();
@@ -83,6 +95,8 @@ struct Turn<'a> {
     warned: bool,
     /// A terminal event was printed.
     ended: bool,
+    /// Permission questions are asked at this terminal.
+    ask: bool,
     link: Link<Local>,
 }
 
@@ -99,6 +113,12 @@ impl Turn<'_> {
                     if self.ctx.verbose > 0 {
                         self.render.note(&message)?;
                     }
+                    Flow::Go
+                }
+                Incoming::Local(Local::Answer(answer)) => {
+                    // A late answer (another client answered first) is refused by capd; the
+                    // reply to it is not this turn's and is passed over.
+                    self.link.send(Op::Decide(answer))?;
                     Flow::Go
                 }
                 Incoming::Local(Local::Cancelled(Err(message))) => {
@@ -180,6 +200,15 @@ impl Turn<'_> {
             self.request.clone_from(&env.request);
         }
         self.render.event(env, raw)?;
+        if let Event::Permission(p) = &env.event
+            && p.decision == Verdict::Ask
+            && self.ask
+        {
+            let tx = self.link.sender();
+            crate::ask::question(p, move |answer| {
+                let _ = tx.send(Incoming::Local(Local::Answer(answer)));
+            });
+        }
         match &env.event {
             Event::Result(_) if self.interrupted => {
                 self.ended = true;
