@@ -10,7 +10,7 @@
 use crate::daemon::Daemon;
 use crate::handlers;
 use anyhow::{Context, bail};
-use cap_proto::framing::{encode, parse_request};
+use cap_proto::framing::{LineDecoder, encode, parse_request};
 use cap_proto::reply::HelloReply;
 use cap_proto::request::Op;
 use cap_proto::{ErrorBody, ErrorCode, MAX_LINE, PROTOCOL_VERSION, ProtoError, Reply, Response};
@@ -23,7 +23,7 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
 /// Held for the daemon's lifetime: the locked pid file. The lock, not the pid in it, is what
@@ -245,46 +245,38 @@ async fn write_replies(conn: Arc<Stream>, mut rx: mpsc::Receiver<Outgoing>) {
     }
 }
 
-/// Async twin of [`cap_proto::framing::read_line`], with the same limit and recovery.
+/// Async twin of [`cap_proto::framing::read_line`]: the same [`LineDecoder`] (so the same
+/// limit, `\r` handling and recovery), fed from an async reader.
 async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     limit: usize,
 ) -> Result<bool, ProtoError> {
     buf.clear();
-    let io = |source| ProtoError::Io {
-        doing: "reading a request",
-        source,
-    };
-    let n = (&mut *reader)
-        .take(limit as u64 + 1)
-        .read_until(b'\n', buf)
-        .await
-        .map_err(io)?;
-    if n == 0 {
-        return Ok(false);
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
+    let mut decoder = LineDecoder::new(limit);
+    loop {
+        let available = reader.fill_buf().await.map_err(|source| ProtoError::Io {
+            doing: "reading a request",
+            source,
+        })?;
+        let item = if available.is_empty() {
+            match decoder.finish() {
+                Some(item) => item,
+                None => return Ok(false),
+            }
+        } else {
+            let mut rest = available;
+            let item = decoder.decode(&mut rest);
+            let used = available.len() - rest.len();
+            reader.consume(used);
+            match item {
+                Some(item) => item,
+                None => continue,
+            }
+        };
+        *buf = item?;
         return Ok(true);
     }
-    if n > limit {
-        let mut sink = Vec::new();
-        loop {
-            sink.clear();
-            let m = (&mut *reader)
-                .take(64 * 1024)
-                .read_until(b'\n', &mut sink)
-                .await
-                .map_err(io)?;
-            if m == 0 || sink.last() == Some(&b'\n') {
-                break;
-            }
-        }
-        buf.clear();
-        return Err(ProtoError::LineTooLong { limit });
-    }
-    Ok(true)
 }
 
 /// On Linux, only the daemon's own user may talk to it (the socket mode already says so;
