@@ -7,4 +7,5 @@ mod healing;
 mod sessions;
 mod smoke;
 mod socket;
+mod state;
 mod turns;
