@@ -714,3 +714,21 @@ pub fn argv(inv: &Value) -> Vec<String> {
 pub fn has_pair(inv: &Value, flag: &str, value: &str) -> bool {
     argv(inv).windows(2).any(|w| w[0] == flag && w[1] == value)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the state-file and hostile-client tests: the log of a daemon `cap` started
+// detached, per-test environment variables, raw connections and a daemon's memory.
+// ---------------------------------------------------------------------------------------------
+
+impl Env {
+    /// The log of a daemon that `cap` started detached: `<state dir>/cap/capd.log`.
+    pub fn detached_log_path(&self) -> PathBuf {
+        self.dir.path().join("state").join("cap").join("capd.log")
+    }
+
+    /// Sets an environment variable for every command of this environment, `capd` included.
+    pub fn set_var(&mut self, key: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_string(), value.to_string()));
+    }
+}

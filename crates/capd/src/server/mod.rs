@@ -1,5 +1,5 @@
-//! The socket server: single-instance guard, permissions, the accept loop and per-connection
-//! framing.
+//! The socket server: the single-instance guard ([`claim`]), permissions, the accept loop and
+//! per-connection framing.
 //!
 //! Handshake: a client's first request must be `hello` with the protocol version; a mismatch
 //! is answered with an error telling the user to restart the daemon, and the connection is
@@ -7,9 +7,13 @@
 //! `cancel` sent on the same connection, and replies go through one writer task per
 //! connection so lines never interleave.
 
+mod claim;
+
+pub use claim::{Guard, claim};
+
 use crate::daemon::Daemon;
 use crate::handlers;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use cap_proto::framing::{LineDecoder, encode, parse_request};
 use cap_proto::reply::HelloReply;
 use cap_proto::request::Op;
@@ -17,71 +21,10 @@ use cap_proto::{ErrorBody, ErrorCode, MAX_LINE, PROTOCOL_VERSION, ProtoError, Re
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
-use nix::fcntl::{Flock, FlockArg};
-use std::fs::File;
-use std::io::{Read, Seek, Write};
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
-
-/// Held for the daemon's lifetime: the locked pid file. The lock, not the pid in it, is what
-/// proves a daemon is alive, so a pid file left by a crash never blocks a new daemon.
-pub struct Guard {
-    _lock: Flock<File>,
-}
-
-/// Claims the socket path: creates its directory 0700, takes the pid-file lock, and removes
-/// a stale socket file. Refuses when another daemon holds the lock or answers on the socket.
-pub fn claim(socket: &Path) -> anyhow::Result<Guard> {
-    if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.exists()
-    {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("cannot create socket directory {}", dir.display()))?;
-    }
-    let pid_path = cap_proto::paths::pid_file(socket);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&pid_path)
-        .with_context(|| format!("cannot open pid file {}", pid_path.display()))?;
-    let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(l) => l,
-        Err((mut f, _)) => {
-            let mut pid = String::new();
-            let _ = f.read_to_string(&mut pid);
-            bail!(
-                "capd is already running (pid {}) on {}; stop it with `cap daemon stop`",
-                pid.trim(),
-                socket.display()
-            );
-        }
-    };
-    if socket.exists() {
-        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-            bail!(
-                "another daemon answers on {} (without holding {}); stop it first",
-                socket.display(),
-                pid_path.display()
-            );
-        }
-        tracing::info!("removing stale socket {}", socket.display());
-        std::fs::remove_file(socket)
-            .with_context(|| format!("cannot remove stale socket {}", socket.display()))?;
-    }
-    lock.set_len(0)?;
-    lock.rewind()?;
-    writeln!(lock, "{}", std::process::id())?;
-    lock.flush()?;
-    Ok(Guard { _lock: lock })
-}
 
 /// Binds the socket with mode 0600 set before `listen`, so no other user can ever connect.
 pub fn listen(socket: &Path) -> anyhow::Result<Listener> {
