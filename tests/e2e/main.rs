@@ -4,6 +4,7 @@
 mod cli;
 mod drivers;
 mod healing;
+mod hostile;
 mod sessions;
 mod smoke;
 mod socket;

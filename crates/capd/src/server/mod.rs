@@ -1,30 +1,38 @@
-//! The socket server: the single-instance guard ([`claim`]), permissions, the accept loop and
-//! per-connection framing.
+//! The socket server: the single-instance guard ([`claim`]), binding, and the accept loop.
+//! Each connection is served by `connection`; replies go out through [`Out`].
 //!
-//! Handshake: a client's first request must be `hello` with the protocol version; a mismatch
-//! is answered with an error telling the user to restart the daemon, and the connection is
-//! closed. After that every request runs in its own task, so a slow prompt never blocks a
-//! `cancel` sent on the same connection, and replies go through one writer task per
-//! connection so lines never interleave.
+//! The accept loop caps open connections, refusing extra clients with an error line rather
+//! than letting them pile up.
 
 mod claim;
+mod connection;
+pub mod limits;
+mod out;
 
 pub use claim::{Guard, claim};
+pub use limits::Limits;
+pub use out::Out;
 
 use crate::daemon::Daemon;
-use crate::handlers;
 use anyhow::Context;
 use cap_proto::framing::{LineDecoder, encode, parse_request};
-use cap_proto::reply::HelloReply;
-use cap_proto::request::Op;
-use cap_proto::{ErrorBody, ErrorCode, MAX_LINE, PROTOCOL_VERSION, ProtoError, Reply, Response};
+use cap_proto::{ErrorCode, MAX_LINE, Reply, Response};
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+/// Refused clients being told why at once; beyond this they are just closed.
+const MAX_REFUSING: usize = 64;
+/// How long a refused client gets to send its `hello`, so the refusal can answer its id.
+const REFUSE_WAIT: Duration = Duration::from_secs(1);
+/// At most one log line per this period about refused connections.
+const REFUSE_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Binds the socket with mode 0600 set before `listen`, so no other user can ever connect.
 pub fn listen(socket: &Path) -> anyhow::Result<Listener> {
@@ -39,203 +47,100 @@ pub fn listen(socket: &Path) -> anyhow::Result<Listener> {
         .with_context(|| format!("cannot listen on {}", socket.display()))
 }
 
-/// Accepts connections until shutdown is requested.
+/// Accepts connections until shutdown is requested, with the limits from the environment.
 pub async fn serve(daemon: Arc<Daemon>, listener: Listener) {
+    let limits = Arc::new(Limits::from_env());
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let mut stop = daemon.shutdown.subscribe();
+    let mut refused = Refusals::default();
     loop {
-        tokio::select! {
-            conn = listener.accept() => match conn {
-                Ok(conn) => { tokio::spawn(connection(daemon.clone(), conn)); }
-                Err(e) => tracing::warn!("accept failed: {e}"),
-            },
+        let accepted = tokio::select! {
+            conn = listener.accept() => conn,
             _ = stop.wait_for(|s| *s) => break,
-        }
-    }
-}
-
-/// The sending side of a connection, shared by the request tasks.
-#[derive(Clone)]
-pub struct Out {
-    tx: mpsc::Sender<Outgoing>,
-}
-
-enum Outgoing {
-    Line(Vec<u8>),
-    Flush(oneshot::Sender<()>),
-}
-
-impl Out {
-    /// Queues a reply. False once the client has gone away.
-    pub async fn send(&self, id: u64, reply: Reply) -> bool {
-        match encode(&Response { id, reply }) {
-            Ok(line) => self.tx.send(Outgoing::Line(line)).await.is_ok(),
-            Err(e) => {
-                tracing::error!("cannot encode a reply: {e}");
-                true
-            }
-        }
-    }
-
-    /// Waits until everything queued so far has been written.
-    pub async fn flush(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Outgoing::Flush(tx)).await.is_ok() {
-            let _ = rx.await;
-        }
-    }
-
-    /// Whether the client has gone away.
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-}
-
-async fn connection(daemon: Arc<Daemon>, conn: Stream) {
-    if !same_user(&conn) {
-        tracing::warn!("refused a connection from another user");
-        return;
-    }
-    let conn = Arc::new(conn);
-    let (tx, rx) = mpsc::channel(256);
-    let out = Out { tx };
-    let writer = tokio::spawn(write_replies(conn.clone(), rx));
-    let mut reader = BufReader::new(&*conn);
-    let mut buf = Vec::new();
-    let mut greeted = false;
-    loop {
-        match read_line(&mut reader, &mut buf, MAX_LINE).await {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(ProtoError::Io { .. }) => break,
-            Err(e) => {
-                out.send(0, Reply::error(ErrorCode::Protocol, e.to_string()))
-                    .await;
-                continue;
-            }
-        }
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let req = match parse_request(&buf) {
-            Ok(r) => r,
-            Err((id, body)) => {
-                out.send(id, Reply::Error(body)).await;
-                continue;
-            }
         };
-        match (greeted, req.op) {
-            (false, Op::Hello(h)) => {
-                if h.version != PROTOCOL_VERSION {
-                    let msg = format!(
-                        "capd speaks protocol {PROTOCOL_VERSION} but the client speaks {}; restart the daemon with `cap daemon restart`",
-                        h.version
-                    );
-                    out.send(
-                        req.id,
-                        Reply::Error(ErrorBody::new(ErrorCode::Unavailable, msg)),
-                    )
-                    .await;
-                    break;
-                }
-                greeted = true;
-                let hello = HelloReply {
-                    version: PROTOCOL_VERSION,
-                    daemon_version: cap_proto::VERSION.to_string(),
-                    pid: std::process::id(),
-                };
-                out.send(req.id, Reply::Hello(hello)).await;
-            }
-            (false, _) => {
-                let msg =
-                    "the first request on a connection must be `hello` with the protocol version";
-                out.send(req.id, Reply::error(ErrorCode::Protocol, msg))
-                    .await;
-            }
-            (true, op) => {
-                let (d, o) = (daemon.clone(), out.clone());
-                tokio::spawn(async move {
-                    // A bug in one handler must not leave its client waiting forever.
-                    let (d2, o2) = (d.clone(), o.clone());
-                    let task =
-                        tokio::spawn(async move { handlers::dispatch(&d2, req.id, op, &o2).await });
-                    if let Err(e) = task.await {
-                        tracing::error!("request {} failed inside capd: {e}", req.id);
-                        let msg = "capd hit an internal error handling this request; see capd.log and report it";
-                        o.send(req.id, Reply::error(ErrorCode::Agent, msg)).await;
+        match accepted {
+            Ok(conn) => {
+                match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        let (d, l) = (daemon.clone(), limits.clone());
+                        tokio::spawn(connection::serve(d, conn, l, slot));
                     }
-                });
-            }
-        }
-    }
-    drop(out);
-    let _ = writer.await;
-}
-
-async fn write_replies(conn: Arc<Stream>, mut rx: mpsc::Receiver<Outgoing>) {
-    let mut w = &*conn;
-    while let Some(item) = rx.recv().await {
-        match item {
-            Outgoing::Line(line) => {
-                if w.write_all(&line).await.is_err() {
-                    break;
+                    Err(_) => {
+                        refused.note(limits.max_connections);
+                        // Past MAX_REFUSING concurrent refusals the client is simply closed.
+                        if let Ok(permit) = refusing.clone().try_acquire_owned() {
+                            let max = limits.max_connections;
+                            tokio::spawn(async move {
+                                refuse(conn, max).await;
+                                drop(permit);
+                            });
+                        }
+                    }
                 }
             }
-            Outgoing::Flush(done) => {
-                let _ = w.flush().await;
-                let _ = done.send(());
-            }
+            Err(e) => tracing::warn!("accept failed: {e}"),
         }
     }
 }
 
-/// Async twin of [`cap_proto::framing::read_line`]: the same [`LineDecoder`] (so the same
-/// limit, `\r` handling and recovery), fed from an async reader.
-async fn read_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-    limit: usize,
-) -> Result<bool, ProtoError> {
-    buf.clear();
-    let mut decoder = LineDecoder::new(limit);
-    loop {
-        let available = reader.fill_buf().await.map_err(|source| ProtoError::Io {
-            doing: "reading a request",
-            source,
-        })?;
-        let item = if available.is_empty() {
-            match decoder.finish() {
-                Some(item) => item,
-                None => return Ok(false),
+/// Counts refused connections and logs them at most once per [`REFUSE_LOG_EVERY`].
+#[derive(Default)]
+struct Refusals {
+    last_log: Option<Instant>,
+    since_log: u64,
+}
+
+impl Refusals {
+    fn note(&mut self, max: usize) {
+        self.since_log += 1;
+        if self
+            .last_log
+            .is_some_and(|at| at.elapsed() < REFUSE_LOG_EVERY)
+        {
+            return;
+        }
+        tracing::warn!(
+            "refused {} connection(s): {max} are open, the limit (CAP_MAX_CONNECTIONS)",
+            self.since_log
+        );
+        (self.last_log, self.since_log) = (Some(Instant::now()), 0);
+    }
+}
+
+/// Tells a client over the connection cap why it is turned away. It waits briefly for the
+/// client's first request so the error carries that request's id (a client matches replies
+/// by id, and its first request is its `hello`), then closes.
+async fn refuse(conn: Stream, max: usize) {
+    let mut id = 0;
+    let mut decoder = LineDecoder::new(MAX_LINE);
+    let mut buf = vec![0u8; 4096];
+    let first = tokio::time::timeout(REFUSE_WAIT, async {
+        loop {
+            match (&conn).read(&mut buf).await {
+                Ok(0) | Err(_) => return decoder.finish(),
+                Ok(n) => {
+                    let mut rest = &buf[..n];
+                    if let Some(line) = decoder.decode(&mut rest) {
+                        return Some(line);
+                    }
+                }
             }
-        } else {
-            let mut rest = available;
-            let item = decoder.decode(&mut rest);
-            let used = available.len() - rest.len();
-            reader.consume(used);
-            match item {
-                Some(item) => item,
-                None => continue,
-            }
+        }
+    })
+    .await;
+    if let Ok(Some(Ok(line))) = first {
+        id = match parse_request(&line) {
+            Ok(req) => req.id,
+            Err((id, _)) => id,
         };
-        *buf = item?;
-        return Ok(true);
     }
-}
-
-/// On Linux, only the daemon's own user may talk to it (the socket mode already says so;
-/// this also covers a socket path in a shared directory).
-fn same_user(conn: &Stream) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let me = nix::unistd::geteuid().as_raw();
-        match conn.peer_creds() {
-            Ok(c) => c.euid() == Some(me),
-            Err(_) => false,
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = conn;
-        true
+    let msg = format!(
+        "capd is serving {max} connections, its limit; close idle clients and try again \
+         (the limit is CAP_MAX_CONNECTIONS in capd's environment)"
+    );
+    let reply = Reply::error(ErrorCode::Limit, msg);
+    if let Ok(line) = encode(&Response { id, reply }) {
+        let _ = tokio::time::timeout(REFUSE_WAIT, (&conn).write_all(&line)).await;
     }
 }
