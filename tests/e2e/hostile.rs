@@ -233,3 +233,44 @@ fn a_vanished_attach_client_frees_its_slot() {
         held.len() == 2
     });
 }
+
+/// D4: at the descriptor limit capd pauses accepting (100 ms doubling to 1 s, one log line
+/// per pause) instead of spinning and logging at megabytes per second, and recovers.
+#[test]
+fn fd_exhaustion_backs_off_with_little_log_and_recovers() {
+    const LOG_BOUND: u64 = 64 * 1024;
+    let mut env = Env::new();
+    // Idle connections must stay open for the whole test.
+    env.set_var("CAP_HANDSHAKE_TIMEOUT_MS", "0");
+    env.daemon_wrapper = vec![
+        "sh".into(),
+        "-c".into(),
+        "ulimit -n 40 && exec \"$0\"".into(),
+    ];
+    env.start_daemon();
+    let log = env.dir.path().join("capd.log");
+    let size = || std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let baseline = size();
+    let held: Vec<Raw> = (0..80).map(|_| Raw::connect(&env.socket)).collect();
+    // The pause reaching its ceiling proves capd sat at the limit for 1.5 s of pauses.
+    wait_until("capd to back off to 1 s pauses", || {
+        assert!(
+            size() - baseline < LOG_BOUND,
+            "capd logged {} bytes at the fd limit",
+            size() - baseline
+        );
+        env.daemon_log().contains("pausing accepts for 1000 ms")
+    });
+    drop(held);
+    let out = env.cap(&["--no-autostart", "daemon", "status"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let grown = size() - baseline;
+    let lines = env.daemon_log().matches("cannot accept").count();
+    eprintln!("capd logged {grown} bytes ({lines} accept failures) at the fd limit");
+    assert!(grown < LOG_BOUND, "capd logged {grown} bytes");
+    assert!(
+        env.daemon_log().contains("open-file limit"),
+        "{}",
+        env.daemon_log()
+    );
+}

@@ -1,8 +1,11 @@
 //! The socket server: the single-instance guard ([`claim`]), binding, and the accept loop.
 //! Each connection is served by `connection`; replies go out through [`Out`].
 //!
-//! The accept loop caps open connections, refusing extra clients with an error line rather
-//! than letting them pile up.
+//! The accept loop is where capd meets resource exhaustion: it caps open connections
+//! (refusing extra clients with an error line rather than letting them pile up), and when
+//! `accept` fails with the process or system out of file descriptors it pauses, doubling the
+//! pause up to a second, with one log line per pause. Without the pause the listener stays
+//! readable and the loop would spin at full CPU writing a log line per spin.
 
 mod claim;
 mod connection;
@@ -27,6 +30,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+/// First pause after a failed accept; it doubles up to [`ACCEPT_PAUSE_MAX`].
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(100);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 /// Refused clients being told why at once; beyond this they are just closed.
 const MAX_REFUSING: usize = 64;
 /// How long a refused client gets to send its `hello`, so the refusal can answer its id.
@@ -53,6 +59,8 @@ pub async fn serve(daemon: Arc<Daemon>, listener: Listener) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let mut stop = daemon.shutdown.subscribe();
+    let mut pause = ACCEPT_PAUSE_MIN;
+    let mut failures = 0u64;
     let mut refused = Refusals::default();
     loop {
         let accepted = tokio::select! {
@@ -61,6 +69,10 @@ pub async fn serve(daemon: Arc<Daemon>, listener: Listener) {
         };
         match accepted {
             Ok(conn) => {
+                if failures > 0 {
+                    tracing::info!("accepting connections again after {failures} failed accepts");
+                    (failures, pause) = (0, ACCEPT_PAUSE_MIN);
+                }
                 match slots.clone().try_acquire_owned() {
                     Ok(slot) => {
                         let (d, l) = (daemon.clone(), limits.clone());
@@ -79,9 +91,33 @@ pub async fn serve(daemon: Arc<Daemon>, listener: Listener) {
                     }
                 }
             }
-            Err(e) => tracing::warn!("accept failed: {e}"),
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(
+                    "cannot accept a connection: {e}{}; pausing accepts for {} ms",
+                    if is_fd_exhaustion(&e) {
+                        " (capd is at its open-file limit, `ulimit -n`, or the system's)"
+                    } else {
+                        ""
+                    },
+                    pause.as_millis()
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+                pause = (pause * 2).min(ACCEPT_PAUSE_MAX);
+            }
         }
     }
+}
+
+fn is_fd_exhaustion(e: &std::io::Error) -> bool {
+    use nix::errno::Errno;
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM)
+    )
 }
 
 /// Counts refused connections and logs them at most once per [`REFUSE_LOG_EVERY`].
