@@ -109,11 +109,11 @@ fn second_daemon_on_the_same_socket_is_refused() {
 }
 
 #[test]
-fn stale_plain_file_at_the_socket_path_is_replaced() {
+fn stale_pid_file_of_a_dead_daemon_is_taken_over() {
     let mut env = Env::new();
     std::fs::create_dir_all(env.socket.parent().unwrap()).unwrap();
-    std::fs::write(&env.socket, b"left over").unwrap();
-    // A pid file left by a crashed daemon, naming a pid that no longer runs.
+    // A pid file left by a crashed daemon, naming a pid that no longer runs. (A regular file
+    // at the socket path is refused, never deleted: see state.rs.)
     let mut dead = std::process::Command::new("true").spawn().unwrap();
     let dead_pid = dead.id();
     dead.wait().unwrap();

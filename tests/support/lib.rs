@@ -748,3 +748,70 @@ pub fn output_within_deadline(cmd: &mut Command) -> Output {
     };
     panic!("{cmd:?} did not exit within {DEADLINE:?}; {shown}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the state-file and hostile-client tests: the log of a daemon `cap` started
+// detached, per-test environment variables, raw connections and a daemon's memory.
+// ---------------------------------------------------------------------------------------------
+
+impl Env {
+    /// The log of a daemon that `cap` started detached: `<state dir>/cap/capd.log`.
+    pub fn detached_log_path(&self) -> PathBuf {
+        self.dir.path().join("state").join("cap").join("capd.log")
+    }
+
+    /// Sets an environment variable for every command of this environment, `capd` included.
+    pub fn set_var(&mut self, key: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_string(), value.to_string()));
+    }
+}
+
+impl Raw {
+    /// Connects and says hello, or `None` when the daemon refuses or closes the connection
+    /// (for polling until a slot frees up).
+    pub fn try_hello(socket: &Path) -> Option<Raw> {
+        let mut r = Raw::connect(socket);
+        r.send_line(&format!(
+            "{{\"id\":1,\"op\":\"hello\",\"version\":{}}}",
+            cap_proto::PROTOCOL_VERSION
+        ));
+        let reply = r.recv();
+        reply.get("hello").is_some().then_some(r)
+    }
+
+    /// A second handle on the socket, to write from another thread.
+    pub fn writer_clone(&self) -> std::os::unix::net::UnixStream {
+        self.writer.try_clone().expect("clone socket")
+    }
+
+    /// Reads replies until one has `id` and is the last of its request (an error, or an
+    /// event of type `result` or `error`, or any non-event reply), returning every reply read.
+    pub fn recv_until_done(&mut self, id: u64) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let reply = self.recv();
+            assert!(!reply.is_null(), "connection closed; so far: {seen:#?}");
+            let done = reply["id"] == id
+                && match reply.get("event") {
+                    Some(ev) => ev["type"] == "result" || ev["type"] == "error",
+                    None => true,
+                };
+            seen.push(reply);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+/// A process's resident memory in KiB (`VmRSS` in `/proc/PID/status`), 0 when gone.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}

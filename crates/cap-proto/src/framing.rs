@@ -1,13 +1,15 @@
 //! JSON-line framing: one UTF-8 JSON object per `\n`-terminated line, at most
 //! [`MAX_LINE`](crate::MAX_LINE) bytes.
 //!
-//! The reader is written against `std::io::BufRead` so a synchronous client needs no runtime;
-//! the daemon has an async twin of [`read_line`] with the same limits.
+//! [`LineDecoder`] is the one place that splits bytes into lines. It does no IO, so the
+//! blocking client ([`read_line`]) and the daemon's async reader share the exact same rules:
+//! a trailing `\r` is dropped, an oversized line is discarded (never buffered) and reported
+//! once, and decoding resumes on the next line.
 
 use crate::error::{ErrorBody, ErrorCode, ProtoError};
 use crate::request::Request;
 use serde::Serialize;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 /// Serialises `value` as one line, newline included.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ProtoError> {
@@ -16,54 +18,118 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ProtoError> {
     Ok(line)
 }
 
+/// Splits a byte stream into lines, without doing any IO.
+///
+/// Feed it whatever arrived with [`LineDecoder::decode`]; it takes bytes until one line is
+/// complete and hands that line back, leaving the rest of the input for the next call. A line
+/// whose content (before its `\n`) exceeds the limit is dropped as it streams in, so a peer
+/// that never sends a newline costs at most `limit` bytes of memory; it is reported as
+/// [`ProtoError::LineTooLong`] once, when its newline (or the end of the stream) arrives.
+#[derive(Debug)]
+pub struct LineDecoder {
+    limit: usize,
+    /// The current line so far (empty while discarding).
+    line: Vec<u8>,
+    /// Whether the current line went over the limit and is being skipped.
+    discarding: bool,
+}
+
+impl LineDecoder {
+    /// A decoder for lines of at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        LineDecoder {
+            limit,
+            line: Vec::new(),
+            discarding: false,
+        }
+    }
+
+    /// Takes bytes from the front of `input` until a line is complete and returns it (without
+    /// `\n` and a trailing `\r`). `None` when `input` ran out first: the partial line is kept
+    /// for the next call.
+    pub fn decode(&mut self, input: &mut &[u8]) -> Option<Result<Vec<u8>, ProtoError>> {
+        if input.is_empty() {
+            return None;
+        }
+        let newline = input.iter().position(|b| *b == b'\n');
+        let content = &input[..newline.unwrap_or(input.len())];
+        if !self.discarding {
+            if self.line.len() + content.len() > self.limit {
+                self.discarding = true;
+                // Give the memory back now: the line is lost either way.
+                self.line = Vec::new();
+            } else {
+                self.line.extend_from_slice(content);
+            }
+        }
+        let taken = content.len() + usize::from(newline.is_some());
+        *input = &input[taken..];
+        newline.map(|_| self.take())
+    }
+
+    /// Ends the stream: the last line when it had no newline, or its oversize report.
+    pub fn finish(&mut self) -> Option<Result<Vec<u8>, ProtoError>> {
+        self.has_partial().then(|| self.take())
+    }
+
+    /// Whether part of a line has arrived and its newline has not.
+    pub fn has_partial(&self) -> bool {
+        self.discarding || !self.line.is_empty()
+    }
+
+    fn take(&mut self) -> Result<Vec<u8>, ProtoError> {
+        if std::mem::take(&mut self.discarding) {
+            return Err(ProtoError::LineTooLong { limit: self.limit });
+        }
+        let mut line = std::mem::take(&mut self.line);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Ok(line)
+    }
+}
+
 /// Reads one line into `buf` (without the newline). `Ok(false)` at a clean end of stream.
 ///
 /// A line longer than `limit` is consumed up to its newline and reported as
-/// [`ProtoError::LineTooLong`], so the stream stays usable for the next line.
+/// [`ProtoError::LineTooLong`], so the stream stays usable for the next line. The last line
+/// of a stream is accepted without a newline.
 pub fn read_line<R: BufRead>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     limit: usize,
 ) -> Result<bool, ProtoError> {
     buf.clear();
-    let io = |source| ProtoError::Io {
-        doing: "reading a line",
-        source,
-    };
-    let n = reader
-        .by_ref()
-        .take(limit as u64 + 1)
-        .read_until(b'\n', buf)
-        .map_err(io)?;
-    if n == 0 {
-        return Ok(false);
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
+    let mut decoder = LineDecoder::new(limit);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(ProtoError::Io {
+                    doing: "reading a line",
+                    source,
+                });
+            }
+        };
+        let item = if available.is_empty() {
+            match decoder.finish() {
+                Some(item) => item,
+                None => return Ok(false),
+            }
+        } else {
+            let mut rest = available;
+            let item = decoder.decode(&mut rest);
+            let used = available.len() - rest.len();
+            reader.consume(used);
+            match item {
+                Some(item) => item,
+                None => continue,
+            }
+        };
+        *buf = item?;
         return Ok(true);
     }
-    if n > limit {
-        // Skip the rest of the oversized line so the next read starts on a fresh line.
-        let mut sink = Vec::new();
-        loop {
-            sink.clear();
-            let m = reader
-                .by_ref()
-                .take(64 * 1024)
-                .read_until(b'\n', &mut sink)
-                .map_err(io)?;
-            if m == 0 || sink.last() == Some(&b'\n') {
-                break;
-            }
-        }
-        buf.clear();
-        return Err(ProtoError::LineTooLong { limit });
-    }
-    // The last line of the stream had no newline: accept it.
-    Ok(true)
 }
 
 /// Parses a request line, turning every way it can be wrong into an error reply body.
@@ -121,6 +187,92 @@ mod tests {
         assert!(read_line(&mut r, &mut buf, 10).unwrap());
         assert_eq!(buf, b"last");
         assert!(!read_line(&mut r, &mut buf, 10).unwrap());
+    }
+
+    /// Feeds `chunks` one by one and collects every item, then the end of the stream.
+    fn decode_all(limit: usize, chunks: &[&[u8]]) -> Vec<Result<Vec<u8>, String>> {
+        let mut d = LineDecoder::new(limit);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let mut rest = *chunk;
+            while let Some(item) = d.decode(&mut rest) {
+                out.push(item.map_err(|e| e.to_string()));
+            }
+            assert!(rest.is_empty(), "input left over");
+        }
+        if let Some(item) = d.finish() {
+            out.push(item.map_err(|e| e.to_string()));
+        }
+        out
+    }
+
+    fn ok(s: &str) -> Result<Vec<u8>, String> {
+        Ok(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn decoder_joins_lines_split_across_feeds() {
+        let got = decode_all(64, &[b"{\"a\"", b":1}\n{\"b", b"\":2}\n", b"\n{}\n"]);
+        assert_eq!(
+            got,
+            vec![ok("{\"a\":1}"), ok("{\"b\":2}"), ok(""), ok("{}")]
+        );
+        // One byte at a time gives the same lines.
+        let bytes = b"ab\ncd\n";
+        let singles: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(decode_all(64, &singles), vec![ok("ab"), ok("cd")]);
+    }
+
+    #[test]
+    fn decoder_strips_crlf_even_when_split() {
+        let got = decode_all(64, &[b"one\r\ntwo\r", b"\nthree\r\r\n"]);
+        // Only one trailing `\r` belongs to the line ending.
+        assert_eq!(got, vec![ok("one"), ok("two"), ok("three\r")]);
+    }
+
+    #[test]
+    fn decoder_reports_an_oversized_line_once_then_resyncs() {
+        let got = decode_all(
+            8,
+            &[b"short\n0123456", b"789abcdef", b"ghij\nfine\n12345678\n"],
+        );
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0], ok("short"));
+        let err = got[1].clone().unwrap_err();
+        assert!(err.contains("8 byte limit"), "{err}");
+        assert_eq!(got[2], ok("fine"));
+        // Exactly the limit is still a line.
+        assert_eq!(got[3], ok("12345678"));
+    }
+
+    #[test]
+    fn decoder_does_not_buffer_a_line_it_discards() {
+        let mut d = LineDecoder::new(4);
+        let mut rest: &[u8] = &[b'x'; 4096];
+        assert!(d.decode(&mut rest).is_none());
+        assert!(d.has_partial());
+        assert_eq!(d.line.capacity(), 0, "an oversized line must not be kept");
+    }
+
+    #[test]
+    fn decoder_at_eof_keeps_a_partial_line_and_reports_a_partial_oversized_one() {
+        assert_eq!(decode_all(64, &[b"a\nlast"]), vec![ok("a"), ok("last")]);
+        assert_eq!(decode_all(64, &[b"a\n"]), vec![ok("a")]);
+        let got = decode_all(2, &[b"toolong"]);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_err());
+        assert!(decode_all(64, &[]).is_empty());
+    }
+
+    #[test]
+    fn read_line_strips_crlf() {
+        let mut r = BufReader::with_capacity(3, &b"{\"a\":1}\r\nnext\r\n"[..]);
+        let mut buf = Vec::new();
+        assert!(read_line(&mut r, &mut buf, 64).unwrap());
+        assert_eq!(buf, b"{\"a\":1}");
+        assert!(read_line(&mut r, &mut buf, 64).unwrap());
+        assert_eq!(buf, b"next");
+        assert!(!read_line(&mut r, &mut buf, 64).unwrap());
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct Options {
 pub async fn run(opts: Options) -> anyhow::Result<()> {
     let config = config::Config::load(opts.config_file.as_deref())?;
     let guard = server::claim(&opts.socket)?;
-    let (records, warning) = persist::load(&opts.state_file);
+    let (records, warning) = persist::load(&opts.state_file)?;
     if let Some(w) = warning {
         tracing::warn!("{w}");
     }

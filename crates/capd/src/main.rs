@@ -1,5 +1,6 @@
 //! The `capd` binary: parse arguments, set up logging, run the daemon.
 
+use anyhow::Context;
 use capd::cli::Args;
 use clap::Parser;
 
@@ -58,14 +59,15 @@ fn init_logging(args: &Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if args.detach {
+        // The log is private (it names sessions, keys and paths) and never opened through a
+        // symlink, which could make capd append to any file the user can write.
         let path = cap_proto::paths::log_file();
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            capd::persist::files::create_private_dir(dir)
+                .with_context(|| format!("cannot create log directory {}", dir.display()))?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
+        let file = capd::persist::files::open_append(&path, "log file")
+            .with_context(|| format!("cannot open log file {}", path.display()))?;
         builder
             .with_ansi(false)
             .with_writer(std::sync::Mutex::new(file))

@@ -66,6 +66,9 @@ pub(super) struct Actor {
     pub(super) events: broadcast::Sender<Envelope>,
     /// The running turn's events so far, so `attach` can catch up.
     pub(super) backlog: Vec<Envelope>,
+    /// The request whose events the backlog holds: the running turn, or the last one until
+    /// the next begins (so an attach after a turn still sees how it ended).
+    pub(super) backlog_of: Option<String>,
     pub driver: Option<Box<dyn Driver>>,
     pub queue: VecDeque<Queued>,
     /// The request id of the running turn.
@@ -115,6 +118,7 @@ pub(super) fn start(
         snap,
         events: broadcast::channel(1024).0,
         backlog: Vec::new(),
+        backlog_of: None,
         driver: None,
         queue: VecDeque::new(),
         running: None,
@@ -438,6 +442,7 @@ impl Actor {
         self.running = Some(request.to_string());
         self.permits.begin();
         self.backlog.clear();
+        self.backlog_of = Some(request.to_string());
         self.set_state(SessionState::Busy);
     }
 

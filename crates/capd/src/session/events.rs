@@ -58,7 +58,7 @@ impl Actor {
             let last = Arc::new(env.clone());
             self.snap.send_modify(|s| s.last_result = Some(last));
         }
-        if self.running.as_deref() == Some(q.turn.request.as_str()) {
+        if self.backlog_of.as_deref() == Some(q.turn.request.as_str()) {
             self.backlog.push(env.clone());
         }
         let _ = q.turn.events.send(env.clone());

@@ -289,3 +289,19 @@ async fn parking_shows_in_the_snapshot_and_attach_catches_up_on_the_running_turn
         matches!(&backlog[..], [e] if matches!(&e.event, Event::Text { delta } if delta == "so far"))
     );
 }
+
+#[tokio::test]
+async fn attach_after_a_turn_still_sees_how_it_ended() {
+    let mut rig = rig(OpenMode::Fresh, vec![]);
+    let _ups = take_ups(&mut rig);
+    let mut agent = rig.remote().await;
+    let mut run = rig.submit("x", None).await;
+    assert_eq!(agent.call().await, Call::Send("x".into()));
+    agent.reply("done");
+    run.finish().await;
+    let (backlog, _) = rig.handle.attach().await.expect("attached");
+    assert!(
+        matches!(backlog.last().map(|e| &e.event), Some(Event::Result(_))),
+        "{backlog:?}"
+    );
+}
