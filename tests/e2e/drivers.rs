@@ -449,29 +449,6 @@ fn acp_permission_requests_follow_the_prompt_policy() {
 }
 
 #[test]
-fn an_open_question_fails_the_turn_with_5_under_non_interactive_fail() {
-    // approve-reads leaves an edit to a person; --fail says nobody can be asked.
-    let env = start(Agent::Acp, "default_permissions = \"approve-reads\"", &[]);
-    let out = env.cap(&["prompt", "--non-interactive", "fail", "PERMISSION"]);
-    assert_eq!(code(&out), 5, "{}", text(&out.stdout));
-    let err = text(&out.stderr);
-    assert!(err.contains("nobody could be asked"), "says why: {err}");
-    assert!(
-        err.contains("fake privileged action"),
-        "names the tool: {err}"
-    );
-    let (events, rc) = env.prompt_json(&["--non-interactive", "fail", "PERMISSION"]);
-    assert_eq!(rc, 5, "{events:#?}");
-    assert_eq!(events.last().unwrap()["code"], "permission_denied");
-    // Told nobody can answer (deny), it is denied and the turn goes on.
-    expect_output(
-        &env,
-        &["--non-interactive", "deny", "PERMISSION"],
-        "ECHO[turns=3]: PERMISSION [PERMISSION DENIED: optionId=reject]",
-    );
-}
-
-#[test]
 fn acp_updates_become_typed_events_and_unknown_kinds_pass_through() {
     let env = start(Agent::Acp, "", &[]);
     let prompt = "THINK TOOL PLAN WEIRD";

@@ -195,6 +195,19 @@ fn non_interactive_fail_ends_the_turn_with_5() {
         let env = start(agent, "default_permissions = \"approve-reads\"");
         let out = env.cap(&["prompt", "--non-interactive", "fail", "PERMISSION"]);
         assert_eq!(code(&out), 5, "{agent:?}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("nobody could be asked"), "says why: {err}");
+        assert!(
+            err.contains("permission.txt"),
+            "names what was refused: {err}"
+        );
+        let (events, rc) = env.prompt_json(&["--non-interactive", "fail", "PERMISSION"]);
+        assert_eq!(rc, 5, "{events:#?}");
+        assert_eq!(events.last().unwrap()["code"], "permission_denied");
+        // Told to deny instead, the turn goes on without the tool.
+        let (events, rc) = env.prompt_json(&["--non-interactive", "deny", "PERMISSION"]);
+        assert_eq!(rc, 0);
+        assert!(denied(&result_output(&events)), "{agent:?}: {events:#?}");
     });
 }
 
