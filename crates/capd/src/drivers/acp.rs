@@ -409,6 +409,17 @@ impl Driver for AcpDriver {
     super::process_plumbing!();
 }
 
+/// A reader in the state of a turn in progress, for fuzzing.
+pub(crate) fn fuzz_reader() -> impl Handler {
+    Reader {
+        shared: Arc::new(Mutex::new(Shared {
+            prompt_request: Some(3),
+            asks: HashMap::new(),
+        })),
+        tools: HashMap::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

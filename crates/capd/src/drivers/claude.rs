@@ -369,6 +369,16 @@ impl Driver for ClaudeDriver {
     super::process_plumbing!();
 }
 
+/// A reader in its starting state, for fuzzing.
+pub(crate) fn fuzz_reader() -> impl Handler {
+    Reader {
+        native: Arc::new(Mutex::new(None)),
+        asks: Asks::default(),
+        tools: HashMap::new(),
+        streamed: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

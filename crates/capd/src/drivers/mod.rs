@@ -13,6 +13,8 @@
 pub mod acp;
 pub mod claude;
 pub mod codex;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod lines;
 pub mod process;
 pub mod reader;

@@ -192,6 +192,11 @@ fn agent_env(cmd: &mut Command, spec: &AgentSpec) {
 pub struct Writer(Option<mpsc::WeakUnboundedSender<Vec<u8>>>);
 
 impl Writer {
+    /// A writer whose lines go nowhere: for fuzzing a reader, where nobody answers.
+    pub(crate) fn detached() -> Writer {
+        Writer(None)
+    }
+
     /// A writer onto a queue of lines, for tests that read what a driver writes.
     #[cfg(test)]
     pub(crate) fn to_queue(queue: &mpsc::UnboundedSender<Vec<u8>>) -> Writer {

@@ -512,5 +512,20 @@ impl Driver for CodexDriver {
     super::process_plumbing!();
 }
 
+/// A reader in the state of a turn in progress, for fuzzing.
+pub(crate) fn fuzz_reader() -> impl Handler {
+    Reader {
+        shared: Arc::new(Mutex::new(Shared {
+            turn: Some("t1".into()),
+            start_request: Some(3),
+            ..Shared::default()
+        })),
+        last_error: None,
+        thread: "th".into(),
+        next_id: Arc::new(AtomicU64::new(10)),
+        cwd: "/w".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests;
