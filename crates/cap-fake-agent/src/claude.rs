@@ -8,6 +8,7 @@ use crate::common::{
     Agent, Flow, GARBAGE_LINES, Hang, History, Home, Plan, Stream, emit, emit_raw, env_flag,
     exit_now, new_uuid, text_of_content,
 };
+use crate::misbehave::Misbehave;
 
 const PROTOCOL: &str = "claude";
 const VERSION: &str = "2.1.197 (cap-fake-agent)";
@@ -406,6 +407,7 @@ impl Claude {
         let n = history.begin_turn(&text);
         self.home.save_or_warn(history);
         let plan = Plan::new(&text, n, &self.home, &self.session_id);
+        let misbehave = Misbehave::new(&text, &self.home, &self.session_id);
         emit(&self.system_init());
         if plan.garbage {
             for g in GARBAGE_LINES {
@@ -431,8 +433,11 @@ impl Claude {
             self.start_queued();
             return;
         }
+        misbehave.act(&self.home);
         let reply = plan.reply("");
-        let stream = plan.stream(&reply);
+        let stream = misbehave
+            .stream(&reply)
+            .unwrap_or_else(|| plan.stream(&reply));
         self.running = Some(Turn {
             plan,
             stream,
