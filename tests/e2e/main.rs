@@ -5,6 +5,7 @@ mod cli;
 mod drivers;
 mod healing;
 mod limits;
+mod races;
 mod sessions;
 mod smoke;
 mod socket;
