@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cap` and `capd` binaries against the fake agent.
 //! One test binary (modules, not files) keeps link time down.
 
+mod chaos;
 mod cli;
 mod drivers;
 mod healing;
