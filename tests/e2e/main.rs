@@ -6,6 +6,7 @@ mod cli;
 mod drivers;
 mod healing;
 mod limits;
+mod misbehave;
 mod races;
 mod sessions;
 mod smoke;
