@@ -251,3 +251,39 @@ fn an_agent_that_forks_helpers_and_exits_leaves_no_helper_behind() {
     assert_no_stray_agents(&env);
     assert!(env.session_ids().is_empty());
 }
+
+#[test]
+fn an_agent_that_exits_mid_turn_while_its_helpers_hold_stdout_is_noticed() {
+    // The helpers keep the agent's stdout open, so its output never ends: only the agent's
+    // own exit tells that it is gone. Before capd watched for that, the turn hung until its
+    // timeout (exit 3) and then blamed the timeout.
+    let env = env_with(
+        "",
+        &[("FAKE_HELPERS", "2"), ("FAKE_HELPERS_KEEP_STDOUT", "1")],
+    );
+    let warm = env.prompt_ok(&["warm"]);
+    let native = warm["native_id"].as_str().expect("native").to_string();
+    let (events, rc) = env.prompt_json(&["--timeout", "20", "FORKEXIT"]);
+    assert_eq!(
+        rc, 1,
+        "the agent's exit is the error, not a timeout: {events:#?}"
+    );
+    assert!(
+        error_message(&events).contains("exited mid-turn"),
+        "{events:#?}"
+    );
+    assert_eq!(status_kinds(&events), vec!["respawn"], "{events:#?}");
+    let helpers = helper_pids(&env);
+    assert_eq!(helpers.len(), 4, "2 helpers per attempt: {helpers:?}");
+    for pid in &helpers {
+        wait_until("a helper to be killed with its group", || {
+            !agent_alive(&env, *pid)
+        });
+    }
+    // The conversation goes on: warm, two attempts, this one.
+    let (events, rc) = env.prompt_json(&["after"]);
+    assert_eq!(rc, 0, "{events:#?}");
+    assert_eq!(result_output(&events), "ECHO[turns=4]: after");
+    assert_eq!(events.last().unwrap()["native_id"], native.as_str());
+    assert_no_stray_agents(&env);
+}

@@ -5,8 +5,13 @@
 use super::actor::{Actor, Interrupt, Queued, ended_error};
 use crate::drivers::{self, DriverEvent};
 use cap_proto::{ErrorBody, ErrorCode, Event, StatusKind, StopReason};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::time::Instant as Deadline;
+
+/// How often a running turn checks that its agent process still lives. The end of the
+/// agent's output usually says so first, but not when a helper it started holds its stdout
+/// open after it exited.
+const LIVENESS_CHECK: Duration = Duration::from_millis(500);
 
 /// How a turn ended.
 enum Outcome {
@@ -181,6 +186,9 @@ impl Actor {
         let mut timed_out = false;
         let mut settle_by: Option<Deadline> = None;
         let mut denied: Option<String> = None;
+        let mut liveness =
+            tokio::time::interval_at(Deadline::now() + LIVENESS_CHECK, LIVENESS_CHECK);
+        liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let Some(driver) = self.driver.as_mut() else {
                 return Wait::Died(String::new());
@@ -231,6 +239,19 @@ impl Actor {
                         return Wait::Died(tail);
                     }
                 },
+                _ = liveness.tick() => {
+                    if !driver.is_alive() {
+                        let tail = driver.stderr_tail();
+                        tracing::info!(session = %self.id, "the agent exited mid-turn while its output stayed open");
+                        if timed_out {
+                            return Wait::Final(Outcome::Failed(timeout_error(q)));
+                        }
+                        if cancelling {
+                            return Wait::Final(cancelled(output));
+                        }
+                        return Wait::Died(tail);
+                    }
+                }
                 msg = self.rx.recv() => match self.on_msg(msg) {
                     Interrupt::None => {}
                     Interrupt::Cancel => {
