@@ -11,13 +11,13 @@
 //! `FAKE_SLOW_MS` apart, default 300), `HANG`, `HANGNOINT`, `CRASH`, `CRASHONCE`, `EMPTY`,
 //! `EMPTYONCE`, `GARBAGE`, `HUGE`, `ERROR`, `ORPHAN`; ACP only: `PERMISSION`, `THINK`, `TOOL`,
 //! `PLAN`, `WEIRD`, `FSWRITE`; stream-json only: `STALLONCE`, `LONGLINE`, `FLOOD`,
-//! `CLOSESTDOUT`, `FORKEXIT` (see `misbehave.rs`).
+//! `CLOSESTDOUT`, `FORKEXIT`, `BADSTDERR` (see `misbehave.rs`).
 //!
 //! Environment: `FAKE_AGENT_HOME` (else `$HOME/.cap-fake-agent`), `FAKE_NEVER_READY`,
 //! `FAKE_EXIT_AT_START`, `FAKE_START_DELAY_MS`, `FAKE_SLOW_MS`, `FAKE_ACP_NO_RESUME`,
 //! `FAKE_ENFORCE_SANDBOX` (claude: refuse bypassPermissions as root unless `IS_SANDBOX=1`),
 //! `FAKE_STUBBORN` (only SIGKILL ends it), `FAKE_ONLY_GARBAGE` (never a JSON line),
-//! `FAKE_LONGLINE_BYTES`, `FAKE_FLOOD_BYTES`, `FAKE_HELPERS`.
+//! `FAKE_LONGLINE_BYTES`, `FAKE_FLOOD_BYTES`, `FAKE_HELPERS`, `FAKE_HELPERS_KEEP_STDOUT`.
 //!
 //! Files under the home: `sessions/<id>.json` (history), `markers/<id>.crashonce|emptyonce|
 //! stallonce-<hash>`, `invocations.jsonl`, `orphan.pid`, `helpers.pids`.

@@ -14,6 +14,9 @@
 //! - `FLOOD`: write `FAKE_FLOOD_BYTES` (default 64 MiB) of non-JSON lines of 64 KiB, then hang
 //!   (interruptibly).
 //! - `CLOSESTDOUT`: close stdout (it becomes `/dev/null`) and stay alive until killed.
+//! - `BADSTDERR`: write a line that is not UTF-8 on stderr, then 256 KiB more (more than a
+//!   pipe holds), then reply normally. If nobody reads stderr any more the writes fail, and
+//!   the agent exits with code 4, like an agent that dies of EPIPE.
 //! - `FORKEXIT`: start `FAKE_HELPERS` (default 3) `sleep 1000` helpers in the agent's process
 //!   group, append their pids to `<home>/helpers.pids`, and exit mid-turn. With
 //!   `FAKE_HELPERS_KEEP_STDOUT=1` the helpers hold the agent's stdout and stderr open.
@@ -52,6 +55,7 @@ pub struct Misbehave {
     pub flood: bool,
     pub close_stdout: bool,
     pub fork_exit: bool,
+    pub bad_stderr: bool,
 }
 
 impl Misbehave {
@@ -65,6 +69,7 @@ impl Misbehave {
             flood: has("FLOOD"),
             close_stdout: has("CLOSESTDOUT"),
             fork_exit: has("FORKEXIT"),
+            bad_stderr: has("BADSTDERR"),
         }
     }
 
@@ -86,6 +91,9 @@ impl Misbehave {
         }
         if self.flood {
             flood(env_usize("FAKE_FLOOD_BYTES").unwrap_or(FLOOD_DEFAULT));
+        }
+        if self.bad_stderr {
+            bad_stderr();
         }
     }
 
@@ -153,6 +161,25 @@ fn flood(bytes: usize) {
     while sent < bytes {
         emit_raw(&line);
         sent += line.len() + 1;
+    }
+}
+
+/// A stderr line that is not UTF-8, then more stderr than a pipe holds; exits with code 4
+/// when stderr is no longer read.
+fn bad_stderr() {
+    let mut err = io::stderr().lock();
+    let chatter = format!(
+        "{}\n",
+        "stderr chatter after a line that is not UTF-8 ".repeat(2)
+    );
+    let mut ok = err.write_all(b"\xff\xfe not UTF-8 \xc3\x28\n").is_ok();
+    let mut sent = 0;
+    while ok && sent < 256 * 1024 {
+        ok = err.write_all(chatter.as_bytes()).is_ok();
+        sent += chatter.len();
+    }
+    if !ok {
+        exit_now(4);
     }
 }
 
@@ -305,8 +332,9 @@ mod tests {
     fn words_are_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         let home = Home::new(dir.path());
-        let m = Misbehave::new("LONGLINE FLOOD CLOSESTDOUT FORKEXIT", &home, "s");
-        assert!(m.longline && m.flood && m.close_stdout && m.fork_exit && !m.stall);
+        let m = Misbehave::new("LONGLINE FLOOD CLOSESTDOUT FORKEXIT BADSTDERR", &home, "s");
+        assert!(m.longline && m.flood && m.close_stdout && m.fork_exit && m.bad_stderr);
+        assert!(!m.stall);
         assert_eq!(Misbehave::new("hello", &home, "s"), Misbehave::default());
         assert_ne!(fnv("a"), fnv("b"));
     }
