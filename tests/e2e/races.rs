@@ -405,3 +405,96 @@ fn assert_no_stray_agents_after_exit(env: &Env) {
         assert!(!agent_alive(env, pid), "agent {pid} outlived capd");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Load (the full size, 64 clients × 100 prompts, is `cap-bench --only load`)
+// ---------------------------------------------------------------------------------------------
+
+/// One answered prompt of the load test.
+struct Answer {
+    client: usize,
+    index: usize,
+    key: String,
+    session: String,
+    /// The agent's turn number, from `ECHO[turns=N]`.
+    n: u64,
+}
+
+#[test]
+fn eight_clients_by_ten_prompts_on_shared_keys_lose_misroute_and_reorder_nothing() {
+    const CLIENTS: usize = 8;
+    const PROMPTS: usize = 10;
+    const KEYS: usize = 3;
+    let mut env = Env::new();
+    env.start_daemon();
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let env = &env;
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                s.spawn(move || {
+                    (0..PROMPTS)
+                        .map(|index| {
+                            // Each client walks the keys, so every key sees every client.
+                            let key = format!("load{}", (client + index) % KEYS);
+                            let text = format!("load c{client} p{index}");
+                            let (events, rc) = env.prompt_json(&["--key", &key, &text]);
+                            assert_eq!(rc, 0, "{text} on {key} was lost: {events:#?}");
+                            let out = result_output(&events);
+                            let n = out
+                                .strip_prefix("ECHO[turns=")
+                                .and_then(|r| r.split_once("]: "))
+                                .filter(|(_, echoed)| *echoed == text)
+                                .and_then(|(n, _)| n.parse::<u64>().ok())
+                                .unwrap_or_else(|| panic!("{text} got another reply: {out}"));
+                            let session = session_event(&events);
+                            assert_eq!(session["key"], key.as_str(), "misrouted: {session}");
+                            assert_eq!(events.last().unwrap()["turns"], n, "{events:#?}");
+                            Answer {
+                                client,
+                                index,
+                                key,
+                                session: session["id"].as_str().expect("id").to_string(),
+                                n,
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a client panicked"))
+            .collect()
+    });
+    assert_eq!(answers.len(), CLIENTS * PROMPTS);
+    let mut by_key: HashMap<&str, Vec<&Answer>> = HashMap::new();
+    for a in &answers {
+        by_key.entry(a.key.as_str()).or_default().push(a);
+    }
+    assert_eq!(by_key.len(), KEYS);
+    for (key, list) in &by_key {
+        let sessions: BTreeSet<&str> = list.iter().map(|a| a.session.as_str()).collect();
+        assert_eq!(
+            sessions.len(),
+            1,
+            "{key} is served by one session: {sessions:?}"
+        );
+        // Every prompt on the key is one turn of its conversation: no turn lost, merged or
+        // counted twice.
+        let mut ns: Vec<u64> = list.iter().map(|a| a.n).collect();
+        ns.sort_unstable();
+        let want: Vec<u64> = (1..=list.len() as u64).collect();
+        assert_eq!(ns, want, "{key}: turn numbers");
+        // A client's prompts on the key ran in the order it sent them.
+        for client in 0..CLIENTS {
+            let mut mine: Vec<&&Answer> = list.iter().filter(|a| a.client == client).collect();
+            mine.sort_by_key(|a| a.index);
+            assert!(
+                mine.windows(2).all(|w| w[0].n < w[1].n),
+                "{key}: client {client}'s turns out of order"
+            );
+        }
+    }
+    assert_consistent(&env);
+    assert_no_stray_agents(&env);
+}
