@@ -163,3 +163,25 @@ fn capd_killed_mid_turn_again_and_again_loses_no_conversation() {
     assert_consistent(&env);
     assert_no_stray_agents(&env);
 }
+
+#[test]
+fn a_timeout_covers_the_respawn_of_an_agent_killed_mid_turn() {
+    // Every start of this agent takes 3 s; the prompt may take 2. Its agent is killed mid-turn,
+    // and the respawn outlasts the timeout: the prompt times out during the respawn, and the
+    // expired prompt is not sent again to the respawned agent.
+    let mut env = Env::with_config("ready_timeout = 30");
+    env.vars.push(("FAKE_START_DELAY_MS".into(), "3000".into()));
+    env.start_daemon();
+    let first = env.prompt_ok(&["one"]);
+    let sid = first["session"].as_str().expect("session").to_string();
+    let mut p = env.spawn_prompt(&["--timeout", "2", "STALLONCE two"]);
+    p.wait_for("the turn to stream", |v| v["type"] == "text");
+    sigkill(env.session_pid(&sid));
+    let (events, rc, stderr) = p.finish();
+    assert_eq!(rc, 3, "{events:#?} {stderr}");
+    assert_eq!(events.last().unwrap()["code"], "timeout", "{events:#?}");
+    // The agent saw "one" and the killed attempt of "two", nothing more.
+    let r = env.prompt_ok(&["three"]);
+    assert_eq!(r["output"], "ECHO[turns=3]: three");
+    assert_no_stray_agents(&env);
+}

@@ -84,7 +84,15 @@ impl Actor {
             if self.driver.as_mut().is_none_or(|d| !d.is_alive()) {
                 self.driver = None;
                 self.cancelled_while_starting = false;
-                let started = self.start().await;
+                // The turn's clock runs while its agent is respawned: a start that outlasts
+                // the deadline is dropped (its process group with it).
+                let started = match deadline {
+                    Some(at) => match tokio::time::timeout_at(at, self.start()).await {
+                        Ok(started) => started,
+                        Err(_) => return Outcome::Failed(timeout_error(q)),
+                    },
+                    None => self.start().await,
+                };
                 for (kind, message) in std::mem::take(&mut self.notices) {
                     self.emit(q, Event::Status { kind, message });
                 }
@@ -97,6 +105,10 @@ impl Actor {
                     // Cancelled while its agent started: it ends without being sent.
                     return cancelled(String::new());
                 }
+            }
+            if deadline.is_some_and(|at| Deadline::now() >= at) {
+                // Never send a prompt whose time is up: the agent would act on it unasked.
+                return Outcome::Failed(timeout_error(q));
             }
             let Some(driver) = self.driver.as_mut() else {
                 return Outcome::Failed(ended_error());
