@@ -10,6 +10,7 @@
 //! Cycles: `CAP_CHAOS_CYCLES` (default 20), e.g. the 100-cycle run in docs/reliability.md:
 //! `CAP_CHAOS_CYCLES=100 cargo test -p cap-tests --test e2e chaos:: -- --nocapture`.
 
+use crate::misbehave::Memory;
 use crate::races::{agent_alive, assert_consistent, assert_no_stray_agents, live_pids};
 use cap_tests::*;
 use nix::sys::signal::{Signal, kill};
@@ -44,6 +45,7 @@ fn an_agent_killed_mid_turn_again_and_again_is_resumed_every_time() {
     let native = first["native_id"].as_str().expect("native id").to_string();
     let mut turns = 1;
     let (mut respawned, mut fallbacks) = (0, 0);
+    let memory = Memory::start(&env);
     let started = Instant::now();
     for i in 0..n {
         let text = format!("STALLONCE cycle {i}");
@@ -79,6 +81,7 @@ fn an_agent_killed_mid_turn_again_and_again_is_resumed_every_time() {
          respawns resumed the native session, {fallbacks} fallbacks, {:.1} s",
         took.as_secs_f64()
     );
+    memory.check(&format!("{n} agents SIGKILLed mid-turn"));
     assert_eq!(respawned, n, "one respawn per kill");
     assert_eq!(resumed, n, "every respawn resumed");
     assert_eq!(fallbacks, 0);

@@ -4,8 +4,8 @@
 //!
 //! Each case must end in a clear error (or, for the stubborn process, a clean end), leave no
 //! process behind, and keep capd's memory bounded. Memory is asserted only against a generous
-//! bound (growth of capd's VmRSS under 200 MB); the figures each run prints (`--nocapture`)
-//! are recorded in docs/reliability.md.
+//! bound (growth of capd's VmRSS and VmHWM under 200 MB); the figures each run prints
+//! (`--nocapture`) are recorded in docs/reliability.md.
 
 use crate::races::{agent_alive, assert_consistent, assert_no_stray_agents, started_pids};
 use cap_tests::*;
@@ -28,14 +28,14 @@ fn mem(pid: u32) -> (u64, u64) {
 }
 
 /// Watches capd's memory over one case.
-struct Memory {
+pub(crate) struct Memory {
     pid: u32,
     before: u64,
     peak_before: u64,
 }
 
 impl Memory {
-    fn start(env: &Env) -> Memory {
+    pub(crate) fn start(env: &Env) -> Memory {
         let pid = env.daemon_pid().expect("capd pid");
         let (before, peak_before) = mem(pid);
         Memory {
@@ -46,10 +46,10 @@ impl Memory {
     }
 
     /// Prints the figures and asserts the bound.
-    fn check(&self, case: &str) {
+    pub(crate) fn check(&self, case: &str) {
         let (after, peak) = mem(self.pid);
         eprintln!(
-            "misbehave: {case}: capd VmRSS {:.1} MiB before, {:.1} MiB after, peak (VmHWM) {:.1} MiB",
+            "memory: {case}: capd VmRSS {:.1} MiB before, {:.1} MiB after, peak (VmHWM) {:.1} MiB",
             self.before as f64 / 1024.0,
             after as f64 / 1024.0,
             peak as f64 / 1024.0
