@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cap` and `capd` binaries against the fake agent.
 //! One test binary (modules, not files) keeps link time down.
 
+mod chaos;
 mod cli;
 mod client;
 mod drivers;
@@ -8,7 +9,9 @@ mod healing;
 mod hostile;
 mod interrupt;
 mod limits;
+mod misbehave;
 mod permissions;
+mod races;
 mod sessions;
 mod smoke;
 mod socket;

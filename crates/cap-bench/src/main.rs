@@ -7,6 +7,9 @@
 //! cargo build --release -p cap -p capd -p cap-fake-agent && cargo run --release -p cap-bench
 //! ```
 //!
+//! `--only GROUP` runs one group, e.g. `--only load` (64 clients × 100 prompts, the figures
+//! in docs/reliability.md).
+//!
 //! Everything runs on this machine over local sockets, every daemon lives in its own temporary
 //! directory, and every measurement is bounded in count (`--n`, …) and in time (`--budget`).
 //! A measurement that fails is reported in the table as failed, never filled in.
@@ -60,6 +63,29 @@ pub struct Opts {
     /// Leave acpx out (no npm install).
     #[arg(long)]
     pub skip_acpx: bool,
+    /// Clients of the load measurement, all at once.
+    #[arg(long, default_value_t = 64)]
+    pub load_clients: usize,
+    /// Prompts each load client sends, one after another.
+    #[arg(long, default_value_t = 100)]
+    pub load_prompts: usize,
+    /// Keys the load clients share.
+    #[arg(long, default_value_t = 8)]
+    pub load_keys: usize,
+    /// Run only this measurement group.
+    #[arg(long, value_enum)]
+    pub only: Option<Group>,
+}
+
+/// The measurement groups, in the order they run.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Warm,
+    Acpx,
+    Concurrent,
+    Memory,
+    Huge,
+    Load,
 }
 
 impl Opts {
@@ -127,29 +153,44 @@ fn run(opts: &Opts) -> anyhow::Result<bool> {
             rows.push(Row::failed(name, &e));
         }
     };
-    progress("cap round trip and warm prompts");
-    section(
-        "cap round trip / warm prompts",
-        measure::warm::run(opts, &bins),
-    );
-    if opts.skip_acpx {
+    let wanted = |g: Group| opts.only.is_none_or(|o| o == g);
+    if wanted(Group::Warm) {
+        progress("cap round trip and warm prompts");
         section(
-            "acpx",
-            Ok(vec![Row::note(
-                "acpx 0.19.1 warm prompt, ACP",
-                "skipped (--skip-acpx)",
-            )]),
+            "cap round trip / warm prompts",
+            measure::warm::run(opts, &bins),
         );
-    } else {
-        progress("acpx on the same fake ACP agent");
-        section("acpx 0.19.1", acpx::run(opts, &bins));
     }
-    progress("concurrent clients");
-    section("concurrent clients", measure::concurrent::run(opts, &bins));
-    progress("memory per session");
-    section("memory", measure::memory::run(opts, &bins));
-    progress("large streamed output");
-    section("large streamed output", measure::huge::run(opts, &bins));
+    if wanted(Group::Acpx) {
+        if opts.skip_acpx {
+            section(
+                "acpx",
+                Ok(vec![Row::note(
+                    "acpx 0.19.1 warm prompt, ACP",
+                    "skipped (--skip-acpx)",
+                )]),
+            );
+        } else {
+            progress("acpx on the same fake ACP agent");
+            section("acpx 0.19.1", acpx::run(opts, &bins));
+        }
+    }
+    if wanted(Group::Concurrent) {
+        progress("concurrent clients");
+        section("concurrent clients", measure::concurrent::run(opts, &bins));
+    }
+    if wanted(Group::Memory) {
+        progress("memory per session");
+        section("memory", measure::memory::run(opts, &bins));
+    }
+    if wanted(Group::Huge) {
+        progress("large streamed output");
+        section("large streamed output", measure::huge::run(opts, &bins));
+    }
+    if wanted(Group::Load) {
+        progress("load: many clients, many prompts, shared keys");
+        section("load", measure::load::run(opts, &bins));
+    }
     println!("{}", report::render(&machine, &rows));
     Ok(ok)
 }

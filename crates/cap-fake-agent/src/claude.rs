@@ -8,6 +8,7 @@ use crate::common::{
     Agent, Flow, GARBAGE_LINES, Hang, History, Home, Plan, Stream, emit, emit_raw, env_flag,
     exit_now, new_uuid, text_of_content,
 };
+use crate::misbehave::Misbehave;
 
 const PROTOCOL: &str = "claude";
 const VERSION: &str = "2.1.197 (cap-fake-agent)";
@@ -154,6 +155,7 @@ struct Turn {
 struct Asking {
     request_id: String,
     plan: Plan,
+    misbehave: Misbehave,
     started: Instant,
     msg_id: String,
 }
@@ -429,6 +431,7 @@ impl Claude {
         let n = history.begin_turn(&text);
         self.home.save_or_warn(history);
         let plan = Plan::new(&text, n, &self.home, &self.session_id);
+        let misbehave = Misbehave::new(&text, &self.home, &self.session_id);
         emit(&self.system_init());
         if plan.garbage {
             for g in GARBAGE_LINES {
@@ -454,6 +457,7 @@ impl Claude {
             self.start_queued();
             return;
         }
+        misbehave.act(&self.home);
         if plan.permission {
             // Like Claude Code: bypass mode never asks; a host with the stdio prompt tool is
             // asked; without one, an ask is a denial.
@@ -474,6 +478,7 @@ impl Claude {
                 self.asking = Some(Asking {
                     request_id,
                     plan,
+                    misbehave,
                     started,
                     msg_id,
                 });
@@ -481,14 +486,23 @@ impl Claude {
             } else {
                 " [PERMISSION DENIED: no permission prompt tool]"
             };
-            return self.stream_turn(plan, started, msg_id, suffix);
+            return self.stream_turn(plan, &misbehave, started, msg_id, suffix);
         }
-        self.stream_turn(plan, started, msg_id, "");
+        self.stream_turn(plan, &misbehave, started, msg_id, "");
     }
 
-    fn stream_turn(&mut self, plan: Plan, started: Instant, msg_id: String, suffix: &str) {
+    fn stream_turn(
+        &mut self,
+        plan: Plan,
+        misbehave: &Misbehave,
+        started: Instant,
+        msg_id: String,
+        suffix: &str,
+    ) {
         let reply = plan.reply(suffix);
-        let stream = plan.stream(&reply);
+        let stream = misbehave
+            .stream(&reply)
+            .unwrap_or_else(|| plan.stream(&reply));
         self.running = Some(Turn {
             plan,
             stream,
@@ -515,7 +529,7 @@ impl Claude {
             ),
             _ => " [PERMISSION DENIED: bad answer]".to_string(),
         };
-        self.stream_turn(a.plan, a.started, a.msg_id, &suffix);
+        self.stream_turn(a.plan, &a.misbehave, a.started, a.msg_id, &suffix);
     }
 }
 

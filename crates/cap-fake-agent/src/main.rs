@@ -10,19 +10,23 @@
 //! Magic words in the prompt (case-sensitive, anywhere in the text): `SLOW` (10 chunks,
 //! `FAKE_SLOW_MS` apart, default 300), `HANG`, `HANGNOINT`, `CRASH`, `CRASHONCE`, `EMPTY`,
 //! `EMPTYONCE`, `GARBAGE`, `HUGE`, `ERROR`, `ORPHAN`; ACP only: `PERMISSION`, `THINK`, `TOOL`,
-//! `PLAN`, `WEIRD`, `FSWRITE`.
+//! `PLAN`, `WEIRD`, `FSWRITE`; stream-json only: `STALLONCE`, `LONGLINE`, `FLOOD`,
+//! `CLOSESTDOUT`, `FORKEXIT`, `BADSTDERR` (see `misbehave.rs`).
 //!
 //! Environment: `FAKE_AGENT_HOME` (else `$HOME/.cap-fake-agent`), `FAKE_NEVER_READY`,
 //! `FAKE_EXIT_AT_START`, `FAKE_START_DELAY_MS`, `FAKE_SLOW_MS`, `FAKE_ACP_NO_RESUME`,
-//! `FAKE_ENFORCE_SANDBOX` (claude: refuse bypassPermissions as root unless `IS_SANDBOX=1`).
+//! `FAKE_ENFORCE_SANDBOX` (claude: refuse bypassPermissions as root unless `IS_SANDBOX=1`),
+//! `FAKE_STUBBORN` (only SIGKILL ends it), `FAKE_ONLY_GARBAGE` (never a JSON line),
+//! `FAKE_LONGLINE_BYTES`, `FAKE_FLOOD_BYTES`, `FAKE_HELPERS`, `FAKE_HELPERS_KEEP_STDOUT`.
 //!
-//! Files under the home: `sessions/<id>.json` (history), `markers/<id>.crashonce|emptyonce`,
-//! `invocations.jsonl`, `orphan.pid`.
+//! Files under the home: `sessions/<id>.json` (history), `markers/<id>.crashonce|emptyonce|
+//! stallonce-<hash>`, `invocations.jsonl`, `orphan.pid`, `helpers.pids`.
 
 mod acp;
 mod claude;
 mod codex;
 mod common;
+mod misbehave;
 
 use std::time::Duration;
 
@@ -47,6 +51,10 @@ fn main() {
         exit_now(1);
     }
 
+    if misbehave::only_garbage_wanted() {
+        misbehave::only_garbage(spawn_stdin_reader());
+    }
+
     let mut agent: Box<dyn Agent> = match protocol {
         "codex" => Box::new(codex::Codex::new(home, cwd)),
         "acp" => Box::new(acp::Acp::new(home)),
@@ -61,6 +69,10 @@ fn main() {
 
     if let Some(ms) = env_ms("FAKE_START_DELAY_MS") {
         std::thread::sleep(Duration::from_millis(ms));
+    }
+
+    if misbehave::Stubborn::wanted() {
+        agent = Box::new(misbehave::Stubborn::wrap(agent));
     }
 
     let rx = spawn_stdin_reader();

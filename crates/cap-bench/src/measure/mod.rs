@@ -3,6 +3,7 @@
 
 pub mod concurrent;
 pub mod huge;
+pub mod load;
 pub mod memory;
 pub mod warm;
 

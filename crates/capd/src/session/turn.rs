@@ -6,8 +6,13 @@ use super::actor::{Actor, Interrupt, Queued, ended_error};
 use super::permit::refused_error;
 use crate::drivers::{self, DriverEvent};
 use cap_proto::{ErrorBody, ErrorCode, Event, StatusKind, StopReason};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::time::Instant as Deadline;
+
+/// How often a running turn checks that its agent process still lives. The end of the
+/// agent's output usually says so first, but not when a helper it started holds its stdout
+/// open after it exited.
+const LIVENESS_CHECK: Duration = Duration::from_millis(500);
 
 /// How a turn ended.
 enum Outcome {
@@ -80,7 +85,15 @@ impl Actor {
             if self.driver.as_mut().is_none_or(|d| !d.is_alive()) {
                 self.driver = None;
                 self.cancelled_while_starting = false;
-                let started = self.start().await;
+                // The turn's clock runs while its agent is respawned: a start that outlasts
+                // the deadline is dropped (its process group with it).
+                let started = match deadline {
+                    Some(at) => match tokio::time::timeout_at(at, self.start()).await {
+                        Ok(started) => started,
+                        Err(_) => return Outcome::Failed(timeout_error(q)),
+                    },
+                    None => self.start().await,
+                };
                 for (kind, message) in std::mem::take(&mut self.notices) {
                     self.emit(q, Event::Status { kind, message });
                 }
@@ -93,6 +106,10 @@ impl Actor {
                     // Cancelled while its agent started: it ends without being sent.
                     return cancelled(String::new());
                 }
+            }
+            if deadline.is_some_and(|at| Deadline::now() >= at) {
+                // Never send a prompt whose time is up: the agent would act on it unasked.
+                return Outcome::Failed(timeout_error(q));
             }
             let Some(driver) = self.driver.as_mut() else {
                 return Outcome::Failed(ended_error());
@@ -180,6 +197,9 @@ impl Actor {
         let mut cancelling = false;
         let mut timed_out = false;
         let mut settle_by: Option<Deadline> = None;
+        let mut liveness =
+            tokio::time::interval_at(Deadline::now() + LIVENESS_CHECK, LIVENESS_CHECK);
+        liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let Some(driver) = self.driver.as_mut() else {
                 return Wait::Died(String::new());
@@ -225,6 +245,19 @@ impl Actor {
                         return Wait::Died(tail);
                     }
                 },
+                _ = liveness.tick() => {
+                    if !driver.is_alive() {
+                        let tail = driver.stderr_tail();
+                        tracing::info!(session = %self.id, "the agent exited mid-turn while its output stayed open");
+                        if timed_out {
+                            return Wait::Final(Outcome::Failed(timeout_error(q)));
+                        }
+                        if cancelling {
+                            return Wait::Final(cancelled(output));
+                        }
+                        return Wait::Died(tail);
+                    }
+                }
                 msg = self.rx.recv() => match self.on_msg(msg) {
                     Interrupt::None => {}
                     Interrupt::Cancel => {
