@@ -24,9 +24,11 @@
 
 mod acp;
 mod claude;
+mod claude_args;
 mod codex;
 mod common;
 mod misbehave;
+mod plan;
 
 use std::time::Duration;
 
