@@ -18,3 +18,4 @@ mod socket;
 mod state;
 mod sweep;
 mod turns;
+mod usage;

@@ -515,7 +515,10 @@ impl Agent for Acp {
                 s.running = None;
                 s.history.end_turn(&reply, "completed");
                 home.save_or_warn(&s.history);
-                respond(&request_id, json!({"stopReason": "end_turn"}));
+                respond(
+                    &request_id,
+                    json!({"stopReason": "end_turn", "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}}),
+                );
                 done.push(sid.clone());
             }
         }

@@ -11,6 +11,8 @@ use crate::common::{
 use crate::misbehave::Misbehave;
 
 const PROTOCOL: &str = "claude";
+/// What each turn costs, so that cumulative totals are easy to check.
+const FAKE_TURN_COST: f64 = 0.0002;
 const VERSION: &str = "2.1.197 (cap-fake-agent)";
 use crate::claude_args::{ClaudeArgs, parse_args};
 
@@ -32,6 +34,8 @@ struct Asking {
 
 pub struct Claude {
     home: Home,
+    /// Result lines written by this process, for the running cost.
+    results: std::cell::Cell<u64>,
     cwd: String,
     model: String,
     permission_mode: String,
@@ -89,6 +93,7 @@ impl Claude {
         };
         Ok(Claude {
             home,
+            results: std::cell::Cell::new(0),
             cwd,
             model: a
                 .model
@@ -158,6 +163,7 @@ impl Claude {
         started: Instant,
     ) -> Value {
         let ms = started.elapsed().as_millis() as u64;
+        self.results.set(self.results.get() + 1);
         json!({
             "type": "result",
             "subtype": subtype,
@@ -168,8 +174,9 @@ impl Claude {
             "result": text,
             "stop_reason": if subtype == "success" { json!("end_turn") } else { Value::Null },
             "session_id": self.session_id,
-            "total_cost_usd": 0,
-            "usage": {"input_tokens": 1, "output_tokens": 1},
+            // Like Claude Code: usage is this turn's, the cost is the process's running total.
+            "total_cost_usd": FAKE_TURN_COST * self.results.get() as f64,
+            "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 2},
             "permission_denials": [],
             "terminal_reason": "completed",
             "uuid": new_uuid(),

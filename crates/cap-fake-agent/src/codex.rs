@@ -382,6 +382,14 @@ fn complete(home: &Home, tid: &str, thread: &mut Thread, turn: Turn, status: &st
     );
     thread.history.end_turn(&text, status);
     home.save_or_warn(&thread.history);
+    // Like Codex: `last` is this model call's usage, `total` the thread's so far.
+    let n = thread.history.turns.len() as u64;
+    let call = json!({"inputTokens": 10, "cachedInputTokens": 2, "outputTokens": 5, "reasoningOutputTokens": 0, "totalTokens": 15});
+    let total = json!({"inputTokens": 10 * n, "cachedInputTokens": 2 * n, "outputTokens": 5 * n, "reasoningOutputTokens": 0, "totalTokens": 15 * n});
+    notify(
+        "thread/tokenUsage/updated",
+        json!({"threadId": tid, "turnId": turn.id, "tokenUsage": {"last": call, "total": total}}),
+    );
     notify(
         "thread/status/changed",
         json!({"threadId": tid, "status": {"type": "idle"}}),

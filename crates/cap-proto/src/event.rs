@@ -161,6 +161,48 @@ pub struct TurnResult {
     /// The turn's permission requests, when it had any.
     #[serde(default, skip_serializing_if = "PermissionCounts::is_zero")]
     pub permissions: PermissionCounts,
+    /// Tokens and cost of this turn, as far as the agent reports them; absent when it
+    /// reports nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// Tokens and cost in one shape for every agent. A field the agent does not report is
+/// absent, never zero: a script summing `cost_usd` must not mistake "unknown" for "free".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl Usage {
+    /// Adds `other` in: a field known on either side is known in the sum.
+    pub fn add(&mut self, other: &Usage) {
+        fn sum<T: Copy + std::ops::Add<Output = T>>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            }
+        }
+        self.input_tokens = sum(self.input_tokens, other.input_tokens);
+        self.output_tokens = sum(self.output_tokens, other.output_tokens);
+        self.cache_read_tokens = sum(self.cache_read_tokens, other.cache_read_tokens);
+        self.cache_write_tokens = sum(self.cache_write_tokens, other.cache_write_tokens);
+        self.cost_usd = sum(self.cost_usd, other.cost_usd);
+    }
+
+    /// Whether nothing is known.
+    pub fn is_empty(&self) -> bool {
+        *self == Usage::default()
+    }
 }
 
 /// Why a turn stopped. The agents' own reasons map onto the common ones; anything else is
@@ -251,6 +293,29 @@ impl StatusKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_sums_known_fields_and_leaves_unknown_ones_absent() {
+        let mut u = Usage {
+            input_tokens: Some(3),
+            cost_usd: Some(0.25),
+            ..Usage::default()
+        };
+        u.add(&Usage {
+            input_tokens: Some(2),
+            output_tokens: Some(1),
+            ..Usage::default()
+        });
+        assert_eq!(u.input_tokens, Some(5));
+        assert_eq!(u.output_tokens, Some(1));
+        assert_eq!(u.cost_usd, Some(0.25));
+        let json = serde_json::to_value(u).unwrap();
+        assert!(
+            json.get("cache_read_tokens").is_none(),
+            "unknown stays absent: {json}"
+        );
+        assert!(Usage::default().is_empty());
+    }
 
     #[test]
     fn stop_reasons_and_status_kinds_round_trip_and_keep_unknown_values() {

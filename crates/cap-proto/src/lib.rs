@@ -17,7 +17,9 @@ pub mod reply;
 pub mod request;
 
 pub use error::{ErrorBody, ErrorCode, ProtoError};
-pub use event::{Envelope, Event, How, SessionEvent, StatusKind, StopReason, ToolCall, TurnResult};
+pub use event::{
+    Envelope, Event, How, SessionEvent, StatusKind, StopReason, ToolCall, TurnResult, Usage,
+};
 pub use reply::{Reply, Response};
 pub use request::{Op, OpenMode, Request, Route};
 

@@ -95,6 +95,9 @@ pub struct SessionInfo {
     /// How the session was acquired, for `open`.
     #[serde(default)]
     pub how: Option<crate::event::How>,
+    /// What this session's turns have spent, where the agent reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::event::Usage>,
 }
 
 /// The answer to `end`.
@@ -139,6 +142,9 @@ pub struct KeysReport {
     pub bindings: Vec<Binding>,
     pub parked: Vec<Parked>,
     pub records: Vec<Record>,
+    /// What each key has spent, with every agent, where the agents report it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub usage: std::collections::BTreeMap<String, crate::event::Usage>,
 }
 
 /// A plain acknowledgement with a human message.
@@ -167,6 +173,9 @@ pub struct DaemonStatus {
     pub idle_timeout_secs: u64,
     pub prompt_timeout_secs: u64,
     pub queue_depth: usize,
+    /// What every key has spent, where the agents report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::event::Usage>,
 }
 
 /// The answer to `gc`.

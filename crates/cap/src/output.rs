@@ -112,6 +112,30 @@ pub fn or_dash(v: Option<&str>) -> String {
     v.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
 }
 
+/// Tokens and cost on one line, naming only what the agent reported.
+pub fn usage(u: &cap_proto::Usage) -> String {
+    let mut parts = Vec::new();
+    let tokens = [
+        ("in", u.input_tokens),
+        ("out", u.output_tokens),
+        ("cache read", u.cache_read_tokens),
+        ("cache write", u.cache_write_tokens),
+    ];
+    for (name, n) in tokens {
+        if let Some(n) = n {
+            parts.push(format!("{n} {name}"));
+        }
+    }
+    if let Some(cost) = u.cost_usd {
+        parts.push(format!("${cost:.4}"));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,6 +186,18 @@ impl Daemon {
                     self.save(&state);
                 }
             }
+            Change::Spent(usage) => {
+                if let Some(h) = state.sessions.get(sid).cloned() {
+                    let key = state
+                        .table
+                        .records
+                        .keys
+                        .entry(h.home_key.clone())
+                        .or_default();
+                    key.usage.add(&usage);
+                    self.save(&state);
+                }
+            }
             Change::Ended => {
                 if state.sessions.remove(sid).is_some() {
                     state.table.forget_session(sid);
@@ -489,6 +501,7 @@ impl Daemon {
             pid: snap.pid,
             model: h.model.clone(),
             how,
+            usage: (!snap.usage.is_empty()).then_some(snap.usage),
         }
     }
 

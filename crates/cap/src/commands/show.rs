@@ -38,6 +38,7 @@ fn render(s: &SessionInfo) -> String {
         ("queued", s.queued.to_string()),
         ("idle", secs(s.idle_secs)),
         ("pid", s.pid.map_or("-".into(), |p| p.to_string())),
+        ("usage", s.usage.as_ref().map_or("-".into(), output::usage)),
     ];
     let mut text: String = fields
         .iter()

@@ -21,9 +21,9 @@ use super::rpc::{self, Dialect, Incoming};
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
-use cap_proto::StopReason;
 use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
+use cap_proto::{StopReason, Usage};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +62,7 @@ impl AcpDriver {
         let reader = Reader {
             shared: shared.clone(),
             tools: HashMap::new(),
+            cost_so_far: None,
         };
         Ok(AcpDriver {
             conn: Conn::new(proc, lines, reader),
@@ -181,6 +182,9 @@ async fn drain_replay(writer: &Writer, lines: &mut Lines) {
 struct Reader {
     shared: Arc<Mutex<Shared>>,
     tools: HashMap<String, String>,
+    /// The session's cumulative cost from `usage_update` so far (a turn's cost is the
+    /// increase).
+    cost_so_far: Option<f64>,
 }
 
 impl Reader {
@@ -196,6 +200,11 @@ impl Handler for Reader {
                 let mut s = self.shared();
                 if s.prompt_request == Some(id) {
                     s.prompt_request = None;
+                    if let Ok(r) = &result
+                        && let Some(usage) = prompt_usage(&r["usage"])
+                    {
+                        out.push(DriverEvent::Usage(usage));
+                    }
                     out.push(DriverEvent::TurnEnd(match result {
                         Ok(r) => TurnEnd {
                             ok: true,
@@ -228,6 +237,27 @@ impl Handler for Reader {
                     let _ = writer.send(&DIALECT.unsupported(&id, &method));
                 }
             }
+            Incoming::Notification { method, params }
+                if method == "session/update"
+                    && params["update"]["sessionUpdate"] == "usage_update" =>
+            {
+                // Cost is cumulative for the session; tokens here are the context's size,
+                // not this turn's, so only the cost is taken (the prompt's reply has tokens).
+                let cost = &params["update"]["cost"];
+                if cost["currency"].as_str().is_none_or(|c| c == "USD")
+                    && let Some(total) = cost["amount"].as_f64()
+                {
+                    let spent = super::increase(&mut self.cost_so_far, total);
+                    out.push(DriverEvent::Usage(Usage {
+                        cost_usd: Some(spent),
+                        ..Usage::default()
+                    }));
+                }
+                out.push(DriverEvent::Raw {
+                    kind: "usage_update".into(),
+                    payload: params["update"].clone(),
+                });
+            }
             Incoming::Notification { method, params } if method == "session/update" => {
                 out.extend(translate(&params["update"], &mut self.tools));
             }
@@ -257,6 +287,19 @@ impl Handler for Reader {
             _ => out.push(lost.event()),
         }
     }
+}
+
+/// The token counts of a `session/prompt` reply (`usage`, where the agent reports it).
+fn prompt_usage(u: &Value) -> Option<Usage> {
+    let tokens = |k: &str| u[k].as_u64();
+    let usage = Usage {
+        input_tokens: tokens("inputTokens"),
+        output_tokens: tokens("outputTokens"),
+        cache_read_tokens: tokens("cachedReadTokens"),
+        cache_write_tokens: tokens("cachedWriteTokens"),
+        cost_usd: None,
+    };
+    (!usage.is_empty()).then_some(usage)
 }
 
 /// Classifies a `session/request_permission` by its tool call's `kind` (an unknown or `other`
@@ -363,7 +406,6 @@ fn translate(u: &Value, tools: &mut HashMap<String, String>) -> Vec<DriverEvent>
             })]
         }
         "plan" => vec![DriverEvent::Plan(u["entries"].clone())],
-        "usage_update" => vec![DriverEvent::Usage(u.clone())],
         other => vec![DriverEvent::Raw {
             kind: other.to_string(),
             payload: u.clone(),
@@ -417,6 +459,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
             asks: HashMap::new(),
         })),
         tools: HashMap::new(),
+        cost_so_far: None,
     }
 }
 
@@ -470,6 +513,7 @@ mod tests {
         let reader = Reader {
             shared: shared.clone(),
             tools: HashMap::new(),
+            cost_so_far: None,
         };
         let input = format!(
             r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"update":{{"sessionUpdate":"tool_call_update","rawOutput":"{pad}"}}}}}}
@@ -577,6 +621,7 @@ mod tests {
                     asks: HashMap::new(),
                 })),
                 tools: HashMap::new(),
+                cost_so_far: None,
             };
             let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
             crate::drivers::reader::tests::check(&events, &written);

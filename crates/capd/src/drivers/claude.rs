@@ -12,9 +12,9 @@ use super::reader::Handler;
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
-use cap_proto::StopReason;
 use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
+use cap_proto::{StopReason, Usage};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -77,6 +77,7 @@ impl ClaudeDriver {
         let reader = Reader {
             native: native.clone(),
             asks: asks.clone(),
+            cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
         };
@@ -124,6 +125,9 @@ async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<(), String> {
 struct Reader {
     native: Arc<Mutex<Option<String>>>,
     asks: Asks,
+    /// The process's cumulative `total_cost_usd` so far: Claude reports cost per process,
+    /// not per turn, so a turn's cost is the increase.
+    cost_so_far: Option<f64>,
     tools: HashMap<String, String>,
     streamed: bool,
 }
@@ -136,6 +140,22 @@ impl Handler for Reader {
         {
             *n = Some(id.to_string());
             out.push(DriverEvent::NativeId(id.to_string()));
+        }
+        if v["type"] == "result" {
+            let usage = &v["usage"];
+            let tokens = |k: &str| usage[k].as_u64();
+            let turn = Usage {
+                input_tokens: tokens("input_tokens"),
+                output_tokens: tokens("output_tokens"),
+                cache_read_tokens: tokens("cache_read_input_tokens"),
+                cache_write_tokens: tokens("cache_creation_input_tokens"),
+                cost_usd: v["total_cost_usd"]
+                    .as_f64()
+                    .map(|total| super::increase(&mut self.cost_so_far, total)),
+            };
+            if !turn.is_empty() {
+                out.push(DriverEvent::Usage(turn));
+            }
         }
         out.extend(translate(&v, &mut self.tools, &mut self.streamed));
         match v["type"].as_str() {
@@ -374,6 +394,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
     Reader {
         native: Arc::new(Mutex::new(None)),
         asks: Asks::default(),
+        cost_so_far: None,
         tools: HashMap::new(),
         streamed: false,
     }
@@ -435,6 +456,7 @@ mod tests {
         let reader = Reader {
             native: Arc::new(Mutex::new(None)),
             asks: Asks::default(),
+            cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
         };
@@ -479,6 +501,7 @@ mod tests {
         let reader = Reader {
             native: Arc::new(Mutex::new(None)),
             asks: asks.clone(),
+            cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
         };
@@ -566,6 +589,7 @@ mod tests {
         Reader {
             native: Arc::new(Mutex::new(None)),
             asks: Asks::default(),
+            cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
         }

@@ -23,7 +23,7 @@ pub mod rpc;
 use crate::agents::{AgentSpec, Protocol};
 pub use cap_proto::OpenMode;
 use cap_proto::policy::ToolUse;
-use cap_proto::{StopReason, ToolCall};
+use cap_proto::{StopReason, ToolCall, Usage};
 use lines::Lines;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,8 +52,9 @@ pub enum DriverEvent {
         kind: String,
         payload: serde_json::Value,
     },
-    /// Token or cost accounting.
-    Usage(serde_json::Value),
+    /// Tokens and cost spent since the last such event, normalised by the driver (a
+    /// cumulative counter of the agent is turned into increments).
+    Usage(Usage),
     /// The agent asks to use a tool. The session decides by its policy (or asks a person)
     /// and answers with [`Driver::answer`]; the agent waits until then.
     Permission {
@@ -272,6 +273,20 @@ pub fn is_missing_session(message: &str) -> bool {
         "Resource not found",
     ];
     PATTERNS.iter().any(|p| message.contains(p))
+}
+
+/// The increase of a cumulative counter since `last` (which it then becomes). A counter that
+/// went down was restarted (a new process, a resumed thread): all of it is new.
+pub(crate) fn increase<T>(last: &mut Option<T>, now: T) -> T
+where
+    T: Copy + PartialOrd + std::ops::Sub<Output = T>,
+{
+    let delta = match *last {
+        Some(before) if now >= before => now - before,
+        _ => now,
+    };
+    *last = Some(now);
+    delta
 }
 
 /// Shortens a tool input or output for display.

@@ -48,9 +48,18 @@ pub fn handle(d: &Daemon) -> Reply {
             })
         })
         .collect();
+    let usage = state
+        .table
+        .records
+        .keys
+        .iter()
+        .filter(|(_, rec)| !rec.usage.is_empty())
+        .map(|(key, rec)| (key.clone(), rec.usage))
+        .collect();
     Reply::Keys(KeysReport {
         bindings,
         parked,
         records,
+        usage,
     })
 }

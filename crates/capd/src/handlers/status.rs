@@ -23,5 +23,12 @@ pub fn handle(d: &Daemon) -> Reply {
         idle_timeout_secs: d.config.idle_timeout,
         prompt_timeout_secs: d.config.prompt_timeout,
         queue_depth: d.config.queue_depth,
+        usage: {
+            let mut total = cap_proto::Usage::default();
+            for rec in state.table.records.keys.values() {
+                total.add(&rec.usage);
+            }
+            (!total.is_empty()).then_some(total)
+        },
     })
 }

@@ -13,6 +13,7 @@
 
 pub mod files;
 
+use cap_proto::Usage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -42,6 +43,9 @@ pub struct KeyRecord {
     pub current: Option<String>,
     #[serde(default)]
     pub agents: BTreeMap<String, AgentRecord>,
+    /// What the key's turns have spent, as far as its agents report it.
+    #[serde(default, skip_serializing_if = "Usage::is_empty")]
+    pub usage: Usage,
 }
 
 /// One (key, agent) conversation.

@@ -292,7 +292,9 @@ impl Table {
             if rec.current.as_deref() == Some(agent) {
                 rec.current = None;
             }
-            if rec.agents.is_empty() && rec.current.is_none() {
+            // A key that spent something keeps its total: ending a session must not reset
+            // what the key has cost.
+            if rec.agents.is_empty() && rec.current.is_none() && rec.usage.is_empty() {
                 self.records.keys.remove(key);
             }
         }

@@ -10,7 +10,7 @@ use super::{Cancelled, Change, Msg, Open, Snapshot, Turn, Up};
 use crate::agents::AgentSpec;
 use crate::drivers::{self, Driver, DriverError, DriverEvent, Factory, OpenMode, StartSpec};
 use cap_proto::reply::SessionState;
-use cap_proto::{Envelope, ErrorBody, ErrorCode, Event, StatusKind, StopReason};
+use cap_proto::{Envelope, ErrorBody, ErrorCode, Event, StatusKind, StopReason, Usage};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +24,8 @@ pub(super) struct Queued {
     pub seq: u64,
     /// Whether its `session` event went out (it waits for the first start otherwise).
     pub announced: bool,
+    /// What the agent reported spending on this turn so far (every attempt counts).
+    pub usage: Usage,
 }
 
 /// What a message means for the wait it arrived in.
@@ -231,6 +233,7 @@ impl Actor {
                         turn,
                         seq: 0,
                         announced: false,
+                        usage: Usage::default(),
                     });
                     // Published before the caller hears of its session, so what it reads next
                     // already counts this turn.
@@ -298,7 +301,7 @@ impl Actor {
         };
         // It never reached the agent: it ends here, in the open, like any other turn.
         self.announce(&mut q);
-        let result = self.result(String::new(), StopReason::Cancelled, Duration::ZERO);
+        let result = self.result(&q, String::new(), StopReason::Cancelled, Duration::ZERO);
         self.emit(&mut q, result);
         self.publish();
         (Cancelled::Queued, Interrupt::None)
@@ -415,6 +418,12 @@ impl Actor {
             .send_modify(|s| s.native_id = Some(native.clone()));
         self.mode = OpenMode::Resume(native.clone());
         self.send_up(Change::NativeId(native));
+    }
+
+    /// Adds a turn's spending to the session's total and tells the daemon, for the key's.
+    pub fn spent(&mut self, usage: Usage) {
+        self.snap.send_modify(|s| s.usage.add(&usage));
+        self.send_up(Change::Spent(usage));
     }
 
     /// Tells the daemon about a change.

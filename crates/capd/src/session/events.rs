@@ -66,7 +66,13 @@ impl Actor {
     }
 
     /// A `result` event for the turn that just ended (turn counter included).
-    pub fn result(&mut self, output: String, stop_reason: StopReason, took: Duration) -> Event {
+    pub fn result(
+        &mut self,
+        q: &Queued,
+        output: String,
+        stop_reason: StopReason,
+        took: Duration,
+    ) -> Event {
         let turns = self.snap.borrow().turns;
         let truncated = output.len() > MAX_RESULT_OUTPUT;
         Event::Result(TurnResult {
@@ -77,6 +83,7 @@ impl Actor {
             duration_ms: took.as_millis() as u64,
             native_id: self.snap.borrow().native_id.clone(),
             permissions: self.permits.counts,
+            usage: (!q.usage.is_empty()).then_some(q.usage),
         })
     }
 }

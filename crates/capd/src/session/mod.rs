@@ -20,7 +20,7 @@ use crate::drivers::{Factory, OpenMode};
 use cap_proto::policy::Policy;
 use cap_proto::reply::SessionState;
 use cap_proto::request::Asker;
-use cap_proto::{Envelope, ErrorBody, ErrorCode, How, StatusKind};
+use cap_proto::{Envelope, ErrorBody, ErrorCode, How, StatusKind, Usage};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,7 +80,7 @@ pub enum Msg {
 }
 
 /// What the daemon must learn from a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// The agent named (or renamed) its native session: remember it for the session's key.
     NativeId(String),
@@ -89,6 +89,8 @@ pub enum Change {
     FellBack,
     /// The actor stopped on its own (its agent could not start): drop it from the tables.
     Ended,
+    /// A turn spent this: add it to the session's key.
+    Spent(Usage),
 }
 
 /// A [`Change`] of one session, sent up the daemon's channel.
@@ -117,6 +119,8 @@ pub struct Snapshot {
     pub queued: usize,
     /// The last finished turn's `result` or `error` event.
     pub last_result: Option<Arc<Envelope>>,
+    /// What the session's turns have spent, as far as the agent reports it.
+    pub usage: Usage,
 }
 
 impl Snapshot {
@@ -269,6 +273,7 @@ pub fn spawn(
         pid: None,
         queued: 0,
         last_result: None,
+        usage: Usage::default(),
     });
     let handle = SessionHandle {
         id: open.id.clone(),

@@ -62,13 +62,17 @@ impl Actor {
                 stop_reason,
             } => {
                 self.end_turn(true);
-                self.result(output, stop_reason, started.elapsed())
+                self.result(&q, output, stop_reason, started.elapsed())
             }
             Outcome::Failed(err) => {
                 self.end_turn(false);
                 Event::Error(err)
             }
         };
+        if !q.usage.is_empty() {
+            let spent = q.usage;
+            self.spent(spent);
+        }
         self.synced().await;
         self.emit(&mut q, event);
     }
@@ -215,7 +219,11 @@ impl Actor {
                     Some(DriverEvent::ToolCall(t)) => self.emit(q, Event::ToolCall(t)),
                     Some(DriverEvent::Plan(p)) => self.emit(q, Event::Plan { entries: p }),
                     Some(DriverEvent::Raw { kind, payload }) => self.emit(q, Event::Raw { kind, payload }),
-                    Some(DriverEvent::Usage(u)) => self.emit(q, Event::Usage { usage: u }),
+                    Some(DriverEvent::Usage(u)) => {
+                        q.usage.add(&u);
+                        let usage = serde_json::to_value(u).unwrap_or_default();
+                        self.emit(q, Event::Usage { usage });
+                    }
                     Some(DriverEvent::Permission { id, tool }) => self.on_permission(q, id, tool),
                     Some(DriverEvent::NativeId(n)) => self.native_changed(n),
                     Some(DriverEvent::TurnEnd(end)) => {

@@ -20,9 +20,9 @@ use super::rpc::{self, Dialect, Incoming};
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
-use cap_proto::StopReason;
 use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
+use cap_proto::{StopReason, Usage};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -218,6 +218,23 @@ impl Handler for Reader {
                 }
             }
             Incoming::Notification { method, params } => {
+                if method == "thread/tokenUsage/updated" {
+                    // `last` is the one model call this notification is about; `total` is
+                    // the thread's, and a resumed thread's total includes turns other
+                    // processes already counted.
+                    let last = &params["tokenUsage"]["last"];
+                    let tokens = |k: &str| last[k].as_u64();
+                    let usage = Usage {
+                        input_tokens: tokens("inputTokens"),
+                        cache_read_tokens: tokens("cachedInputTokens"),
+                        output_tokens: tokens("outputTokens"),
+                        cache_write_tokens: tokens("cacheWriteInputTokens"),
+                        cost_usd: None,
+                    };
+                    if !usage.is_empty() {
+                        out.push(DriverEvent::Usage(usage));
+                    }
+                }
                 if method == "item/started"
                     && params["item"]["type"] == "fileChange"
                     && let Some(item) = params["item"]["id"].as_str()
