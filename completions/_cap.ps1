@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Manage the daemon')
             [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Run the idle sweep now')
+            [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Spending caps: forget what a key has spent')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the resolved configuration or where it lives')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -71,6 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'When a question cannot be put to anyone (no terminal, no JSON consumer): deny it and go on, or fail the turn with exit code 5 [default: deny]')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the prompt from a file (`-` = stdin)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon''s]')
+            [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Refuse the prompt (exit 7) when its key has already spent this many US dollars')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
@@ -393,6 +395,47 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cap;budget' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget what a key has spent, so its budget allows prompts again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;budget;reset' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'The key [default: this directory''s key]')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key [default: this directory''s key]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;budget;help' {
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget what a key has spent, so its budget allows prompts again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cap;budget;help;reset' {
+            break
+        }
+        'cap;budget;help;help' {
+            break
+        }
         'cap;config' {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
@@ -479,6 +522,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Manage the daemon')
             [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Run the idle sweep now')
+            [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Spending caps: forget what a key has spent')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the resolved configuration or where it lives')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -543,6 +587,13 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             break
         }
         'cap;help;gc' {
+            break
+        }
+        'cap;help;budget' {
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget what a key has spent, so its budget allows prompts again')
+            break
+        }
+        'cap;help;budget;reset' {
             break
         }
         'cap;help;config' {

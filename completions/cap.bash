@@ -25,6 +25,9 @@ _cap() {
             cap,bind)
                 cmd="cap__subcmd__bind"
                 ;;
+            cap,budget)
+                cmd="cap__subcmd__budget"
+                ;;
             cap,cancel)
                 cmd="cap__subcmd__cancel"
                 ;;
@@ -72,6 +75,18 @@ _cap() {
                 ;;
             cap,unbind)
                 cmd="cap__subcmd__unbind"
+                ;;
+            cap__subcmd__budget,help)
+                cmd="cap__subcmd__budget__subcmd__help"
+                ;;
+            cap__subcmd__budget,reset)
+                cmd="cap__subcmd__budget__subcmd__reset"
+                ;;
+            cap__subcmd__budget__subcmd__help,help)
+                cmd="cap__subcmd__budget__subcmd__help__subcmd__help"
+                ;;
+            cap__subcmd__budget__subcmd__help,reset)
+                cmd="cap__subcmd__budget__subcmd__help__subcmd__reset"
                 ;;
             cap__subcmd__config,help)
                 cmd="cap__subcmd__config__subcmd__help"
@@ -130,6 +145,9 @@ _cap() {
             cap__subcmd__help,bind)
                 cmd="cap__subcmd__help__subcmd__bind"
                 ;;
+            cap__subcmd__help,budget)
+                cmd="cap__subcmd__help__subcmd__budget"
+                ;;
             cap__subcmd__help,cancel)
                 cmd="cap__subcmd__help__subcmd__cancel"
                 ;;
@@ -175,6 +193,9 @@ _cap() {
             cap__subcmd__help,unbind)
                 cmd="cap__subcmd__help__subcmd__unbind"
                 ;;
+            cap__subcmd__help__subcmd__budget,reset)
+                cmd="cap__subcmd__help__subcmd__budget__subcmd__reset"
+                ;;
             cap__subcmd__help__subcmd__config,path)
                 cmd="cap__subcmd__help__subcmd__config__subcmd__path"
                 ;;
@@ -200,7 +221,7 @@ _cap() {
 
     case "${cmd}" in
         cap)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version prompt open sessions ls show end bind unbind keys cancel decide attach result agents daemon gc config completions help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version prompt open sessions ls show end bind unbind keys cancel decide attach result agents daemon gc budget config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,6 +305,108 @@ _cap() {
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json quiet" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__budget)
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version reset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json quiet" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__budget__subcmd__help)
+            opts="reset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__budget__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__budget__subcmd__help__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__budget__subcmd__reset)
+            opts="-k -v -h -V --key --socket --format --no-autostart --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -814,7 +937,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__help)
-            opts="prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc config completions help"
+            opts="prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc budget config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,6 +981,34 @@ _cap() {
         cap__subcmd__help__subcmd__bind)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__help__subcmd__budget)
+            opts="reset"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__help__subcmd__budget__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1280,7 +1431,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__prompt)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --file --timeout --no-wait --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --file --timeout --no-wait --budget --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1355,6 +1506,10 @@ _cap() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

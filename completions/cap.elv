@@ -44,6 +44,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand agents 'List built-in and configured agents'
             cand daemon 'Manage the daemon'
             cand gc 'Run the idle sweep now'
+            cand budget 'Spending caps: forget what a key has spent'
             cand config 'Show the resolved configuration or where it lives'
             cand completions 'Print shell completions to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -67,6 +68,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --non-interactive 'When a question cannot be put to anyone (no terminal, no JSON consumer): deny it and go on, or fail the turn with exit code 5 [default: deny]'
             cand --file 'Read the prompt from a file (`-` = stdin)'
             cand --timeout 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon''s]'
+            cand --budget 'Refuse the prompt (exit 7) when its key has already spent this many US dollars'
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
@@ -363,6 +365,42 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cap;budget'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand reset 'Forget what a key has spent, so its budget allows prompts again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;budget;reset'= {
+            cand -k 'The key [default: this directory''s key]'
+            cand --key 'The key [default: this directory''s key]'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;budget;help'= {
+            cand reset 'Forget what a key has spent, so its budget allows prompts again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cap;budget;help;reset'= {
+        }
+        &'cap;budget;help;help'= {
+        }
         &'cap;config'= {
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
@@ -441,6 +479,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand agents 'List built-in and configured agents'
             cand daemon 'Manage the daemon'
             cand gc 'Run the idle sweep now'
+            cand budget 'Spending caps: forget what a key has spent'
             cand config 'Show the resolved configuration or where it lives'
             cand completions 'Print shell completions to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -486,6 +525,11 @@ set edit:completion:arg-completer[cap] = {|@words|
         &'cap;help;daemon;status'= {
         }
         &'cap;help;gc'= {
+        }
+        &'cap;help;budget'= {
+            cand reset 'Forget what a key has spent, so its budget allows prompts again'
+        }
+        &'cap;help;budget;reset'= {
         }
         &'cap;help;config'= {
             cand show 'The configuration capd resolved (defaults included)'

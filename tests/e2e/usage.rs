@@ -94,3 +94,41 @@ fn key_totals_survive_a_respawn_a_restart_and_cap_end() {
     let status = env.cap_doc(&["daemon", "status"]);
     assert_eq!(status["usage"]["input_tokens"], 30, "{status:#}");
 }
+
+#[test]
+fn a_spending_cap_stops_the_next_prompt_until_reset() {
+    let env = start("claude");
+    env.prompt_ok(&["--budget", "0.0003", "one"]);
+    env.prompt_ok(&["--budget", "0.0003", "two"]);
+    let out = env.cap(&["prompt", "--budget", "0.0003", "three"]);
+    assert_eq!(code(&out), 7, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("$0.0004") && err.contains("$0.0003"),
+        "names spend and cap: {err}"
+    );
+    assert!(err.contains("cap budget reset"), "{err}");
+    assert_eq!(
+        env.sessions_doc()[0]["turns"],
+        2,
+        "refused before it started"
+    );
+    let out = env.cap(&["budget", "reset"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let r = env.prompt_ok(&["--budget", "0.0003", "three"]);
+    assert_eq!(
+        r["output"], "ECHO[turns=3]: three",
+        "the conversation goes on"
+    );
+}
+
+#[test]
+fn a_configured_budget_holds_for_its_key_only() {
+    let mut env = Env::with_config("[budgets]\ncapped = 0.0001\n");
+    env.start_daemon();
+    env.prompt_ok(&["--key", "capped", "one"]);
+    let out = env.cap(&["prompt", "--key", "capped", "two"]);
+    assert_eq!(code(&out), 7, "{}", text(&out.stderr));
+    env.prompt_ok(&["--key", "other", "one"]);
+    env.prompt_ok(&["--key", "other", "two"]);
+}

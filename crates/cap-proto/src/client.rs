@@ -371,6 +371,7 @@ mod tests {
             route: Default::default(),
             timeout_secs: None,
             no_wait: false,
+            budget_usd: None,
         });
         assert!(matches!(c.send(op), Err(ProtoError::LineTooLong { .. })));
         drop(c);

@@ -37,6 +37,8 @@ pub enum Op {
     Bind(BindRequest),
     /// Remove a key's binding.
     Unbind(KeyRequest),
+    /// Forget what a key has spent, so its budget allows prompts again.
+    ResetBudget(KeyRequest),
     /// List bindings, the suspended pool and remembered records.
     Keys,
     /// Cancel the running turn of a session.
@@ -153,6 +155,10 @@ pub struct PromptRequest {
     /// Reply as soon as the prompt is queued instead of streaming the turn.
     #[serde(default)]
     pub no_wait: bool,
+    /// Refuse the prompt when its key has already spent this many US dollars (in addition
+    /// to the key's configured budget; the lower one holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
 }
 
 /// `open`: a session without a prompt.
@@ -240,6 +246,7 @@ impl Op {
             Op::End(_) => "end",
             Op::Bind(_) => "bind",
             Op::Unbind(_) => "unbind",
+            Op::ResetBudget(_) => "reset_budget",
             Op::Keys => "keys",
             Op::Cancel(_) => "cancel",
             Op::Attach(_) => "attach",

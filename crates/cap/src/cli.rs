@@ -145,6 +145,11 @@ pub enum Command {
     },
     /// Run the idle sweep now.
     Gc,
+    /// Spending caps: forget what a key has spent.
+    Budget {
+        #[command(subcommand)]
+        action: BudgetAction,
+    },
     /// Show the resolved configuration or where it lives.
     Config {
         #[command(subcommand)]
@@ -154,6 +159,17 @@ pub enum Command {
     Completions {
         /// The shell to complete for.
         shell: Shell,
+    },
+}
+
+/// `cap budget …`.
+#[derive(Debug, Subcommand)]
+pub enum BudgetAction {
+    /// Forget what a key has spent, so its budget allows prompts again.
+    Reset {
+        /// The key [default: this directory's key].
+        #[arg(short, long, value_name = "KEY")]
+        key: Option<String>,
     },
 }
 
@@ -284,6 +300,10 @@ pub struct PromptArgs {
     /// Return as soon as the prompt is queued; fetch the answer with `cap result`.
     #[arg(long)]
     pub no_wait: bool,
+
+    /// Refuse the prompt (exit 7) when its key has already spent this many US dollars.
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

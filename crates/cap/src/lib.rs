@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agents => agents::run(&ctx),
         Command::Daemon { action } => daemon::run(&ctx, action),
         Command::Gc => gc::run(&ctx),
+        Command::Budget { action } => budget::run(&ctx, action),
         Command::Config { action } => config::run(&ctx, action),
         Command::Completions { shell } => completions::run(shell),
     }

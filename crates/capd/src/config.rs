@@ -35,6 +35,9 @@ pub struct Config {
     pub permissions: Rules,
     /// Seconds a permission question may stay unanswered before it is denied.
     pub permission_timeout: u64,
+    /// Spending caps in US dollars, by key: once a key's recorded cost reaches its cap, its
+    /// next prompt is refused (`cap budget reset --key K` clears the record).
+    pub budgets: BTreeMap<String, f64>,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
 }
@@ -53,6 +56,7 @@ impl Default for Config {
             default_permissions: Mode::ApproveEdits,
             permissions: Rules::default(),
             permission_timeout: 120,
+            budgets: BTreeMap::new(),
             agents: BTreeMap::new(),
         }
     }

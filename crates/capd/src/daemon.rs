@@ -369,6 +369,44 @@ impl Daemon {
         (policy, asked.asker)
     }
 
+    /// Refuses a prompt on `key` once the key has spent its budget: the configured one, or
+    /// the prompt's own `budget`, whichever is lower.
+    pub fn check_budget(&self, key: &str, budget: Option<f64>) -> Result<(), ErrorBody> {
+        let cap = [self.config.budgets.get(key).copied(), budget]
+            .into_iter()
+            .flatten()
+            .reduce(f64::min);
+        let Some(cap) = cap else {
+            return Ok(());
+        };
+        let spent = self
+            .lock()
+            .table
+            .records
+            .keys
+            .get(key)
+            .and_then(|r| r.usage.cost_usd)
+            .unwrap_or(0.0);
+        if spent >= cap {
+            return Err(ErrorBody::new(
+                ErrorCode::Limit,
+                format!(
+                    "key {key} has spent ${spent:.4} of its ${cap:.4} budget; raise the budget, or clear the record with `cap budget reset --key {key}`"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Forgets what `key` has spent; returns what it had, if anything.
+    pub fn reset_spending(&self, key: &str) -> Option<cap_proto::Usage> {
+        let mut state = self.lock();
+        let rec = state.table.records.keys.get_mut(key)?;
+        let spent = std::mem::take(&mut rec.usage);
+        self.save(&state);
+        (!spent.is_empty()).then_some(spent)
+    }
+
     /// Finds the session an open permission question (`<session id>.<n>`) belongs to.
     pub fn asking(&self, question: &str) -> Result<SessionHandle, ErrorBody> {
         let sid = question.split_once('.').map_or(question, |(s, _)| s);

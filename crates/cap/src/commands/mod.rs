@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod attach;
 pub mod bind;
+pub mod budget;
 pub mod cancel;
 pub mod completions;
 pub mod config;

@@ -15,6 +15,7 @@ mod gc;
 mod keys;
 mod open;
 mod prompt;
+mod reset_budget;
 mod result;
 mod sessions;
 mod show;
@@ -45,6 +46,7 @@ pub async fn dispatch(d: &Arc<Daemon>, id: u64, op: Op, out: &Out) {
         Op::End(t) => end::handle(d, t).await,
         Op::Bind(b) => bind::handle(d, b),
         Op::Unbind(k) => unbind::handle(d, k),
+        Op::ResetBudget(k) => reset_budget::handle(d, k),
         Op::Keys => keys::handle(d),
         Op::Cancel(t) => cancel::handle(d, t).await,
         Op::Result(r) => result::handle(d, r),

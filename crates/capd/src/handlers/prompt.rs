@@ -21,6 +21,23 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
         out.send(id, Reply::Error(e)).await;
         return;
     }
+    let key = match &p.route.session {
+        Some(sid) => crate::daemon::find(&d.lock(), sid)
+            .map(|h| h.home_key.clone())
+            .ok(),
+        None => Some(
+            p.route
+                .key
+                .clone()
+                .unwrap_or_else(|| cap_proto::key::default_key(&p.route.cwd)),
+        ),
+    };
+    if let Some(key) = key
+        && let Err(e) = d.check_budget(&key, p.budget_usd)
+    {
+        out.send(id, Reply::Error(e)).await;
+        return;
+    }
     let request = uuid::Uuid::new_v4().simple().to_string();
     let secs = p.timeout_secs.unwrap_or(d.config.prompt_timeout);
     let (policy, asker) = d.policy(p.route.permissions.as_ref());

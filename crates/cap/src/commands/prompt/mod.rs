@@ -47,6 +47,7 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
             route,
             timeout_secs: args.timeout,
             no_wait: args.no_wait,
+            budget_usd: args.budget,
         };
         super::ensure_fits(&Op::Prompt(req.clone()))?;
         Ok(req)
