@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('unbind', 'unbind', [CompletionResultType]::ParameterValue, 'Remove a key''s binding')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List bindings, the suspended pool and remembered records')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel the running turn ("nothing to cancel" is success)')
+            [CompletionResult]::new('fork', 'fork', [CompletionResultType]::ParameterValue, 'Copy a session''s conversation into a new session bound to another key')
             [CompletionResult]::new('decide', 'decide', [CompletionResultType]::ParameterValue, 'Answer a permission question (a `permission` event whose decision is `ask`)')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
             [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
@@ -224,6 +225,22 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The session bound to this key')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
             [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;fork' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Copy the conversation of this key instead')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'The key the new session is bound to')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key the new session is bound to')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
@@ -516,6 +533,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('unbind', 'unbind', [CompletionResultType]::ParameterValue, 'Remove a key''s binding')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List bindings, the suspended pool and remembered records')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel the running turn ("nothing to cancel" is success)')
+            [CompletionResult]::new('fork', 'fork', [CompletionResultType]::ParameterValue, 'Copy a session''s conversation into a new session bound to another key')
             [CompletionResult]::new('decide', 'decide', [CompletionResultType]::ParameterValue, 'Answer a permission question (a `permission` event whose decision is `ask`)')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
             [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
@@ -553,6 +571,9 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             break
         }
         'cap;help;cancel' {
+            break
+        }
+        'cap;help;fork' {
             break
         }
         'cap;help;decide' {

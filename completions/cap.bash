@@ -46,6 +46,9 @@ _cap() {
             cap,end)
                 cmd="cap__subcmd__end"
                 ;;
+            cap,fork)
+                cmd="cap__subcmd__fork"
+                ;;
             cap,gc)
                 cmd="cap__subcmd__gc"
                 ;;
@@ -166,6 +169,9 @@ _cap() {
             cap__subcmd__help,end)
                 cmd="cap__subcmd__help__subcmd__end"
                 ;;
+            cap__subcmd__help,fork)
+                cmd="cap__subcmd__help__subcmd__fork"
+                ;;
             cap__subcmd__help,gc)
                 cmd="cap__subcmd__help__subcmd__gc"
                 ;;
@@ -221,7 +227,7 @@ _cap() {
 
     case "${cmd}" in
         cap)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version prompt open sessions ls show end bind unbind keys cancel decide attach result agents daemon gc budget config completions help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version prompt open sessions ls show end bind unbind keys cancel fork decide attach result agents daemon gc budget config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -910,6 +916,44 @@ _cap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cap__subcmd__fork)
+            opts="-k -v -h -V --from --key --socket --format --no-autostart --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json quiet" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cap__subcmd__gc)
             opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -937,7 +981,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__help)
-            opts="prompt open sessions show end bind unbind keys cancel decide attach result agents daemon gc budget config completions help"
+            opts="prompt open sessions show end bind unbind keys cancel fork decide attach result agents daemon gc budget config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1175,6 +1219,20 @@ _cap() {
             return 0
             ;;
         cap__subcmd__help__subcmd__end)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__help__subcmd__fork)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

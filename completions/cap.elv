@@ -38,6 +38,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand unbind 'Remove a key''s binding'
             cand keys 'List bindings, the suspended pool and remembered records'
             cand cancel 'Cancel the running turn ("nothing to cancel" is success)'
+            cand fork 'Copy a session''s conversation into a new session bound to another key'
             cand decide 'Answer a permission question (a `permission` event whose decision is `ask`)'
             cand attach 'Follow a session''s events live, including the turn in progress'
             cand result 'Print the last finished turn''s result'
@@ -211,6 +212,21 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --key 'The session bound to this key'
             cand -C 'Directory whose default key is meant when neither ID nor --key is given'
             cand --cwd 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;fork'= {
+            cand --from 'Copy the conversation of this key instead'
+            cand -k 'The key the new session is bound to'
+            cand --key 'The key the new session is bound to'
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
@@ -473,6 +489,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand unbind 'Remove a key''s binding'
             cand keys 'List bindings, the suspended pool and remembered records'
             cand cancel 'Cancel the running turn ("nothing to cancel" is success)'
+            cand fork 'Copy a session''s conversation into a new session bound to another key'
             cand decide 'Answer a permission question (a `permission` event whose decision is `ask`)'
             cand attach 'Follow a session''s events live, including the turn in progress'
             cand result 'Print the last finished turn''s result'
@@ -501,6 +518,8 @@ set edit:completion:arg-completer[cap] = {|@words|
         &'cap;help;keys'= {
         }
         &'cap;help;cancel'= {
+        }
+        &'cap;help;fork'= {
         }
         &'cap;help;decide'= {
         }

@@ -5,6 +5,7 @@ mod chaos;
 mod cli;
 mod client;
 mod drivers;
+mod fork;
 mod healing;
 mod hostile;
 mod interrupt;

@@ -113,6 +113,9 @@ impl Acp {
             if !self.no_resume {
                 session_caps["resume"] = json!({});
             }
+            if !env_flag("FAKE_ACP_NO_FORK") {
+                session_caps["fork"] = json!({});
+            }
             respond(
                 id,
                 json!({
@@ -137,6 +140,7 @@ impl Acp {
             "session/new" => self.session_new(id, params),
             "session/load" => self.session_load(id, params, true),
             "session/resume" if !self.no_resume => self.session_load(id, params, false),
+            "session/fork" if !env_flag("FAKE_ACP_NO_FORK") => self.session_fork(id, params),
             "session/prompt" => self.session_prompt(id, params),
             "session/cancel" => {
                 self.cancel(params);
@@ -172,6 +176,29 @@ impl Acp {
         }
         let sid = new_uuid();
         let history = History::new(&sid, PROTOCOL, cwd);
+        self.home.save_or_warn(&history);
+        self.sessions.insert(
+            sid.clone(),
+            Session {
+                history,
+                running: None,
+                queue: VecDeque::new(),
+            },
+        );
+        respond(id, json!({"sessionId": sid, "modes": modes()}));
+    }
+
+    /// `session/fork`: a new session whose history starts as a copy of the source's.
+    fn session_fork(&mut self, id: &Value, params: &Value) {
+        let Some(src) = params.get("sessionId").and_then(Value::as_str) else {
+            return error(id, -32602, "Invalid params: missing field `sessionId`");
+        };
+        let Some(source) = self.home.load(src, PROTOCOL) else {
+            return error(id, -32002, &format!("Resource not found: {src}"));
+        };
+        let sid = new_uuid();
+        let mut history = History::new(&sid, PROTOCOL, &source.cwd);
+        history.turns = source.turns;
         self.home.save_or_warn(&history);
         self.sessions.insert(
             sid.clone(),

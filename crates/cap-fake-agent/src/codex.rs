@@ -16,6 +16,7 @@ const METHODS: &[&str] = &[
     "initialize",
     "thread/start",
     "thread/resume",
+    "thread/fork",
     "turn/start",
     "turn/interrupt",
 ];
@@ -196,6 +197,7 @@ impl Codex {
         match method {
             "thread/start" => self.thread_start(id, params),
             "thread/resume" => self.thread_resume(id, params),
+            "thread/fork" => self.thread_fork(id, params),
             "turn/start" => self.turn_start(id, params),
             "turn/interrupt" => self.turn_interrupt(id, params),
             _ => error(id, -32600, "Invalid request"),
@@ -235,6 +237,25 @@ impl Codex {
         }
         let result = self.thread_result(tid, !exclude);
         emit(&json!({"id": id, "result": result}));
+    }
+
+    /// Like Codex: a new thread whose history starts as a copy of the source's.
+    fn thread_fork(&mut self, id: &Value, params: &Value) {
+        let Some(src) = params.get("threadId").and_then(Value::as_str) else {
+            return error(id, -32602, "Invalid params: missing field `threadId`");
+        };
+        let Some(source) = self.home.load(src, PROTOCOL) else {
+            return error(id, -32600, &format!("thread not found: {src}"));
+        };
+        let tid = new_uuid_v7();
+        let mut history = History::new(&tid, PROTOCOL, &source.cwd);
+        history.turns = source.turns;
+        self.home.save_or_warn(&history);
+        self.threads
+            .insert(tid.clone(), Thread::new(history, params));
+        let result = self.thread_result(&tid, false);
+        emit(&json!({"id": id, "result": result}));
+        notify("thread/started", json!({"thread": result["thread"]}));
     }
 
     fn turn_start(&mut self, id: &Value, params: &Value) {

@@ -88,6 +88,8 @@ pub enum How {
     Continued,
     /// Taken back out of the suspended pool.
     Unparked,
+    /// A copy of another session's conversation (`cap fork`).
+    Forked,
 }
 
 /// Payload of the `session` event.

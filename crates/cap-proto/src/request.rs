@@ -49,6 +49,8 @@ pub enum Op {
     Result(SessionRef),
     /// Answer a permission request that was put to the client.
     Decide(DecideRequest),
+    /// Open a copy of a session's conversation under another key.
+    Fork(ForkRequest),
     /// Daemon status.
     Status,
     /// Shut the daemon down (replies first).
@@ -112,6 +114,8 @@ pub enum OpenMode {
     Resume(String),
     /// The agent's most recent session in the cwd (`--continue`).
     Continue,
+    /// A new native session whose conversation starts as a copy of this one (`cap fork`).
+    Fork(String),
 }
 
 /// The permission policy a request asks for. What it leaves out comes from the daemon's
@@ -204,6 +208,15 @@ pub struct DecideRequest {
     pub always: bool,
 }
 
+/// `fork`: the source (a session id, or the session or record of a key), and the key the
+/// copy is bound to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForkRequest {
+    pub source: TargetRequest,
+    /// The key the new session is bound to. (Not `key`: the source may name one.)
+    pub to_key: String,
+}
+
 /// `bind KEY SESSION`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BindRequest {
@@ -231,6 +244,7 @@ impl_into_op!(
     OpenRequest => Open,
     BindRequest => Bind,
     DecideRequest => Decide,
+    ForkRequest => Fork,
     KeyRequest => Unbind,
 );
 
@@ -252,6 +266,7 @@ impl Op {
             Op::Attach(_) => "attach",
             Op::Result(_) => "result",
             Op::Decide(_) => "decide",
+            Op::Fork(_) => "fork",
             Op::Status => "status",
             Op::Stop => "stop",
             Op::Gc => "gc",

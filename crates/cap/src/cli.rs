@@ -115,6 +115,8 @@ pub enum Command {
     Keys,
     /// Cancel the running turn ("nothing to cancel" is success).
     Cancel(TargetArgs),
+    /// Copy a session's conversation into a new session bound to another key.
+    Fork(ForkArgs),
     /// Answer a permission question (a `permission` event whose decision is `ask`).
     Decide {
         /// The question's id, from the event.
@@ -160,6 +162,21 @@ pub enum Command {
         /// The shell to complete for.
         shell: Shell,
     },
+}
+
+/// `cap fork`: what to copy, and where the copy goes.
+#[derive(Debug, Clone, Args)]
+pub struct ForkArgs {
+    /// The daemon session to copy [default: the one bound to --from, else to this
+    /// directory's key, else that key's remembered conversation].
+    #[arg(conflicts_with = "from")]
+    pub id: Option<String>,
+    /// Copy the conversation of this key instead.
+    #[arg(long, value_name = "KEY")]
+    pub from: Option<String>,
+    /// The key the new session is bound to.
+    #[arg(short, long, value_name = "NEW")]
+    pub key: String,
 }
 
 /// `cap budget …`.

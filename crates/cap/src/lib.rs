@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unbind { key } => unbind::run(&ctx, key),
         Command::Keys => keys::run(&ctx),
         Command::Cancel(args) => cancel::run(&ctx, args),
+        Command::Fork(args) => fork::run(&ctx, args),
         Command::Decide { id, answer, always } => decide::run(&ctx, id, answer, always),
         Command::Attach { id } => attach::run(&ctx, id),
         Command::Result { id } => result::run(&ctx, id),

@@ -15,7 +15,7 @@ use crate::routing::{self, Facts, Live, Table, Target, Want};
 use crate::session::{self, Change, SessionHandle, Up};
 use cap_proto::policy::Policy;
 use cap_proto::reply::{SessionInfo, SessionState};
-use cap_proto::request::{Asker, Permissions};
+use cap_proto::request::{Asker, Permissions, TargetRequest};
 use cap_proto::{ErrorBody, ErrorCode, How, Route, StatusKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -369,6 +369,65 @@ impl Daemon {
         (policy, asked.asker)
     }
 
+    /// The conversation `cap fork` copies: a live session (by id, or bound to the key), else
+    /// the key's remembered record of its current agent.
+    pub fn fork_source(&self, t: &TargetRequest) -> Result<ForkSource, ErrorBody> {
+        let state = self.lock();
+        let live = match (&t.session, &t.key, &t.cwd) {
+            (Some(sid), _, _) => Some(find(&state, sid)?.clone()),
+            (None, key, cwd) => {
+                let key = match (key, cwd) {
+                    (Some(k), _) => k.clone(),
+                    (None, Some(cwd)) => cap_proto::key::default_key(cwd),
+                    (None, None) => {
+                        return Err(ErrorBody::new(
+                            ErrorCode::Usage,
+                            "name the session to fork: an id, a --from key, or run it in the session's directory",
+                        ));
+                    }
+                };
+                match state.table.bindings.get(&key) {
+                    Some(sid) => state.sessions.get(sid).cloned(),
+                    None => {
+                        let live = state.live();
+                        let agent = state.table.current_agent(&key, &live);
+                        let record = agent
+                            .as_deref()
+                            .and_then(|a| state.table.record(&key, a).map(|r| (a, r)));
+                        return match record {
+                            Some((agent, r)) => match &r.native_id {
+                                Some(native) => Ok(ForkSource {
+                                    agent: agent.to_string(),
+                                    native_id: native.clone(),
+                                    cwd: r.cwd.clone(),
+                                }),
+                                None => Err(no_native(&key)),
+                            },
+                            None => Err(ErrorBody::new(
+                                ErrorCode::NotFound,
+                                format!(
+                                    "key {key} has no conversation to fork; `cap keys` lists them"
+                                ),
+                            )),
+                        };
+                    }
+                }
+            }
+        };
+        let Some(h) = live else {
+            return Err(ErrorBody::new(
+                ErrorCode::NotFound,
+                "no such session to fork",
+            ));
+        };
+        let native = h.snapshot().native_id.ok_or_else(|| no_native(&h.id))?;
+        Ok(ForkSource {
+            agent: h.agent.clone(),
+            native_id: native,
+            cwd: h.cwd.clone(),
+        })
+    }
+
     /// Refuses a prompt on `key` once the key has spent its budget: the configured one, or
     /// the prompt's own `budget`, whichever is lower.
     pub fn check_budget(&self, key: &str, budget: Option<f64>) -> Result<(), ErrorBody> {
@@ -480,6 +539,17 @@ impl Daemon {
         Ok(handle)
     }
 
+    /// Forgets a session whose agent never started, with its key's binding and record (a
+    /// failed `cap fork` must leave the new key as it was).
+    pub fn forget_failed(&self, h: &SessionHandle) {
+        let mut state = self.lock();
+        state.sessions.remove(&h.id);
+        state.routed.remove(&h.id);
+        state.table.forget_session(&h.id);
+        state.table.forget_record(&h.home_key, &h.agent);
+        self.save(&state);
+    }
+
     /// Resolves `--key KEY` (or the default key of `cwd`) to its bound session id.
     pub fn session_for_key(&self, key: &str) -> Result<String, ErrorBody> {
         self.lock().table.bindings.get(key).cloned().ok_or_else(|| {
@@ -551,6 +621,22 @@ impl Daemon {
             let _ = w.await;
         }
     }
+}
+
+/// What `cap fork` copies.
+pub struct ForkSource {
+    pub agent: String,
+    pub native_id: String,
+    pub cwd: PathBuf,
+}
+
+fn no_native(what: &str) -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::NotFound,
+        format!(
+            "{what} has no native session yet (its agent has not started); send it a prompt first"
+        ),
+    )
 }
 
 /// Finds a live session by id.

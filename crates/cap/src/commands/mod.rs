@@ -11,6 +11,7 @@ pub mod config;
 pub mod daemon;
 pub mod decide;
 pub mod end;
+pub mod fork;
 pub mod gc;
 pub mod keys;
 pub mod open;

@@ -31,6 +31,7 @@ pub fn run(ctx: &Ctx, args: OpenArgs) -> anyhow::Result<()> {
                 Some(How::Resumed) => "resumed",
                 Some(How::Continued) => "continued",
                 Some(How::Unparked) => "unparked",
+                Some(How::Forked) => "forked",
             };
             let mut line = format!("{} session {how}", info.agent);
             if let Some(key) = info.keys.first() {

@@ -132,6 +132,7 @@ impl Renderer {
             How::Resumed => "resumed",
             How::Continued => "continued",
             How::Unparked => "unparked",
+            How::Forked => "forked",
         };
         let mut text = format!("{} session {} {how}", s.agent, s.id);
         if let Some(key) = &s.key {

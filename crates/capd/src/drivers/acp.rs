@@ -91,8 +91,23 @@ async fn open_session(
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);
     let can_list = caps["sessionCapabilities"]["list"].is_object();
     let base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    if let OpenMode::Fork(source) = &spec.mode {
+        if !caps["sessionCapabilities"]["fork"].is_object() {
+            return Err(format!(
+                "{} cannot fork a session: it does not offer session/fork",
+                spec.agent.name
+            ));
+        }
+        let mut params = base;
+        params["sessionId"] = json!(source);
+        let forked = rpc::call(writer, lines, DIALECT, 3, "session/fork", params).await?;
+        return forked["sessionId"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("session/fork answered without a sessionId: {forked}"));
+    }
     let target = match &spec.mode {
-        OpenMode::Fresh => None,
+        OpenMode::Fresh | OpenMode::Fork(_) => None,
         OpenMode::Resume(id) => Some(id.clone()),
         OpenMode::Continue => {
             if !can_list {

@@ -66,6 +66,19 @@ impl ClaudeDriver {
                 args.extend(["--resume".to_string(), id.clone()]);
                 Some(id.clone())
             }
+            OpenMode::Fork(source) => {
+                // A new id of our choosing, so it is known before the first turn (Claude
+                // 2.1.197 accepts --session-id together with --fork-session).
+                let id = uuid::Uuid::new_v4().to_string();
+                args.extend([
+                    "--resume".to_string(),
+                    source.clone(),
+                    "--fork-session".to_string(),
+                    "--session-id".to_string(),
+                    id.clone(),
+                ]);
+                Some(id)
+            }
             OpenMode::Continue => {
                 args.push("--continue".to_string());
                 None

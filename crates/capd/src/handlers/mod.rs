@@ -11,6 +11,7 @@ mod cancel;
 mod config;
 mod decide;
 mod end;
+mod fork;
 mod gc;
 mod keys;
 mod open;
@@ -51,6 +52,7 @@ pub async fn dispatch(d: &Arc<Daemon>, id: u64, op: Op, out: &Out) {
         Op::Cancel(t) => cancel::handle(d, t).await,
         Op::Result(r) => result::handle(d, r),
         Op::Decide(r) => decide::handle(d, r).await,
+        Op::Fork(f) => fork::handle(d, f).await,
         Op::Status => status::handle(d),
         Op::Gc => gc::handle(d),
         Op::Agents => agents::handle(d).await,

@@ -398,6 +398,12 @@ fn open_target(table: &Table, want: &Want) -> Target {
             (OpenMode::Resume(native.clone()), cwd, How::Resumed)
         }
         Some(OpenMode::Continue) => (OpenMode::Continue, want.cwd.to_path_buf(), How::Continued),
+        Some(OpenMode::Fork(native)) => {
+            let cwd = table
+                .native_cwd(want.agent, native)
+                .unwrap_or_else(|| want.cwd.to_path_buf());
+            (OpenMode::Fork(native.clone()), cwd, How::Forked)
+        }
         None => match remembered.and_then(|r| r.native_id.clone().map(|n| (n, r))) {
             Some((native, r)) => (OpenMode::Resume(native), r.cwd.clone(), How::Resumed),
             None => (OpenMode::Fresh, want.cwd.to_path_buf(), How::Opened),

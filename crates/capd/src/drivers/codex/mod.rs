@@ -122,6 +122,17 @@ async fn open_thread(
             )
             .await?
         }
+        OpenMode::Fork(id) => {
+            rpc::call(
+                writer,
+                lines,
+                DIALECT,
+                2,
+                "thread/fork",
+                json!({"threadId": id, "excludeTurns": true}),
+            )
+            .await?
+        }
         _ => {
             let mut params = json!({"cwd": spec.cwd, "approvalPolicy": APPROVAL});
             if let Some(m) = &spec.model {
