@@ -35,6 +35,10 @@ pub struct Config {
     pub permissions: Rules,
     /// Seconds a permission question may stay unanswered before it is denied.
     pub permission_timeout: u64,
+    /// Record every turn in a transcript per native session (`cap log`, `cap export`).
+    pub transcripts: bool,
+    /// Days a transcript is kept after its last write; 0 = forever.
+    pub transcript_days: u64,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
 }
@@ -53,6 +57,8 @@ impl Default for Config {
             default_permissions: Mode::ApproveEdits,
             permissions: Rules::default(),
             permission_timeout: 120,
+            transcripts: true,
+            transcript_days: 30,
             agents: BTreeMap::new(),
         }
     }
@@ -142,6 +148,8 @@ mod tests {
         assert_eq!(c.prompt_timeout, 300);
         assert_eq!(c.queue_depth, 16);
         assert_eq!(c.default_permissions, Mode::ApproveEdits);
+        assert!(c.transcripts);
+        assert_eq!(c.transcript_days, 30);
         let c = Config::parse(
             "default_permissions = \"deny-all\"\n[permissions]\nallow = [\"execute(cargo test*)\"]\n",
         )

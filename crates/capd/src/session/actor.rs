@@ -6,6 +6,7 @@
 //! [`Interrupt`].
 
 use super::permit::Permits;
+use super::record::Recorder;
 use super::{Cancelled, Change, Msg, Open, Snapshot, Turn, Up};
 use crate::agents::AgentSpec;
 use crate::drivers::{self, Driver, DriverError, DriverEvent, Factory, OpenMode, StartSpec};
@@ -58,6 +59,8 @@ pub(super) struct Actor {
     pub permission_timeout: Duration,
     /// Open permission questions, "always" answers, this turn's counts.
     pub permits: Permits,
+    /// The transcript of the running turn, and where it goes.
+    pub(super) record: Recorder,
     factory: Arc<dyn Factory>,
     up: mpsc::UnboundedSender<Up>,
     pub rx: mpsc::UnboundedReceiver<Msg>,
@@ -112,6 +115,7 @@ pub(super) fn start(
         cancel_grace: open.cancel_grace,
         permission_timeout: open.permission_timeout,
         permits: Permits::default(),
+        record: Recorder::new(open.transcripts),
         factory,
         up,
         rx,
@@ -256,6 +260,10 @@ impl Actor {
             }
             Msg::Attach(reply) => {
                 let _ = reply.send((self.backlog.clone(), self.events.subscribe()));
+                Interrupt::None
+            }
+            Msg::Follow(reply) => {
+                let _ = reply.send(self.following());
                 Interrupt::None
             }
             Msg::Shutdown(done) => {

@@ -190,6 +190,7 @@ pub(super) fn rig(mode: OpenMode, plan: Vec<Start>) -> Rig {
         ready_timeout: Duration::from_secs(5),
         cancel_grace: Duration::from_secs(2),
         permission_timeout: Duration::from_secs(30),
+        transcripts: None,
     };
     Rig {
         handle: spawn(open, factory, up),
