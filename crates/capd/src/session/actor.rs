@@ -158,7 +158,12 @@ pub(super) fn start(
 impl Actor {
     async fn run(mut self) {
         match self.start().await {
-            Ok(()) => self.first_start_done(Ok(())),
+            Ok(()) => {
+                // The native id learned at start is saved before `open` hears the session is
+                // ready, so a caller holding its answer can rely on the state file.
+                self.synced().await;
+                self.first_start_done(Ok(()))
+            }
             Err(Some(err)) => {
                 // Out of the tables before the callers hear of it, so what they do next
                 // never finds the dead session.
