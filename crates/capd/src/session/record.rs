@@ -14,6 +14,10 @@ use cap_proto::{Envelope, Event, StatusKind};
 use std::path::PathBuf;
 use tokio::sync::broadcast;
 
+/// The most text one `text` or `thought` record holds: a longer message goes on in the next
+/// record, so no record line comes near the protocol's 16 MiB limit when `log` sends it.
+const MAX_RECORD_TEXT: usize = 4 * 1024 * 1024;
+
 /// The actor's recording state.
 pub(super) struct Recorder {
     /// The transcripts directory; `None` when `transcripts = false`.
@@ -82,7 +86,9 @@ impl Actor {
         }
         let entry = match &env.event {
             Event::Text { delta } => {
-                if let Some(Entry::Text { text }) = records.last_mut().map(|r| &mut r.entry) {
+                if let Some(Entry::Text { text }) = records.last_mut().map(|r| &mut r.entry)
+                    && text.len() + delta.len() <= MAX_RECORD_TEXT
+                {
                     text.push_str(delta);
                     return;
                 }
@@ -91,7 +97,9 @@ impl Actor {
                 }
             }
             Event::Thought { delta } => {
-                if let Some(Entry::Thought { text }) = records.last_mut().map(|r| &mut r.entry) {
+                if let Some(Entry::Thought { text }) = records.last_mut().map(|r| &mut r.entry)
+                    && text.len() + delta.len() <= MAX_RECORD_TEXT
+                {
                     text.push_str(delta);
                     return;
                 }
