@@ -146,7 +146,13 @@ fn export_round_trips_with_tools_thoughts_and_the_preamble() {
     let (env, _) = env_for(Some(Agent::Acp), "preamble = \"be brief\"");
     env.prompt_ok(&["--key", "x", "THINK TOOL look around"]);
     env.prompt_ok(&["--key", "x", "and again"]);
+    env.prompt_ok(&["--key", "x", "--deny-all", "PERMISSION"]);
     let records = log_json(&env, &["--key", "x"]);
+    let decisions: Vec<&Value> = of_type(&records, "permission")
+        .iter()
+        .map(|p| &p["decision"])
+        .collect();
+    assert_eq!(decisions, [&Value::from("deny")], "{records:#?}");
     let first = &of_type(&records, "prompt")[0];
     assert_eq!(
         first["text"], "THINK TOOL look around",
@@ -178,7 +184,19 @@ fn export_round_trips_with_tools_thoughts_and_the_preamble() {
         md.contains("### Preamble\n\nbe brief") && md.contains("### Prompt"),
         "{md}"
     );
-    assert!(md.contains("- tool `"), "{md}");
+    assert!(
+        md.contains("- tool `") && md.contains("- permission `"),
+        "{md}"
+    );
+    let shown = text(&env.cap(&["log", "--key", "x"]).stdout);
+    assert!(
+        shown.contains("? permission") && shown.contains(": deny by"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("(preamble) be brief") && shown.contains("• "),
+        "{shown}"
+    );
 }
 
 #[test]
