@@ -45,6 +45,8 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('decide', 'decide', [CompletionResultType]::ParameterValue, 'Answer a permission question (a `permission` event whose decision is `ask`)')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
             [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show a conversation''s transcript: prompts, replies, tool calls, decisions, results')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a conversation''s transcript as one document to stdout')
             [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Manage the daemon')
             [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Run the idle sweep now')
@@ -281,6 +283,45 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             break
         }
         'cap;result' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;log' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'The conversation of this key''s current agent, live or not')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The conversation of this key''s current agent, live or not')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Only the last TURNS turns')
+            [CompletionResult]::new('--turns', '--turns', [CompletionResultType]::ParameterName, 'Only the last TURNS turns')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing the records of new turns until the session ends')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing the records of new turns until the session ends')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;export' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'The conversation of this key''s current agent, live or not')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The conversation of this key''s current agent, live or not')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--cwd', '--cwd', [CompletionResultType]::ParameterName, 'Directory whose default key is meant when neither ID nor --key is given')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The document''s format')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
@@ -537,6 +578,8 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('decide', 'decide', [CompletionResultType]::ParameterValue, 'Answer a permission question (a `permission` event whose decision is `ask`)')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Follow a session''s events live, including the turn in progress')
             [CompletionResult]::new('result', 'result', [CompletionResultType]::ParameterValue, 'Print the last finished turn''s result')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show a conversation''s transcript: prompts, replies, tool calls, decisions, results')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a conversation''s transcript as one document to stdout')
             [CompletionResult]::new('agents', 'agents', [CompletionResultType]::ParameterValue, 'List built-in and configured agents')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Manage the daemon')
             [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Run the idle sweep now')
@@ -583,6 +626,12 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             break
         }
         'cap;help;result' {
+            break
+        }
+        'cap;help;log' {
+            break
+        }
+        'cap;help;export' {
             break
         }
         'cap;help;agents' {

@@ -42,6 +42,8 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand decide 'Answer a permission question (a `permission` event whose decision is `ask`)'
             cand attach 'Follow a session''s events live, including the turn in progress'
             cand result 'Print the last finished turn''s result'
+            cand log 'Show a conversation''s transcript: prompts, replies, tool calls, decisions, results'
+            cand export 'Write a conversation''s transcript as one document to stdout'
             cand agents 'List built-in and configured agents'
             cand daemon 'Manage the daemon'
             cand gc 'Run the idle sweep now'
@@ -275,6 +277,43 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cap;log'= {
+            cand -k 'The conversation of this key''s current agent, live or not'
+            cand --key 'The conversation of this key''s current agent, live or not'
+            cand -C 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --cwd 'Directory whose default key is meant when neither ID nor --key is given'
+            cand -n 'Only the last TURNS turns'
+            cand --turns 'Only the last TURNS turns'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand -f 'Keep printing the records of new turns until the session ends'
+            cand --follow 'Keep printing the records of new turns until the session ends'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;export'= {
+            cand -k 'The conversation of this key''s current agent, live or not'
+            cand --key 'The conversation of this key''s current agent, live or not'
+            cand -C 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --cwd 'Directory whose default key is meant when neither ID nor --key is given'
+            cand --to 'The document''s format'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cap;agents'= {
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
@@ -493,6 +532,8 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand decide 'Answer a permission question (a `permission` event whose decision is `ask`)'
             cand attach 'Follow a session''s events live, including the turn in progress'
             cand result 'Print the last finished turn''s result'
+            cand log 'Show a conversation''s transcript: prompts, replies, tool calls, decisions, results'
+            cand export 'Write a conversation''s transcript as one document to stdout'
             cand agents 'List built-in and configured agents'
             cand daemon 'Manage the daemon'
             cand gc 'Run the idle sweep now'
@@ -526,6 +567,10 @@ set edit:completion:arg-completer[cap] = {|@words|
         &'cap;help;attach'= {
         }
         &'cap;help;result'= {
+        }
+        &'cap;help;log'= {
+        }
+        &'cap;help;export'= {
         }
         &'cap;help;agents'= {
         }

@@ -11,14 +11,14 @@ use std::path::Path;
 
 /// An agent under test: a custom config table pointing at the fake agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Agent {
+pub(crate) enum Agent {
     Codex,
     Acp,
 }
 
 impl Agent {
     /// Its name in the config.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Agent::Codex => "fcodex",
             Agent::Acp => "facp",
@@ -42,7 +42,7 @@ fn toml_str(s: &str) -> String {
 /// Config text: `top` (top-level keys), `agent` as the default, and both custom agents.
 /// `prompt_timeout` bounds every turn so a driver that loses a turn fails the test instead of
 /// hanging it.
-fn config(agent: Agent, top: &str) -> String {
+pub(crate) fn config(agent: Agent, top: &str) -> String {
     let fake = bin("cap-fake-agent");
     let fake = toml_str(&fake.to_string_lossy());
     format!(

@@ -13,6 +13,7 @@ mod limits;
 mod misbehave;
 mod permissions;
 mod races;
+mod record;
 mod sessions;
 mod smoke;
 mod socket;

@@ -267,6 +267,9 @@ pub enum StatusKind {
     Resend,
     /// A session was ended to make room at `max_sessions`; its key resumes it later.
     Evicted,
+    /// The session's transcript could not be written (said once per session); the turn
+    /// itself goes on.
+    Transcript,
     /// A kind this client does not know.
     #[serde(untagged)]
     Other(String),
@@ -279,6 +282,7 @@ impl std::fmt::Display for StatusKind {
             StatusKind::Fallback => "fallback",
             StatusKind::Resend => "resend",
             StatusKind::Evicted => "evicted",
+            StatusKind::Transcript => "transcript",
             StatusKind::Other(s) => s,
         })
     }

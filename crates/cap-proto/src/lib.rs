@@ -15,6 +15,7 @@ pub mod paths;
 pub mod policy;
 pub mod reply;
 pub mod request;
+pub mod transcript;
 
 pub use error::{ErrorBody, ErrorCode, ProtoError};
 pub use event::{

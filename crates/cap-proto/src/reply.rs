@@ -34,6 +34,8 @@ pub enum Reply {
     Agents(Vec<AgentInfo>),
     Config(serde_json::Value),
     Queued(Queued),
+    /// One transcript record, in the `log` stream.
+    Record(crate::transcript::Record),
 }
 
 impl Reply {

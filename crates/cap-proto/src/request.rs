@@ -61,6 +61,7 @@ pub enum Op {
     Agents,
     /// The resolved configuration.
     Config,
+    Log(LogRequest),
 }
 
 /// The opening handshake.
@@ -230,6 +231,25 @@ pub struct KeyRequest {
     pub key: String,
 }
 
+/// `log`: a transcript's records, by session id, native id, key, or the cwd's default key.
+/// A streaming reply: one `record` per line, then `done`; with `follow`, new records follow
+/// until the session ends.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LogRequest {
+    /// A daemon session id or an agent's native session id.
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// Only the last this many turns.
+    #[serde(default)]
+    pub turns: Option<usize>,
+    #[serde(default)]
+    pub follow: bool,
+}
+
 macro_rules! impl_into_op {
     ($($payload:ty => $variant:ident),* $(,)?) => {
         $(impl From<$payload> for Op {
@@ -272,6 +292,7 @@ impl Op {
             Op::Gc => "gc",
             Op::Agents => "agents",
             Op::Config => "config",
+            Op::Log(_) => "log",
         }
     }
 }

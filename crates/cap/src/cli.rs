@@ -138,6 +138,25 @@ pub enum Command {
         /// Daemon session id.
         id: String,
     },
+    /// Show a conversation's transcript: prompts, replies, tool calls, decisions, results.
+    Log {
+        #[command(flatten)]
+        target: LogTarget,
+        /// Only the last TURNS turns.
+        #[arg(short = 'n', long = "turns", value_name = "TURNS")]
+        turns: Option<usize>,
+        /// Keep printing the records of new turns until the session ends.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Write a conversation's transcript as one document to stdout.
+    Export {
+        #[command(flatten)]
+        target: LogTarget,
+        /// The document's format.
+        #[arg(long, value_enum, default_value = "markdown")]
+        to: ExportFormat,
+    },
     /// List built-in and configured agents.
     Agents,
     /// Manage the daemon.
@@ -347,6 +366,41 @@ pub struct TargetArgs {
     /// Directory whose default key is meant when neither ID nor --key is given.
     #[arg(short = 'C', long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
+}
+
+/// `cap export --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Headings per turn, the prompt, the reply, tool calls as lists.
+    Markdown,
+    /// One JSON document with the records.
+    Json,
+}
+
+/// A conversation for `log` and `export`: by id, by key, or the current directory's key.
+#[derive(Debug, Clone, Args)]
+pub struct LogTarget {
+    /// A daemon session id or an agent's native session id.
+    #[arg(value_name = "ID", conflicts_with = "key")]
+    pub id: Option<String>,
+
+    /// The conversation of this key's current agent, live or not.
+    #[arg(short, long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Directory whose default key is meant when neither ID nor --key is given.
+    #[arg(short = 'C', long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+}
+
+impl From<LogTarget> for TargetArgs {
+    fn from(t: LogTarget) -> TargetArgs {
+        TargetArgs {
+            id: t.id,
+            key: t.key,
+            cwd: t.cwd,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]

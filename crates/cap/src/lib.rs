@@ -69,6 +69,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Decide { id, answer, always } => decide::run(&ctx, id, answer, always),
         Command::Attach { id } => attach::run(&ctx, id),
         Command::Result { id } => result::run(&ctx, id),
+        Command::Log {
+            target,
+            turns,
+            follow,
+        } => log::run(&ctx, target.into(), turns, follow),
+        Command::Export { target, to } => export::run(&ctx, target.into(), to),
         Command::Agents => agents::run(&ctx),
         Command::Daemon { action } => daemon::run(&ctx, action),
         Command::Gc => gc::run(&ctx),

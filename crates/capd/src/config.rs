@@ -38,6 +38,10 @@ pub struct Config {
     /// Spending caps in US dollars, by key: once a key's recorded cost reaches its cap, its
     /// next prompt is refused (`cap budget reset --key K` clears the record).
     pub budgets: BTreeMap<String, f64>,
+    /// Record every turn in a transcript per native session (`cap log`, `cap export`).
+    pub transcripts: bool,
+    /// Days a transcript is kept after its last write; 0 = forever.
+    pub transcript_days: u64,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
 }
@@ -57,6 +61,8 @@ impl Default for Config {
             permissions: Rules::default(),
             permission_timeout: 120,
             budgets: BTreeMap::new(),
+            transcripts: true,
+            transcript_days: 30,
             agents: BTreeMap::new(),
         }
     }
@@ -146,6 +152,8 @@ mod tests {
         assert_eq!(c.prompt_timeout, 300);
         assert_eq!(c.queue_depth, 16);
         assert_eq!(c.default_permissions, Mode::ApproveEdits);
+        assert!(c.transcripts);
+        assert_eq!(c.transcript_days, 30);
         let c = Config::parse(
             "default_permissions = \"deny-all\"\n[permissions]\nallow = [\"execute(cargo test*)\"]\n",
         )

@@ -336,6 +336,7 @@ impl Daemon {
                     permission_timeout: Duration::from_secs(
                         self.config.permission_timeout.clamp(1, 365 * 24 * 3600),
                     ),
+                    transcripts: self.transcripts(),
                 };
                 let h = self.spawn(open);
                 state.sessions.insert(h.id.clone(), h.clone());
@@ -548,6 +549,20 @@ impl Daemon {
         state.table.forget_session(&h.id);
         state.table.forget_record(&h.home_key, &h.agent);
         self.save(&state);
+    }
+
+    /// Where transcripts go; `None` when `transcripts = false`.
+    pub fn transcripts(&self) -> Option<PathBuf> {
+        self.config
+            .transcripts
+            .then(|| crate::transcript::dir(&self.paths.state_file))
+    }
+
+    /// The transcripts directory and how long its files are kept, when both apply.
+    pub fn transcript_retention(&self) -> Option<(PathBuf, Duration)> {
+        let days = self.config.transcript_days;
+        let dir = self.transcripts()?;
+        (days > 0).then(|| (dir, Duration::from_secs(days.saturating_mul(86_400))))
     }
 
     /// Resolves `--key KEY` (or the default key of `cwd`) to its bound session id.

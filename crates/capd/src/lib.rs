@@ -13,6 +13,7 @@ pub mod persist;
 pub mod routing;
 pub mod server;
 pub mod session;
+pub mod transcript;
 
 use daemon::{Daemon, Paths};
 use std::path::PathBuf;
@@ -67,23 +68,45 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The periodic idle sweep. It runs on its own timer, not only when sessions spawn, so an
-/// idle agent is freed even when nobody uses cap for hours.
+/// The periodic sweeps: idle sessions, and transcripts past `transcript_days`. It runs on its
+/// own timer, not only when sessions spawn, so an idle agent is freed even when nobody uses
+/// cap for hours.
 async fn sweeper(d: std::sync::Arc<Daemon>) {
-    let Some(idle) = d.config.idle_timeout() else {
-        return;
+    let idle = d.config.idle_timeout();
+    let retention = d.transcript_retention();
+    let every = match idle {
+        Some(idle) => (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30)),
+        None if retention.is_some() => TRANSCRIPT_SWEEP,
+        None => return,
     };
-    let every = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
     let mut stop = d.shutdown.subscribe();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick fires at once, so old transcripts go when the daemon starts.
+    let mut last_transcript_sweep: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
-            _ = tick.tick() => { d.sweep(); }
+            _ = tick.tick() => {
+                if idle.is_some() {
+                    d.sweep();
+                }
+                if let Some((dir, keep)) = &retention
+                    && last_transcript_sweep.is_none_or(|t| t.elapsed() >= TRANSCRIPT_SWEEP)
+                {
+                    last_transcript_sweep = Some(std::time::Instant::now());
+                    let removed = transcript::sweep(dir, *keep, std::time::SystemTime::now());
+                    if removed > 0 {
+                        tracing::info!("removed {removed} transcripts older than transcript_days");
+                    }
+                }
+            }
             _ = stop.wait_for(|s| *s) => return,
         }
     }
 }
+
+/// How often old transcripts are looked for: retention is counted in days.
+const TRANSCRIPT_SWEEP: Duration = Duration::from_secs(3600);
 
 async fn on_signals(d: std::sync::Arc<Daemon>) {
     use tokio::signal::unix::{SignalKind, signal};

@@ -1,8 +1,8 @@
 //! Request dispatch: one exhaustive `match`, one file per verb.
 //!
 //! Handlers are plain functions that take the daemon and the typed payload and return a
-//! [`Reply`]. The exceptions are documented where they are handled: `prompt` and `attach`
-//! stream, and `stop` replies before shutting down so the client always hears back.
+//! [`Reply`]. The exceptions are documented where they are handled: `prompt`, `attach` and
+//! `log` stream, and `stop` replies before shutting down so the client always hears back.
 
 mod agents;
 mod attach;
@@ -14,6 +14,7 @@ mod end;
 mod fork;
 mod gc;
 mod keys;
+mod log;
 mod open;
 mod prompt;
 mod reset_budget;
@@ -41,6 +42,7 @@ pub async fn dispatch(d: &Arc<Daemon>, id: u64, op: Op, out: &Out) {
         // Streams: these send their own replies.
         Op::Prompt(p) => return prompt::handle(d, id, p, out).await,
         Op::Attach(r) => return attach::handle(d, id, r, out).await,
+        Op::Log(r) => return log::handle(d, id, r, out).await,
         Op::Open(o) => open::handle(d, o).await,
         Op::Sessions => sessions::handle(d),
         Op::Show(r) => show::handle(d, r),

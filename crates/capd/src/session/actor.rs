@@ -6,6 +6,7 @@
 //! [`Interrupt`].
 
 use super::permit::Permits;
+use super::record::Recorder;
 use super::{Cancelled, Change, Msg, Open, Snapshot, Turn, Up};
 use crate::agents::AgentSpec;
 use crate::drivers::{self, Driver, DriverError, DriverEvent, Factory, OpenMode, StartSpec};
@@ -60,6 +61,8 @@ pub(super) struct Actor {
     pub permission_timeout: Duration,
     /// Open permission questions, "always" answers, this turn's counts.
     pub permits: Permits,
+    /// The transcript of the running turn, and where it goes.
+    pub(super) record: Recorder,
     factory: Arc<dyn Factory>,
     up: mpsc::UnboundedSender<Up>,
     pub rx: mpsc::UnboundedReceiver<Msg>,
@@ -114,6 +117,7 @@ pub(super) fn start(
         cancel_grace: open.cancel_grace,
         permission_timeout: open.permission_timeout,
         permits: Permits::default(),
+        record: Recorder::new(open.transcripts),
         factory,
         up,
         rx,
@@ -156,7 +160,12 @@ pub(super) fn start(
 impl Actor {
     async fn run(mut self) {
         match self.start().await {
-            Ok(()) => self.first_start_done(Ok(())),
+            Ok(()) => {
+                // The native id learned at start is saved before `open` hears the session is
+                // ready, so a caller holding its answer can rely on the state file.
+                self.synced().await;
+                self.first_start_done(Ok(()))
+            }
             Err(Some(err)) => {
                 // Out of the tables before the callers hear of it, so what they do next
                 // never finds the dead session.
@@ -259,6 +268,10 @@ impl Actor {
             }
             Msg::Attach(reply) => {
                 let _ = reply.send((self.backlog.clone(), self.events.subscribe()));
+                Interrupt::None
+            }
+            Msg::Follow(reply) => {
+                let _ = reply.send(self.following());
                 Interrupt::None
             }
             Msg::Shutdown(done) => {

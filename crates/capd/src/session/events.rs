@@ -54,6 +54,7 @@ impl Actor {
             q.seq,
         );
         q.seq += 1;
+        self.record_event(&env);
         if matches!(env.event, Event::Result(_) | Event::Error(_)) {
             let last = Arc::new(env.clone());
             self.snap.send_modify(|s| s.last_result = Some(last));

@@ -11,6 +11,7 @@
 mod actor;
 mod events;
 mod permit;
+mod record;
 #[cfg(test)]
 mod tests;
 mod turn;
@@ -21,6 +22,7 @@ use cap_proto::policy::Policy;
 use cap_proto::reply::SessionState;
 use cap_proto::request::Asker;
 use cap_proto::{Envelope, ErrorBody, ErrorCode, How, StatusKind, Usage};
+pub use record::Following;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,6 +70,8 @@ pub enum Msg {
     Park(bool),
     /// Subscribe to the session's events: the running turn's events so far, then the stream.
     Attach(oneshot::Sender<(Vec<Envelope>, broadcast::Receiver<Envelope>)>),
+    /// Subscribe to the transcript's new records (`cap log --follow`).
+    Follow(oneshot::Sender<Following>),
     /// End the session; answered once the agent's process group is gone.
     Shutdown(oneshot::Sender<()>),
     /// An answer to an open permission question; answered whether there was one.
@@ -198,6 +202,13 @@ impl SessionHandle {
         rx.await.ok()
     }
 
+    /// The transcript file and its records to come; `None` when the session is gone.
+    pub async fn follow(&self) -> Option<Following> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Msg::Follow(tx)).ok()?;
+        rx.await.ok()
+    }
+
     /// Answers an open permission question; false when there is none with that id (answered
     /// already, or the turn is over).
     pub async fn decide(&self, id: String, allow: bool, always: bool) -> bool {
@@ -251,6 +262,8 @@ pub struct Open {
     pub cancel_grace: Duration,
     /// How long a permission question may stay unanswered before it is denied.
     pub permission_timeout: Duration,
+    /// Where the session's transcript goes; `None` when recording is off.
+    pub transcripts: Option<PathBuf>,
 }
 
 /// Spawns the actor; it starts the agent at once so the session is warm by the first prompt.

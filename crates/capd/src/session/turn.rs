@@ -44,6 +44,7 @@ fn cancelled(output: String) -> Outcome {
 impl Actor {
     pub(super) async fn run_turn(&mut self, mut q: Queued) {
         self.begin_turn(&q.turn.request);
+        self.record_begin(&q);
         let started = Instant::now();
         for (kind, message) in std::mem::take(&mut q.turn.notices)
             .into_iter()
@@ -74,6 +75,7 @@ impl Actor {
             self.spent(spent);
         }
         self.synced().await;
+        self.record_end(&mut q, &event);
         self.emit(&mut q, event);
     }
 

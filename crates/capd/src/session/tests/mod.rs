@@ -2,6 +2,7 @@
 //! clock wherever a timer matters, so every test is exact and instant.
 
 mod permissions;
+mod record;
 mod turns;
 
 use super::*;
@@ -163,6 +164,11 @@ pub(super) struct Rig {
 }
 
 pub(super) fn rig(mode: OpenMode, plan: Vec<Start>) -> Rig {
+    rig_with(mode, plan, None)
+}
+
+/// A rig whose actor records its transcripts under `transcripts`.
+pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<PathBuf>) -> Rig {
     let (remotes_tx, remotes) = mpsc::unbounded_channel();
     let factory = Arc::new(Factory {
         plan: Mutex::new(plan.into()),
@@ -190,6 +196,7 @@ pub(super) fn rig(mode: OpenMode, plan: Vec<Start>) -> Rig {
         ready_timeout: Duration::from_secs(5),
         cancel_grace: Duration::from_secs(2),
         permission_timeout: Duration::from_secs(30),
+        transcripts,
     };
     Rig {
         handle: spawn(open, factory, up),
