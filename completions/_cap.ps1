@@ -84,6 +84,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--approve-all', '--approve-all', [CompletionResultType]::ParameterName, 'Short for --permissions approve-all')
             [CompletionResult]::new('--deny-all', '--deny-all', [CompletionResultType]::ParameterName, 'Short for --permissions deny-all')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return as soon as the prompt is queued; fetch the answer with `cap result`')
+            [CompletionResult]::new('--handoff', '--handoff', [CompletionResultType]::ParameterName, 'Switching the key to --agent: start with its recorded turns with the previous agent (the last few, cut to a size limit), saying which agent did what')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')

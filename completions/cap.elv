@@ -80,6 +80,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --approve-all 'Short for --permissions approve-all'
             cand --deny-all 'Short for --permissions deny-all'
             cand --no-wait 'Return as soon as the prompt is queued; fetch the answer with `cap result`'
+            cand --handoff 'Switching the key to --agent: start with its recorded turns with the previous agent (the last few, cut to a size limit), saying which agent did what'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'

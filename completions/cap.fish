@@ -82,6 +82,7 @@ complete -c cap -n "__fish_cap_using_subcommand prompt" -l continue -d 'Continue
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l approve-all -d 'Short for --permissions approve-all'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l deny-all -d 'Short for --permissions deny-all'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-wait -d 'Return as soon as the prompt is queued; fetch the answer with `cap result`'
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l handoff -d 'Switching the key to --agent: start with its recorded turns with the previous agent (the last few, cut to a size limit), saying which agent did what'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s h -l help -d 'Print help (see more with \'--help\')'

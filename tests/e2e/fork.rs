@@ -1,4 +1,4 @@
-//! `cap fork`: a new session whose conversation starts as a copy of the source's, for all
+//! `cap fork` and `--handoff`. Fork: a new session whose conversation starts as a copy of the source's, for all
 //! three protocols (Claude `--fork-session`, Codex `thread/fork`, ACP `session/fork`); the
 //! two conversations then go their own ways. The fake agents count turns, so `turns=N`
 //! proves which history a reply saw.
@@ -84,4 +84,51 @@ fn an_agent_without_fork_says_so_and_the_new_key_stays_unbound() {
         "nothing left for the new key: {keys:#}"
     );
     assert_eq!(output(&env, "src", "two"), "ECHO[turns=2]: two");
+}
+
+#[test]
+fn a_handoff_starts_the_new_agent_with_the_previous_agents_turns() {
+    let env = start("claude", &[]);
+    output(&env, "k", "design the parser");
+    output(&env, "k", "now the lexer");
+    // The fake echoes its whole input, handed-over context included.
+    let r = env.prompt_ok(&["--key", "k", "--agent", "fcodex", "--handoff", "review it"]);
+    let out = r["output"].as_str().unwrap_or_default();
+    assert!(
+        out.starts_with("ECHO[turns=1]"),
+        "a fresh codex session: {out}"
+    );
+    assert!(
+        out.contains("worked on with claude"),
+        "says which agent: {out}"
+    );
+    assert!(
+        out.contains("User: design the parser") && out.contains("User: now the lexer"),
+        "{out}"
+    );
+    assert!(
+        out.contains("claude: ECHO[turns=2]: now the lexer"),
+        "what claude said: {out}"
+    );
+    assert!(
+        out.trim_end().ends_with("review it"),
+        "the prompt follows: {out}"
+    );
+    // The record keeps the handover apart from the prompt.
+    let log = env.cap(&["--format", "json", "log", "--key", "k"]);
+    let records = json_lines(&log.stdout);
+    let prompt = records
+        .iter()
+        .find(|r| r["type"] == "prompt")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(prompt["text"], "review it");
+    assert!(
+        prompt["preamble"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("worked on with claude")
+    );
+    // Coming back to claude unparks its warm session, context intact, no handover.
+    let r = env.prompt_ok(&["--key", "k", "--agent", "claude", "back"]);
+    assert_eq!(r["output"], "ECHO[turns=3]: back");
 }

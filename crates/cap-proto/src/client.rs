@@ -372,6 +372,7 @@ mod tests {
             timeout_secs: None,
             no_wait: false,
             budget_usd: None,
+            handoff: false,
         });
         assert!(matches!(c.send(op), Err(ProtoError::LineTooLong { .. })));
         drop(c);

@@ -164,6 +164,10 @@ pub struct PromptRequest {
     /// to the key's configured budget; the lower one holds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<f64>,
+    /// Start with the key's recorded conversation with its previous agent, when the prompt
+    /// switches the key to another agent (`--handoff`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handoff: bool,
 }
 
 /// `open`: a session without a prompt.

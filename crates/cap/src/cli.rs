@@ -340,6 +340,11 @@ pub struct PromptArgs {
     /// Refuse the prompt (exit 7) when its key has already spent this many US dollars.
     #[arg(long, value_name = "USD")]
     pub budget: Option<f64>,
+
+    /// Switching the key to --agent: start with its recorded turns with the previous agent
+    /// (the last few, cut to a size limit), saying which agent did what.
+    #[arg(long, requires = "agent")]
+    pub handoff: bool,
 }
 
 #[derive(Debug, Clone, Args)]

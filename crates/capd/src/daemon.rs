@@ -429,6 +429,24 @@ impl Daemon {
         })
     }
 
+    /// The context a `--handoff` prompt starts with: the key's recorded turns with the agent
+    /// it used until now, when that is another agent than `to`.
+    pub fn handoff(&self, key: &str, to: &str) -> Option<String> {
+        let (from, native) = {
+            let state = self.lock();
+            let live = state.live();
+            let from = state.table.current_agent(key, &live)?;
+            if from == to {
+                return None;
+            }
+            let native = state.table.record(key, &from)?.native_id.clone()?;
+            (from, native)
+        };
+        let path = crate::transcript::path(&self.transcripts()?, &from, &native)?;
+        let records = crate::transcript::read(&path, None).ok()?;
+        crate::handoff::context(&from, to, records)
+    }
+
     /// Refuses a prompt on `key` once the key has spent its budget: the configured one, or
     /// the prompt's own `budget`, whichever is lower.
     pub fn check_budget(&self, key: &str, budget: Option<f64>) -> Result<(), ErrorBody> {

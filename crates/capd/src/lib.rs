@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod drivers;
 mod handlers;
+mod handoff;
 pub mod persist;
 pub mod routing;
 pub mod server;

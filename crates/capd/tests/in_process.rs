@@ -70,6 +70,7 @@ fn an_in_process_daemon_serves_a_prompt_and_stops() {
             timeout_secs: Some(30),
             no_wait: false,
             budget_usd: None,
+            handoff: false,
         }))
         .expect("send prompt");
     let output = loop {

@@ -32,12 +32,17 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
                 .unwrap_or_else(|| cap_proto::key::default_key(&p.route.cwd)),
         ),
     };
-    if let Some(key) = key
-        && let Err(e) = d.check_budget(&key, p.budget_usd)
+    if let Some(key) = &key
+        && let Err(e) = d.check_budget(key, p.budget_usd)
     {
         out.send(id, Reply::Error(e)).await;
         return;
     }
+    // Read before routing: routing makes the new agent the key's current one.
+    let context = match (&key, &p.route.agent, p.handoff) {
+        (Some(key), Some(agent), true) => d.handoff(key, agent),
+        _ => None,
+    };
     let request = uuid::Uuid::new_v4().simple().to_string();
     let secs = p.timeout_secs.unwrap_or(d.config.prompt_timeout);
     let (policy, asker) = d.policy(p.route.permissions.as_ref());
@@ -62,6 +67,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             key: acq.key,
             how: acq.how,
             notices: acq.notices,
+            context: context.clone(),
         };
         match acq.handle.submit(turn).await {
             Ok(()) => break acq.handle.id.clone(),

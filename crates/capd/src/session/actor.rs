@@ -239,7 +239,7 @@ impl Actor {
                 } else {
                     let _ = ack.send(Ok(()));
                     self.queue.push_back(Queued {
-                        turn,
+                        turn: *turn,
                         seq: 0,
                         announced: false,
                         usage: Usage::default(),

@@ -47,6 +47,8 @@ pub struct Turn {
     pub how: How,
     /// Status events for this turn's caller from routing (a session evicted to make room).
     pub notices: Vec<(StatusKind, String)>,
+    /// Put before the prompt like a preamble, and recorded as one: a handoff's context.
+    pub context: Option<String>,
 }
 
 /// What a cancel found.
@@ -63,7 +65,7 @@ pub enum Cancelled {
 /// A message for a session's actor.
 pub enum Msg {
     /// Queue a turn. Answered at once: accepted, or why not (queue full, session ending).
-    Submit(Turn, oneshot::Sender<Result<(), ErrorBody>>),
+    Submit(Box<Turn>, oneshot::Sender<Result<(), ErrorBody>>),
     /// Cancel the turn with this request id (running or queued), or else the running one.
     Cancel(Option<String>, oneshot::Sender<Cancelled>),
     /// The session entered (`true`) or left the suspended pool.
@@ -171,7 +173,7 @@ impl SessionHandle {
     /// Queues a turn.
     pub async fn submit(&self, turn: Turn) -> Result<(), Refused> {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Submit(turn, tx)).is_err() {
+        if self.tx.send(Msg::Submit(Box::new(turn), tx)).is_err() {
             return Err(Refused::Gone);
         }
         match rx.await {

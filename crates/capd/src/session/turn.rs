@@ -44,6 +44,12 @@ fn cancelled(output: String) -> Outcome {
 impl Actor {
     pub(super) async fn run_turn(&mut self, mut q: Queued) {
         self.begin_turn(&q.turn.request);
+        if let Some(context) = q.turn.context.take() {
+            self.preamble = Some(match self.preamble.take() {
+                Some(p) => format!("{p}\n\n{context}"),
+                None => context,
+            });
+        }
         self.record_begin(&q);
         let started = Instant::now();
         for (kind, message) in std::mem::take(&mut q.turn.notices)

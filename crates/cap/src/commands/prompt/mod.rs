@@ -48,6 +48,7 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
             timeout_secs: args.timeout,
             no_wait: args.no_wait,
             budget_usd: args.budget,
+            handoff: args.handoff,
         };
         super::ensure_fits(&Op::Prompt(req.clone()))?;
         Ok(req)

@@ -262,6 +262,7 @@ impl Rig {
             key: Some("k".into()),
             how: How::Opened,
             notices: Vec::new(),
+            context: None,
         };
         self.handle.submit(turn).await.expect("queued");
         Caller {

@@ -52,6 +52,7 @@ async fn a_full_queue_refuses_with_the_limit_code() {
         key: None,
         how: How::Reused,
         notices: Vec::new(),
+        context: None,
     };
     match rig.handle.submit(turn).await {
         Err(Refused::Error(e)) => assert_eq!(e.code, ErrorCode::Limit),
