@@ -9,6 +9,7 @@ use crate::conversation::UserMessage;
 use crate::http::json_response;
 use crate::reply::{ParsedRequest, Plan};
 use crate::sse::{self, Frame};
+use crate::tools::{self, Input, Offered};
 
 /// Reads a request; the model and whether to stream come from the path, not the body.
 pub fn parse(body: &Value, model: &str, stream: bool) -> ParsedRequest {
@@ -17,7 +18,27 @@ pub fn parse(body: &Value, model: &str, stream: bool) -> ParsedRequest {
         stream,
         user_messages: user_messages(body),
         schema: schema(body),
+        tools: body["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["functionDeclarations"].as_array().into_iter().flatten())
+            .filter_map(|f| f["name"].as_str())
+            .map(Offered::function)
+            .collect(),
+        tool_result: tool_result(body),
     }
+}
+
+/// The last `functionResponse`, when the last content carries function responses.
+fn tool_result(body: &Value) -> Option<String> {
+    let last = body["contents"].as_array()?.last()?;
+    let part = last["parts"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|p| p["functionResponse"].is_object())?;
+    Some(tools::result_text(&part["functionResponse"]["response"]))
 }
 
 /// Contents with role `user` (or no role, which means user). Parts holding a
@@ -71,6 +92,19 @@ pub fn respond(request: &ParsedRequest, plan: &Plan, label: String) -> Response 
     if plan.fail {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "FAIL500 requested");
     }
+    if let Some(call) = &plan.tool_call {
+        let args = match &call.input {
+            Input::Json(v) => v.clone(),
+            Input::Freeform(s) => json!({"input": s}),
+        };
+        let part = json!({"functionCall": {"name": call.name, "args": args}});
+        let body = response(request, plan, part, true);
+        return if request.stream {
+            sse::response(vec![Frame::data(&body)], label)
+        } else {
+            json_response(StatusCode::OK, &body)
+        };
+    }
     if !request.stream {
         return json_response(StatusCode::OK, &chunk(request, plan, &plan.text, true));
     }
@@ -86,10 +120,14 @@ pub fn respond(request: &ParsedRequest, plan: &Plan, label: String) -> Response 
     sse::response(frames, label)
 }
 
-/// One `GenerateContentResponse`; only the last one of a stream says `STOP`.
+/// One `GenerateContentResponse` of text; only the last one of a stream says `STOP`.
 fn chunk(request: &ParsedRequest, plan: &Plan, text: &str, last: bool) -> Value {
-    let mut candidate =
-        json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
+    response(request, plan, json!({"text": text}), last)
+}
+
+/// One `GenerateContentResponse` holding `part`.
+fn response(request: &ParsedRequest, plan: &Plan, part: Value, last: bool) -> Value {
+    let mut candidate = json!({"content": {"role": "model", "parts": [part]}, "index": 0});
     if last {
         candidate["finishReason"] = json!("STOP");
     }
@@ -147,6 +185,25 @@ mod tests {
         assert_eq!(summary.user_turns, 2);
         assert_eq!(summary.user_texts, ["first gemini", "second gemini"]);
         assert!(request.schema.is_none());
+    }
+
+    #[test]
+    fn tools_and_the_tool_result_the_request_ends_with() {
+        let body = json!({
+            "tools": [{"functionDeclarations": [{"name": "read_file"}, {"name": "write_file"}]}],
+            "contents": [
+                {"role": "user", "parts": [{"text": "WRITEFILE /w/a"}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "write_file", "args": {}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "write_file",
+                    "response": {"error": "Tool execution denied."}}}]}
+            ]
+        });
+        let request = parse(&body, "m", true);
+        assert_eq!(request.tools[1], Offered::function("write_file"));
+        assert_eq!(
+            request.tool_result.as_deref(),
+            Some("Tool execution denied.")
+        );
     }
 
     /// The model router: without a valid JSON answer Gemini CLI retries and hangs.
