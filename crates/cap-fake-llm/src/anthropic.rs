@@ -29,18 +29,37 @@ pub fn parse(body: &Value) -> ParsedRequest {
     }
 }
 
-/// The last `tool_result` block, when the last message is the user's tool results.
+/// The last tool result the assistant has not answered in text yet. Agents may repeat the
+/// user's prompt after a refused tool (OpenCode does), so "the last message" is not enough.
 fn tool_result(body: &Value) -> Option<String> {
-    let last = body["messages"].as_array()?.last()?;
-    if last["role"] != "user" {
-        return None;
+    let mut pending = None;
+    for message in body["messages"].as_array()? {
+        let blocks = message["content"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        match message["role"].as_str() {
+            Some("user") => {
+                if let Some(block) = blocks.iter().rev().find(|b| b["type"] == "tool_result") {
+                    pending = Some(tools::result_text(&block["content"]));
+                }
+            }
+            Some("assistant") => {
+                let text = match &message["content"] {
+                    Value::String(t) => !t.trim().is_empty(),
+                    _ => blocks.iter().any(|b| {
+                        b["type"] == "text"
+                            && b["text"].as_str().is_some_and(|t| !t.trim().is_empty())
+                    }),
+                };
+                if text {
+                    pending = None;
+                }
+            }
+            _ => {}
+        }
     }
-    let block = last["content"]
-        .as_array()?
-        .iter()
-        .rev()
-        .find(|b| b["type"] == "tool_result")?;
-    Some(tools::result_text(&block["content"]))
+    pending
 }
 
 /// User-role messages with their text blocks; `tool_result` blocks are answers
@@ -290,6 +309,13 @@ mod tests {
         );
         assert_eq!(request.tool_result.as_deref(), Some("permission denied"));
         let body = json!({"messages": [{"role": "user", "content": "RUNCMD touch x"}]});
+        assert_eq!(parse(&body).tool_result, None);
+        // Answered in text, then a new prompt: no result is pending.
+        let body = json!({"messages": [
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "x"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "TOOL RESULT: x"}]},
+            {"role": "user", "content": "RUNCMD touch y"}
+        ]});
         assert_eq!(parse(&body).tool_result, None);
     }
 

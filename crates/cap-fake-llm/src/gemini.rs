@@ -30,15 +30,29 @@ pub fn parse(body: &Value, model: &str, stream: bool) -> ParsedRequest {
     }
 }
 
-/// The last `functionResponse`, when the last content carries function responses.
+/// The last `functionResponse` the model has not answered in text yet.
 fn tool_result(body: &Value) -> Option<String> {
-    let last = body["contents"].as_array()?.last()?;
-    let part = last["parts"]
-        .as_array()?
-        .iter()
-        .rev()
-        .find(|p| p["functionResponse"].is_object())?;
-    Some(tools::result_text(&part["functionResponse"]["response"]))
+    let mut pending = None;
+    for content in body["contents"].as_array()? {
+        let parts = content["parts"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if let Some(part) = parts
+            .iter()
+            .rev()
+            .find(|p| p["functionResponse"].is_object())
+        {
+            pending = Some(tools::result_text(&part["functionResponse"]["response"]));
+        }
+        let text = parts.iter().any(|p| {
+            p["thought"] != true && p["text"].as_str().is_some_and(|t| !t.trim().is_empty())
+        });
+        if content["role"] == "model" && text {
+            pending = None;
+        }
+    }
+    pending
 }
 
 /// Contents with role `user` (or no role, which means user). Parts holding a

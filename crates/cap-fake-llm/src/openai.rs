@@ -26,6 +26,18 @@ fn content_texts(content: &Value) -> UserMessage {
     }
 }
 
+/// Whether an assistant message's `content` says anything: a string, or parts with text
+/// (`output_text` in Responses, `text` in Chat).
+fn has_text(content: &Value) -> bool {
+    match content {
+        Value::String(text) => !text.trim().is_empty(),
+        Value::Array(parts) => parts
+            .iter()
+            .any(|p| p["text"].as_str().is_some_and(|t| !t.trim().is_empty())),
+        _ => false,
+    }
+}
+
 /// An OpenAI error body, the shape both APIs use.
 pub fn error(status: StatusCode, message: &str) -> Response {
     let kind = if status.is_client_error() {
@@ -66,12 +78,18 @@ pub mod responses {
         }
     }
 
-    /// The output of the last input item, when that item is a tool's output.
+    /// The last tool output the assistant has not answered in text yet.
     fn tool_result(input: &Value) -> Option<String> {
-        let last = input.as_array()?.last()?;
-        let kind = last["type"].as_str()?;
-        kind.ends_with("_call_output")
-            .then(|| tools::result_text(&last["output"]))
+        let mut pending = None;
+        for item in input.as_array()? {
+            let kind = item["type"].as_str().unwrap_or("message");
+            if kind.ends_with("_call_output") {
+                pending = Some(tools::result_text(&item["output"]));
+            } else if item["role"] == "assistant" && has_text(&item["content"]) {
+                pending = None;
+            }
+        }
+        pending
     }
 
     /// `input` is a string or a list of items. User messages are items with role
@@ -388,11 +406,22 @@ pub mod chat {
                 .filter_map(|t| t["function"]["name"].as_str())
                 .map(Offered::function)
                 .collect(),
-            tool_result: messages
-                .last()
-                .filter(|m| m["role"] == "tool")
-                .map(|m| tools::result_text(&m["content"])),
+            tool_result: tool_result(messages),
         }
+    }
+
+    /// The last tool message the assistant has not answered in text yet. OpenCode repeats
+    /// the user's prompt after a refused tool, so "the last message" is not enough.
+    fn tool_result(messages: &[Value]) -> Option<String> {
+        let mut pending = None;
+        for message in messages {
+            match message["role"].as_str() {
+                Some("tool") => pending = Some(tools::result_text(&message["content"])),
+                Some("assistant") if has_text(&message["content"]) => pending = None,
+                _ => {}
+            }
+        }
+        pending
     }
 
     /// `json_schema` carries a schema; `json_object` only asks for some JSON object.
@@ -499,7 +528,8 @@ pub mod chat {
                 "messages": [
                     {"role": "user", "content": "RUNCMD touch x"},
                     {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "bash", "arguments": "{}"}}]},
-                    {"role": "tool", "tool_call_id": "c", "content": "The user rejected permission"}
+                    {"role": "tool", "tool_call_id": "c", "content": "The user rejected permission"},
+                    {"role": "user", "content": "RUNCMD touch x"}
                 ]
             });
             let request = parse(&body);
