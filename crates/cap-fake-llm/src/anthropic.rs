@@ -9,7 +9,7 @@ use crate::conversation::UserMessage;
 use crate::http::json_response;
 use crate::reply::{self, ParsedRequest, Plan};
 use crate::sse::{self, Frame};
-use crate::tools::{self, Call, Offered};
+use crate::tools::{self, Call, Offered, Step};
 
 /// Reads the parts of a Messages request the fake cares about.
 pub fn parse(body: &Value) -> ParsedRequest {
@@ -29,37 +29,35 @@ pub fn parse(body: &Value) -> ParsedRequest {
     }
 }
 
-/// The last tool result the assistant has not answered in text yet. Agents may repeat the
-/// user's prompt after a refused tool (OpenCode does), so "the last message" is not enough.
+/// The tool result the assistant still has to answer ([`tools::pending_result`]).
 fn tool_result(body: &Value) -> Option<String> {
-    let mut pending = None;
+    let mut steps = Vec::new();
     for message in body["messages"].as_array()? {
         let blocks = message["content"]
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default();
-        match message["role"].as_str() {
-            Some("user") => {
-                if let Some(block) = blocks.iter().rev().find(|b| b["type"] == "tool_result") {
-                    pending = Some(tools::result_text(&block["content"]));
+        let user = message["role"] == "user";
+        if let Value::String(text) = &message["content"] {
+            steps.push(if user {
+                Step::User(text.clone())
+            } else {
+                Step::Answer
+            });
+        }
+        for block in blocks {
+            let text = block["text"].as_str().filter(|t| !t.trim().is_empty());
+            match (user, block["type"].as_str(), text) {
+                (true, Some("tool_result"), _) => {
+                    steps.push(Step::Result(tools::result_text(&block["content"])))
                 }
+                (true, Some("text"), Some(t)) => steps.push(Step::User(t.to_string())),
+                (false, Some("text"), Some(_)) => steps.push(Step::Answer),
+                _ => {}
             }
-            Some("assistant") => {
-                let text = match &message["content"] {
-                    Value::String(t) => !t.trim().is_empty(),
-                    _ => blocks.iter().any(|b| {
-                        b["type"] == "text"
-                            && b["text"].as_str().is_some_and(|t| !t.trim().is_empty())
-                    }),
-                };
-                if text {
-                    pending = None;
-                }
-            }
-            _ => {}
         }
     }
-    pending
+    tools::pending_result(steps)
 }
 
 /// User-role messages with their text blocks; `tool_result` blocks are answers

@@ -9,7 +9,7 @@ use crate::conversation::UserMessage;
 use crate::http::json_response;
 use crate::reply::{ParsedRequest, Plan};
 use crate::sse::{self, Frame};
-use crate::tools::{self, Input, Offered};
+use crate::tools::{self, Input, Offered, Step};
 
 /// Reads a request; the model and whether to stream come from the path, not the body.
 pub fn parse(body: &Value, model: &str, stream: bool) -> ParsedRequest {
@@ -30,29 +30,28 @@ pub fn parse(body: &Value, model: &str, stream: bool) -> ParsedRequest {
     }
 }
 
-/// The last `functionResponse` the model has not answered in text yet.
+/// The function response the model still has to answer ([`tools::pending_result`]).
 fn tool_result(body: &Value) -> Option<String> {
-    let mut pending = None;
+    let mut steps = Vec::new();
     for content in body["contents"].as_array()? {
-        let parts = content["parts"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        if let Some(part) = parts
-            .iter()
-            .rev()
-            .find(|p| p["functionResponse"].is_object())
-        {
-            pending = Some(tools::result_text(&part["functionResponse"]["response"]));
-        }
-        let text = parts.iter().any(|p| {
-            p["thought"] != true && p["text"].as_str().is_some_and(|t| !t.trim().is_empty())
-        });
-        if content["role"] == "model" && text {
-            pending = None;
+        let model = content["role"] == "model";
+        for part in content["parts"].as_array().into_iter().flatten() {
+            let text = part["text"]
+                .as_str()
+                .filter(|t| !t.trim().is_empty() && part["thought"] != true);
+            if part["functionResponse"].is_object() {
+                let response = &part["functionResponse"]["response"];
+                steps.push(Step::Result(tools::result_text(response)));
+            } else if let Some(text) = text {
+                steps.push(if model {
+                    Step::Answer
+                } else {
+                    Step::User(text.to_string())
+                });
+            }
         }
     }
-    pending
+    tools::pending_result(steps)
 }
 
 /// Contents with role `user` (or no role, which means user). Parts holding a

@@ -9,7 +9,7 @@ use crate::conversation::UserMessage;
 use crate::http::json_response;
 use crate::reply::{self, ParsedRequest, Plan};
 use crate::sse::{self, Frame};
-use crate::tools::{self, Call, Input, Offered};
+use crate::tools::{self, Call, Input, Offered, Step};
 
 /// Text of a message `content`: a plain string or a list of parts. Only text
 /// parts count (`input_text` in Responses, `text` in Chat); images and files don't.
@@ -78,18 +78,22 @@ pub mod responses {
         }
     }
 
-    /// The last tool output the assistant has not answered in text yet.
+    /// The tool output the assistant still has to answer ([`tools::pending_result`]).
     fn tool_result(input: &Value) -> Option<String> {
-        let mut pending = None;
-        for item in input.as_array()? {
+        let steps = input.as_array()?.iter().filter_map(|item| {
             let kind = item["type"].as_str().unwrap_or("message");
             if kind.ends_with("_call_output") {
-                pending = Some(tools::result_text(&item["output"]));
-            } else if item["role"] == "assistant" && has_text(&item["content"]) {
-                pending = None;
+                return Some(Step::Result(tools::result_text(&item["output"])));
             }
-        }
-        pending
+            match item["role"].as_str() {
+                Some("user") if kind == "message" => {
+                    Some(Step::User(content_texts(&item["content"]).texts.join("\n")))
+                }
+                Some("assistant") if has_text(&item["content"]) => Some(Step::Answer),
+                _ => None,
+            }
+        });
+        tools::pending_result(steps)
     }
 
     /// `input` is a string or a list of items. User messages are items with role
@@ -410,18 +414,15 @@ pub mod chat {
         }
     }
 
-    /// The last tool message the assistant has not answered in text yet. OpenCode repeats
-    /// the user's prompt after a refused tool, so "the last message" is not enough.
+    /// The tool message the assistant still has to answer ([`tools::pending_result`]).
     fn tool_result(messages: &[Value]) -> Option<String> {
-        let mut pending = None;
-        for message in messages {
-            match message["role"].as_str() {
-                Some("tool") => pending = Some(tools::result_text(&message["content"])),
-                Some("assistant") if has_text(&message["content"]) => pending = None,
-                _ => {}
-            }
-        }
-        pending
+        let steps = messages.iter().filter_map(|m| match m["role"].as_str() {
+            Some("tool") => Some(Step::Result(tools::result_text(&m["content"]))),
+            Some("user") => Some(Step::User(content_texts(&m["content"]).texts.join("\n"))),
+            Some("assistant") if has_text(&m["content"]) => Some(Step::Answer),
+            _ => None,
+        });
+        tools::pending_result(steps)
     }
 
     /// `json_schema` carries a schema; `json_object` only asks for some JSON object.

@@ -139,6 +139,43 @@ pub fn call(action: &Action, offered: &[Offered]) -> Option<Call> {
     })
 }
 
+/// One step of a conversation, as far as tool results matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The person said something (wrapper blocks agents inject are not that).
+    User(String),
+    /// A tool's result came back.
+    Result(String),
+    /// The assistant answered in text.
+    Answer,
+}
+
+/// The tool result the assistant still has to answer: the last one, unless an answer in text
+/// or a new prompt came after it. OpenCode repeats the prompt after a refused tool call, so
+/// a repetition of the prompt that led to the call keeps the result pending; codex-acp ends
+/// the turn at a refusal, so the next, different prompt drops it.
+pub fn pending_result(steps: impl IntoIterator<Item = Step>) -> Option<String> {
+    let mut pending: Option<(String, String)> = None;
+    let mut prompt = String::new();
+    for step in steps {
+        match step {
+            Step::User(text) => {
+                let text = crate::conversation::strip_leading_wrappers(&text).to_string();
+                if text.is_empty() {
+                    continue;
+                }
+                if pending.as_ref().is_some_and(|(_, asked)| *asked != text) {
+                    pending = None;
+                }
+                prompt = text;
+            }
+            Step::Result(result) => pending = Some((result, prompt.clone())),
+            Step::Answer => pending = None,
+        }
+    }
+    pending.map(|(result, _)| result)
+}
+
 /// The reply to a tool result: its first 200 chars on one line.
 pub fn result_reply(output: &str) -> String {
     let flat: String = output
@@ -230,6 +267,34 @@ mod tests {
         );
         assert_eq!(call(&write, &[Offered::function("Bash")]), None);
         assert_eq!(call(&run, &[]), None);
+    }
+
+    #[test]
+    fn a_result_is_pending_until_answered_or_a_new_prompt_comes() {
+        use Step::*;
+        let user = |t: &str| User(t.to_string());
+        let result = |t: &str| Result(t.to_string());
+        assert_eq!(
+            pending_result([user("RUNCMD a"), result("ran")]).as_deref(),
+            Some("ran")
+        );
+        // OpenCode repeats the prompt after a refusal.
+        assert_eq!(
+            pending_result([user("RUNCMD a"), result("no"), user("RUNCMD a")]).as_deref(),
+            Some("no")
+        );
+        let answered = [user("RUNCMD a"), result("ran"), Answer, user("RUNCMD b")];
+        assert_eq!(pending_result(answered), None);
+        // codex-acp ends the turn at a refusal; the next prompt is new.
+        assert_eq!(
+            pending_result([user("RUNCMD a"), result("aborted"), user("RUNCMD b")]),
+            None
+        );
+        let reminder = user("<system-reminder>x</system-reminder>");
+        assert_eq!(
+            pending_result([user("RUNCMD a"), result("ran"), reminder]).as_deref(),
+            Some("ran")
+        );
     }
 
     #[test]
