@@ -265,15 +265,18 @@ fn tool_use(params: &Value) -> ToolUse {
     let call = &params["toolCall"];
     let raw = &call["rawInput"];
     let kind = Kind::classify(call["kind"].as_str().unwrap_or("other"));
+    // A command is a string or a list of words; a plain shell wrapper around it is taken off
+    // (codex-acp sends `["/bin/bash", "-lc", "touch x"]`), so rules see the command itself.
     let text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(parts) => Some(
-            parts
+        Value::String(s) => Some(super::unwrap_shell(s)),
+        Value::Array(parts) => {
+            let words: Vec<String> = parts
                 .iter()
                 .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
+                .map(str::to_string)
+                .collect();
+            Some(super::unwrap_shell_words(&words).unwrap_or_else(|| words.join(" ")))
+        }
         _ => None,
     };
     let path = || {
@@ -436,6 +439,13 @@ mod tests {
         assert_eq!(
             (t.kind, t.subject.as_deref()),
             (Kind::Execute, Some("touch x"))
+        );
+        let wrapped = json!({"toolCall": {"title": "touch x", "kind": "execute",
+            "rawInput": {"command": ["/bin/bash", "-lc", "touch x"]}}});
+        assert_eq!(
+            tool_use(&wrapped).subject.as_deref(),
+            Some("touch x"),
+            "codex-acp's shell wrapper is taken off"
         );
         let write = json!({"toolCall": {"title": "Write", "kind": "edit", "locations": [{"path": "/w/a.txt"}]}});
         let t = tool_use(&write);
