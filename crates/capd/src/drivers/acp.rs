@@ -89,7 +89,10 @@ async fn open_session(
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);
     let can_list = caps["sessionCapabilities"]["list"].is_object();
-    let base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    let mut base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    if let Some(meta) = session_meta(&info) {
+        base["_meta"] = meta;
+    }
     let target = match &spec.mode {
         OpenMode::Fresh => None,
         OpenMode::Resume(id) => Some(id.clone()),
@@ -156,6 +159,16 @@ async fn open_session(
         .await?;
     }
     Ok(session)
+}
+
+/// What an agent needs in its session requests' `_meta` to ask before it acts. The Claude
+/// adapter runs Claude Code, which runs the Bash commands it judges read-only without asking;
+/// the adapter passes `_meta.claudeCode.options.settings` on to Claude Code, so it gets the
+/// same `ask` rule as the `claude` driver gives it (docs/permissions.md).
+fn session_meta(info: &Value) -> Option<Value> {
+    let name = info["agentInfo"]["name"].as_str()?;
+    let claude = name.ends_with("claude-agent-acp") || name.ends_with("claude-code-acp");
+    claude.then(|| json!({"claudeCode": {"options": {"settings": super::claude::ask_settings()}}}))
 }
 
 /// How long the agent must stay quiet after `session/load` before the replay counts as over.
@@ -422,6 +435,21 @@ mod tests {
             {"optionId": "once", "kind": "allow_once"},
             {"optionId": "no", "kind": "reject_once"}],
             "toolCall": {"title": "touch x"}})
+    }
+
+    #[test]
+    fn the_claude_adapter_is_given_claude_codes_ask_rule() {
+        let info = json!({"agentInfo": {"name": "@agentclientprotocol/claude-agent-acp"}});
+        let meta = session_meta(&info).expect("meta for the Claude adapter");
+        assert_eq!(
+            meta["claudeCode"]["options"]["settings"]["permissions"]["ask"],
+            json!(["Bash"])
+        );
+        assert_eq!(
+            session_meta(&json!({"agentInfo": {"name": "gemini-cli"}})),
+            None
+        );
+        assert_eq!(session_meta(&json!({})), None);
     }
 
     #[test]

@@ -21,6 +21,15 @@ use std::sync::{Arc, Mutex};
 
 const INIT_ID: &str = "cap-init";
 
+/// Settings that make Claude Code ask before every Bash command. Its `default` mode runs
+/// the commands it judges read-only (`echo`, `ls`, `cat`, …) without asking, which would let
+/// them past a policy that leaves commands to a person or refuses them; an `ask` rule is
+/// checked before that judgement. Passed with `--settings`, merged over the user's own.
+/// The Claude ACP adapter gets the same through `_meta` (drivers/acp.rs).
+pub fn ask_settings() -> Value {
+    json!({"permissions": {"ask": ["Bash"]}})
+}
+
 /// Open `can_use_tool` requests: request id → the tool's input (echoed back on allow).
 type Asks = Arc<Mutex<HashMap<String, Value>>>;
 
@@ -53,6 +62,7 @@ impl ClaudeDriver {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        args.extend(["--settings".to_string(), ask_settings().to_string()]);
         if let Some(m) = &spec.model {
             args.extend(["--model".to_string(), m.clone()]);
         }
