@@ -65,6 +65,12 @@ struct Builtin {
     install: &'static str,
 }
 
+/// OpenCode runs its tools inside the project without asking unless its permission config
+/// says `ask`. The variable is merged over every config file, so whatever the user set, the
+/// agent asks and the session's policy decides (docs/permissions.md). Its own bookkeeping
+/// (`todowrite`, `task`, `skill`, `question`, `doom_loop`) is left as configured.
+const OPENCODE_ASKS: &str = r#"{"read":"ask","edit":"ask","glob":"ask","grep":"ask","list":"ask","bash":"ask","external_directory":"ask","webfetch":"ask","websearch":"ask","lsp":"ask"}"#;
+
 /// The built-ins of SPEC §5. Table-driven so adding an agent is one row.
 const BUILTINS: &[Builtin] = &[
     Builtin {
@@ -104,7 +110,7 @@ const BUILTINS: &[Builtin] = &[
         protocol: Protocol::Acp,
         program: "opencode",
         args: &["acp"],
-        env: &[],
+        env: &[("OPENCODE_PERMISSION", OPENCODE_ASKS)],
         install: "npm install -g opencode-ai",
     },
     Builtin {
@@ -364,5 +370,16 @@ mod tests {
         assert_eq!(spec.protocol, Protocol::Acp);
         assert_eq!(spec.args, vec!["-c", "exit 0"]);
         assert_eq!(override_var("claude-acp"), "CAP_CLAUDE_ACP_BIN");
+    }
+
+    #[test]
+    fn agents_that_would_act_without_asking_are_told_to_ask() {
+        let cfg = Config::default();
+        let (opencode, _) = describe("opencode", &cfg).unwrap();
+        let asks: serde_json::Value =
+            serde_json::from_str(&opencode.env["OPENCODE_PERMISSION"]).unwrap();
+        for tool in ["edit", "bash", "read", "external_directory", "webfetch"] {
+            assert_eq!(asks[tool], "ask", "{tool}");
+        }
     }
 }
