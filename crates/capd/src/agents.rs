@@ -71,6 +71,17 @@ struct Builtin {
 /// (`todowrite`, `task`, `skill`, `question`, `doom_loop`) is left as configured.
 const OPENCODE_ASKS: &str = r#"{"read":"ask","edit":"ask","glob":"ask","grep":"ask","list":"ask","bash":"ask","external_directory":"ask","webfetch":"ask","websearch":"ask","lsp":"ask"}"#;
 
+/// codex-acp takes its approval policy and sandbox from `CODEX_HOME/config.toml`; with
+/// `approval_policy = "never"` it would never ask. `untrusted` makes it ask before anything
+/// but Codex's own trusted commands, and the sandbox is left open because the session's
+/// policy is the wall, as for the `codex` app-server driver.
+const CODEX_ACP_ASKS: &[&str] = &[
+    "-c",
+    "approval_policy=\"untrusted\"",
+    "-c",
+    "sandbox_mode=\"danger-full-access\"",
+];
+
 /// The built-ins of SPEC §5. Table-driven so adding an agent is one row.
 const BUILTINS: &[Builtin] = &[
     Builtin {
@@ -133,7 +144,7 @@ const BUILTINS: &[Builtin] = &[
         name: "codex-acp",
         protocol: Protocol::Acp,
         program: "codex-acp",
-        args: &[],
+        args: CODEX_ACP_ASKS,
         env: &[],
         install: "npm install -g @zed-industries/codex-acp",
     },
@@ -381,5 +392,15 @@ mod tests {
         for tool in ["edit", "bash", "read", "external_directory", "webfetch"] {
             assert_eq!(asks[tool], "ask", "{tool}");
         }
+        let (codex_acp, _) = describe("codex-acp", &cfg).unwrap();
+        assert_eq!(
+            codex_acp.args,
+            [
+                "-c",
+                "approval_policy=\"untrusted\"",
+                "-c",
+                "sandbox_mode=\"danger-full-access\""
+            ]
+        );
     }
 }
