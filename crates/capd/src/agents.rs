@@ -62,8 +62,35 @@ struct Builtin {
     program: &'static str,
     args: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
+    /// A file capd writes for the agent, passed with a flag (Gemini's policy).
+    file: Option<AgentFile>,
     install: &'static str,
 }
+
+/// A file an agent is given on its command line: `FLAG <state dir>/NAME`, holding `content`.
+#[derive(Debug, Clone, Copy)]
+struct AgentFile {
+    flag: &'static str,
+    name: &'static str,
+    content: &'static str,
+}
+
+/// Gemini CLI's policy engine runs the shell commands it judges safe (`ls`, `echo`, `cat`, …)
+/// without asking, even where its rules say ask; a rule with an argument pattern is exempt
+/// from that judgement, so with this one Gemini asks before every command and the session's
+/// policy decides (docs/permissions.md). Loaded with `--policy`, over the user's own rules.
+const GEMINI_POLICY: AgentFile = AgentFile {
+    flag: "--policy",
+    name: "gemini-policy.toml",
+    content: "# Written by capd (docs/permissions.md): Gemini CLI asks before every shell\n\
+# command, and cap's permission policy answers. The argsPattern turns off Gemini's own\n\
+# list of commands it would run without asking.\n\
+[[rule]]\n\
+toolName = \"run_shell_command\"\n\
+argsPattern = \".*\"\n\
+decision = \"ask_user\"\n\
+priority = 900\n",
+};
 
 /// OpenCode runs its tools inside the project without asking unless its permission config
 /// says `ask`. The variable is merged over every config file, so whatever the user set, the
@@ -90,6 +117,7 @@ const BUILTINS: &[Builtin] = &[
         program: "claude",
         args: &[],
         env: &[],
+        file: None,
         install: "npm install -g @anthropic-ai/claude-code",
     },
     Builtin {
@@ -98,6 +126,7 @@ const BUILTINS: &[Builtin] = &[
         program: "openclaude",
         args: &[],
         env: &[],
+        file: None,
         install: "npm install -g @gitlawb/openclaude",
     },
     Builtin {
@@ -106,6 +135,7 @@ const BUILTINS: &[Builtin] = &[
         program: "qodercli",
         args: &[],
         env: &[],
+        file: None,
         install: "npm install -g @qoder-ai/qodercli",
     },
     Builtin {
@@ -114,6 +144,7 @@ const BUILTINS: &[Builtin] = &[
         program: "codex",
         args: &["app-server"],
         env: &[],
+        file: None,
         install: "npm install -g @openai/codex",
     },
     Builtin {
@@ -122,6 +153,7 @@ const BUILTINS: &[Builtin] = &[
         program: "opencode",
         args: &["acp"],
         env: &[("OPENCODE_PERMISSION", OPENCODE_ASKS)],
+        file: None,
         install: "npm install -g opencode-ai",
     },
     Builtin {
@@ -130,6 +162,7 @@ const BUILTINS: &[Builtin] = &[
         program: "gemini",
         args: &["--acp"],
         env: &[("GEMINI_CLI_NO_RELAUNCH", "true")],
+        file: Some(GEMINI_POLICY),
         install: "npm install -g @google/gemini-cli",
     },
     Builtin {
@@ -138,6 +171,7 @@ const BUILTINS: &[Builtin] = &[
         program: "claude-agent-acp",
         args: &[],
         env: &[],
+        file: None,
         install: "npm install -g @agentclientprotocol/claude-agent-acp",
     },
     Builtin {
@@ -146,6 +180,7 @@ const BUILTINS: &[Builtin] = &[
         program: "codex-acp",
         args: CODEX_ACP_ASKS,
         env: &[],
+        file: None,
         install: "npm install -g @zed-industries/codex-acp",
     },
 ];
@@ -164,6 +199,21 @@ pub fn resolve(name: &str, config: &Config) -> Result<AgentSpec, ErrorBody> {
     let (spec, hint) = describe(name, config)?;
     if find_program(&spec.program).is_some() {
         let program = find_program(&spec.program).unwrap_or(spec.program.clone());
+        if let Some(file) = BUILTINS
+            .iter()
+            .find(|b| b.name == name && !config.agents.contains_key(name))
+            .and_then(|b| b.file)
+        {
+            write_agent_file(&file).map_err(|e| {
+                ErrorBody::new(
+                    ErrorCode::Agent,
+                    format!(
+                        "agent {name}: cannot write {}: {e}",
+                        agent_file_path(&file).display()
+                    ),
+                )
+            })?;
+        }
         return Ok(AgentSpec { program, ..spec });
     }
     Err(ErrorBody::new(
@@ -236,12 +286,19 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(b.program));
+    let mut args: Vec<String> = b.args.iter().map(|s| s.to_string()).collect();
+    if let Some(file) = &b.file {
+        args.extend([
+            file.flag.to_string(),
+            agent_file_path(file).display().to_string(),
+        ]);
+    }
     Ok((
         AgentSpec {
             name: b.name.to_string(),
             protocol: b.protocol,
             program,
-            args: b.args.iter().map(|s| s.to_string()).collect(),
+            args,
             env: b
                 .env
                 .iter()
@@ -255,6 +312,38 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
             b.install, b.program
         ),
     ))
+}
+
+fn agent_file_path(file: &AgentFile) -> PathBuf {
+    cap_proto::paths::state_dir().join(file.name)
+}
+
+/// Writes an agent's file unless it already holds what it should: into a new private temp
+/// file, then renamed over the old one, so an agent starting meanwhile never reads half of it
+/// and a symlink planted at the path is replaced, never followed.
+fn write_agent_file(file: &AgentFile) -> std::io::Result<()> {
+    use crate::persist::files;
+    use std::io::{Read, Write};
+    let path = agent_file_path(file);
+    let mut current = String::new();
+    if files::open_read(&path, "agent file")
+        .and_then(|mut f| f.read_to_string(&mut current))
+        .is_ok()
+        && current == file.content
+    {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        files::create_private_dir(dir)?;
+    }
+    let temp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    let written = files::create_new(&temp, "agent file")
+        .and_then(|mut f| f.write_all(file.content.as_bytes()))
+        .and_then(|()| std::fs::rename(&temp, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 fn from_config(name: &str, cfg: &AgentConfig) -> Result<AgentSpec, ErrorBody> {
@@ -392,6 +481,10 @@ mod tests {
         for tool in ["edit", "bash", "read", "external_directory", "webfetch"] {
             assert_eq!(asks[tool], "ask", "{tool}");
         }
+        let (gemini, _) = describe("gemini", &cfg).unwrap();
+        assert_eq!(gemini.args[..2], ["--acp", "--policy"]);
+        assert!(gemini.args[2].ends_with("gemini-policy.toml"));
+        assert!(GEMINI_POLICY.content.contains("argsPattern = \".*\""));
         let (codex_acp, _) = describe("codex-acp", &cfg).unwrap();
         assert_eq!(
             codex_acp.args,
