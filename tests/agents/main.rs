@@ -5,6 +5,8 @@
 //! and a fourth turn that still sees the history. The cold start and the cancelled turn's fate
 //! are printed (run with `--nocapture`) and recorded in docs/agents.md.
 
+mod permissions;
+
 use cap_tests::real::real_env;
 use cap_tests::*;
 use serde_json::Value;
