@@ -5,8 +5,9 @@
 //! Messages, OpenAI Responses and Chat Completions, and Gemini APIs well enough for
 //! them, and answers `ECHO[turns=N]: <last user text>`, so a test can prove that a
 //! session kept its context. Magic words in the prompt: `SLOW` streams for about
-//! 10 s (to cancel mid-turn), `FAIL500` answers HTTP 500, `RUNCMD <command>` and
-//! `WRITEFILE <path>` call the agent's shell or file-write tool and then answer
+//! 10 s (to cancel mid-turn), `FAIL500` answers HTTP 500, `RUNCMD <command>`,
+//! `WRITEFILE <path>` and `READFILE <path>` call the agent's shell, file-write or
+//! file-read tool and then answer
 //! `TOOL RESULT: <what the tool returned>` (see `tools`).
 
 mod anthropic;

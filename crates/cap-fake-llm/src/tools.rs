@@ -1,8 +1,8 @@
-//! Tool calls on request: `RUNCMD <command>` and `WRITEFILE <path>` in the user's last
-//! message make the fake answer with a call of the agent's own shell or file-write tool, in
-//! the shape that agent declared; the next request, which carries the tool's result, is
-//! answered `TOOL RESULT: <the first 200 chars of it>`, so a test can read whether the tool
-//! ran or was refused.
+//! Tool calls on request: `RUNCMD <command>`, `WRITEFILE <path>` and `READFILE <path>` in the
+//! user's last message make the fake answer with a call of the agent's own shell, file-write
+//! or file-read tool, in the shape that agent declared; the next request, which carries the
+//! tool's result, is answered `TOOL RESULT: <the first 200 chars of it>`, so a test can read
+//! whether the tool ran or was refused.
 //!
 //! The tool is picked from the `tools` the request offers, by name: an agent that offers no
 //! tool for the action (a title or summary side request) gets the usual echo.
@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 pub const RUNCMD_WORD: &str = "RUNCMD";
 /// Magic word: call the agent's file-write tool on the path that follows.
 pub const WRITEFILE_WORD: &str = "WRITEFILE";
+/// Magic word: call the agent's file-read tool on the path that follows.
+pub const READFILE_WORD: &str = "READFILE";
 /// What a `WRITEFILE` call writes (one line, so patch formats hold it as is).
 pub const WRITTEN: &str = "made by cap-fake-llm";
 /// How a reply to a tool result starts.
@@ -25,6 +27,7 @@ const RESULT_CHARS: usize = 200;
 pub enum Action {
     Run(String),
     Write(String),
+    Read(String),
 }
 
 impl Action {
@@ -35,16 +38,19 @@ impl Action {
             let rest = text[at + word.len()..].lines().next().unwrap_or("").trim();
             (!rest.is_empty()).then(|| rest.to_string())
         };
+        let path = |rest: String| {
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
         if let Some(command) = after(RUNCMD_WORD) {
-            return Some(Action::Run(command));
+            Some(Action::Run(command))
+        } else if let Some(rest) = after(WRITEFILE_WORD) {
+            Some(Action::Write(path(rest)))
+        } else {
+            after(READFILE_WORD).map(|rest| Action::Read(path(rest)))
         }
-        let path = after(WRITEFILE_WORD)?;
-        let path = path
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        Some(Action::Write(path))
     }
 }
 
@@ -119,6 +125,16 @@ fn write(tool: &Offered, path: &str) -> Option<Input> {
     })
 }
 
+/// File-read tools by agent: Claude Code (`Read`), Gemini CLI (`read_file`), OpenCode
+/// (`read`). Codex has none: it reads with commands.
+fn read(name: &str, path: &str) -> Option<Value> {
+    Some(match name {
+        "Read" | "read_file" => json!({"file_path": path}),
+        "read" => json!({"filePath": path}),
+        _ => return None,
+    })
+}
+
 /// A Codex patch that adds `path` holding [`WRITTEN`].
 fn patch(path: &str) -> String {
     format!("*** Begin Patch\n*** Add File: {path}\n+{WRITTEN}\n*** End Patch\n")
@@ -130,6 +146,7 @@ pub fn call(action: &Action, offered: &[Offered]) -> Option<Call> {
         let (input, word) = match action {
             Action::Run(command) => (Input::Json(run(&tool.name, command)?), RUNCMD_WORD),
             Action::Write(path) => (write(tool, path)?, WRITEFILE_WORD),
+            Action::Read(path) => (Input::Json(read(&tool.name, path)?), READFILE_WORD),
         };
         Some(Call {
             name: tool.name.clone(),
@@ -229,6 +246,10 @@ mod tests {
             Action::find("WRITEFILE /w/inside.txt now"),
             Some(Action::Write("/w/inside.txt".into()))
         );
+        assert_eq!(
+            Action::find("READFILE /w/secret.txt"),
+            Some(Action::Read("/w/secret.txt".into()))
+        );
         assert_eq!(Action::find("RUNCMD   "), None);
         assert_eq!(Action::find("hello"), None);
     }
@@ -266,6 +287,11 @@ mod tests {
             json!({"filePath": "/w/a.txt", "content": WRITTEN}).to_string()
         );
         assert_eq!(call(&write, &[Offered::function("Bash")]), None);
+        let read = Action::Read("/w/s".into());
+        let c = call(&read, &[Offered::function("read_file")]).expect("gemini");
+        assert_eq!(c.input, Input::Json(json!({"file_path": "/w/s"})));
+        assert_eq!(c.word, READFILE_WORD);
+        assert_eq!(call(&read, &[Offered::function("exec_command")]), None);
         assert_eq!(call(&run, &[]), None);
     }
 

@@ -187,6 +187,19 @@ fn gemini_calls_run_shell_command_then_quotes_the_result() {
 }
 
 #[test]
+fn readfile_calls_the_agents_read_tool() {
+    let fake = Fake::start("tools-read");
+    let body = json!({"model": "m", "stream": false,
+        "tools": [{"name": "Bash", "input_schema": {}}, {"name": "Read", "input_schema": {}}],
+        "messages": [{"role": "user", "content": "READFILE /w/secret.txt"}]});
+    let (_, text) = fake.post_json("/v1/messages", ANTHROPIC_AUTH, &body);
+    let message: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(message["content"][0]["name"], "Read");
+    assert_eq!(message["content"][0]["input"]["file_path"], "/w/secret.txt");
+    assert_eq!(fake.log_lines()[0]["magic"], "READFILE");
+}
+
+#[test]
 fn a_request_that_offers_no_fitting_tool_gets_the_echo() {
     let fake = Fake::start("tools-none");
     let body = json!({"model": "m", "stream": false,
