@@ -162,7 +162,8 @@ async fn open_session(
 }
 
 /// What an agent needs in its session requests' `_meta` to ask before it acts. The Claude
-/// adapter runs Claude Code, which runs the Bash commands it judges read-only without asking;
+/// adapter runs Claude Code, which runs the Bash commands it judges read-only, and reads
+/// inside the cwd, without asking;
 /// the adapter passes `_meta.claudeCode.options.settings` on to Claude Code, so it gets the
 /// same `ask` rule as the `claude` driver gives it (docs/permissions.md).
 fn session_meta(info: &Value) -> Option<Value> {
@@ -442,8 +443,8 @@ mod tests {
         let info = json!({"agentInfo": {"name": "@agentclientprotocol/claude-agent-acp"}});
         let meta = session_meta(&info).expect("meta for the Claude adapter");
         assert_eq!(
-            meta["claudeCode"]["options"]["settings"]["permissions"]["ask"],
-            json!(["Bash"])
+            meta["claudeCode"]["options"]["settings"]["permissions"]["ask"][0],
+            "Bash"
         );
         assert_eq!(
             session_meta(&json!({"agentInfo": {"name": "gemini-cli"}})),
