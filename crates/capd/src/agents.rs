@@ -76,18 +76,24 @@ struct AgentFile {
 }
 
 /// Gemini CLI's policy engine runs the shell commands it judges safe (`ls`, `echo`, `cat`, …)
-/// without asking, even where its rules say ask; a rule with an argument pattern is exempt
-/// from that judgement, so with this one Gemini asks before every command and the session's
-/// policy decides (docs/permissions.md). Loaded with `--policy`, over the user's own rules.
+/// without asking, even where its rules say ask, and its reads and web search are allowed
+/// outright. A rule with an argument pattern is exempt from that judgement, so with these
+/// rules Gemini asks before every command, read and search, and the session's policy
+/// decides (docs/permissions.md). Loaded with `--policy`, over the user's own rules.
 const GEMINI_POLICY: AgentFile = AgentFile {
     flag: "--policy",
     name: "gemini-policy.toml",
     content: "# Written by capd (docs/permissions.md): Gemini CLI asks before every shell\n\
-# command, and cap's permission policy answers. The argsPattern turns off Gemini's own\n\
-# list of commands it would run without asking.\n\
+# command, read and web access, and cap's permission policy answers. The argsPattern\n\
+# turns off Gemini's own list of commands it would run without asking.\n\
 [[rule]]\n\
 toolName = \"run_shell_command\"\n\
 argsPattern = \".*\"\n\
+decision = \"ask_user\"\n\
+priority = 900\n\
+\n\
+[[rule]]\n\
+toolName = [\"read_file\", \"read_many_files\", \"glob\", \"grep_search\", \"list_directory\", \"google_web_search\", \"web_fetch\"]\n\
 decision = \"ask_user\"\n\
 priority = 900\n",
 };
