@@ -2,6 +2,7 @@
 //! tables and ad-hoc `acp:CMD ARGS`.
 
 use crate::config::{AgentConfig, Config};
+use cap_proto::policy::{Kind, Mode, Policy, Rule};
 use cap_proto::reply::AgentInfo;
 use cap_proto::{ErrorBody, ErrorCode};
 use std::collections::BTreeMap;
@@ -64,6 +65,9 @@ struct Builtin {
     env: &'static [(&'static str, &'static str)],
     /// A file capd writes for the agent, passed with a flag (Gemini's policy).
     file: Option<AgentFile>,
+    /// What the agent runs without asking, however it is started, when cap cannot make it
+    /// ask: it can then be held only to a policy that allows all of that.
+    unasked: Option<&'static str>,
     install: &'static str,
 }
 
@@ -115,6 +119,11 @@ const CODEX_ACP_ASKS: &[&str] = &[
     "sandbox_mode=\"danger-full-access\"",
 ];
 
+/// What codex-acp 0.16 runs without asking whatever its configuration: Codex's trusted
+/// read-only commands (the `codex` app-server of 0.169 asks for them).
+const CODEX_ACP_UNASKED: &str =
+    "Codex's trusted commands (ls, cat, echo, grep, …) without asking, whatever cap sets";
+
 /// The built-ins of SPEC §5. Table-driven so adding an agent is one row.
 const BUILTINS: &[Builtin] = &[
     Builtin {
@@ -124,6 +133,7 @@ const BUILTINS: &[Builtin] = &[
         args: &[],
         env: &[],
         file: None,
+        unasked: None,
         install: "npm install -g @anthropic-ai/claude-code",
     },
     Builtin {
@@ -133,6 +143,7 @@ const BUILTINS: &[Builtin] = &[
         args: &[],
         env: &[],
         file: None,
+        unasked: None,
         install: "npm install -g @gitlawb/openclaude",
     },
     Builtin {
@@ -142,6 +153,7 @@ const BUILTINS: &[Builtin] = &[
         args: &[],
         env: &[],
         file: None,
+        unasked: None,
         install: "npm install -g @qoder-ai/qodercli",
     },
     Builtin {
@@ -151,6 +163,7 @@ const BUILTINS: &[Builtin] = &[
         args: &["app-server"],
         env: &[],
         file: None,
+        unasked: None,
         install: "npm install -g @openai/codex",
     },
     Builtin {
@@ -160,6 +173,7 @@ const BUILTINS: &[Builtin] = &[
         args: &["acp"],
         env: &[("OPENCODE_PERMISSION", OPENCODE_ASKS)],
         file: None,
+        unasked: None,
         install: "npm install -g opencode-ai",
     },
     Builtin {
@@ -169,6 +183,7 @@ const BUILTINS: &[Builtin] = &[
         args: &["--acp"],
         env: &[("GEMINI_CLI_NO_RELAUNCH", "true")],
         file: Some(GEMINI_POLICY),
+        unasked: None,
         install: "npm install -g @google/gemini-cli",
     },
     Builtin {
@@ -178,6 +193,7 @@ const BUILTINS: &[Builtin] = &[
         args: &[],
         env: &[],
         file: None,
+        unasked: None,
         install: "npm install -g @agentclientprotocol/claude-agent-acp",
     },
     Builtin {
@@ -187,6 +203,7 @@ const BUILTINS: &[Builtin] = &[
         args: CODEX_ACP_ASKS,
         env: &[],
         file: None,
+        unasked: Some(CODEX_ACP_UNASKED),
         install: "npm install -g @zed-industries/codex-acp",
     },
 ];
@@ -316,6 +333,37 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
         format!(
             "install it with `{}`, or point capd at it with `{var}=/path/to/{} cap daemon restart`",
             b.install, b.program
+        ),
+    ))
+}
+
+/// Refuses, before anything starts, a policy that `agent` would not be held to: a built-in
+/// that runs some commands without asking can run only under `approve-all` with no rule that
+/// would refuse or ask about a command or a read. Never silently wider than asked.
+pub fn check_policy(agent: &str, config: &Config, policy: &Policy) -> Result<(), ErrorBody> {
+    let Some(unasked) = BUILTINS
+        .iter()
+        .find(|b| b.name == agent && !config.agents.contains_key(agent))
+        .and_then(|b| b.unasked)
+    else {
+        return Ok(());
+    };
+    let guarded = |r: &Rule| matches!(r.kind, Kind::Execute | Kind::Read);
+    let rule = policy
+        .rules
+        .deny
+        .iter()
+        .chain(&policy.rules.ask)
+        .find(|r| guarded(r));
+    let what = match (policy.mode, rule) {
+        (Mode::ApproveAll, None) => return Ok(()),
+        (Mode::ApproveAll, Some(rule)) => format!("the rule {rule}"),
+        (mode, _) => format!("--permissions {mode}"),
+    };
+    Err(ErrorBody::new(
+        ErrorCode::Usage,
+        format!(
+            "agent {agent} runs {unasked}, so cap cannot hold it to {what}; use --approve-all (with no deny or ask rule for execute or read), or the codex agent, which asks (docs/permissions.md)"
         ),
     ))
 }
@@ -476,6 +524,51 @@ mod tests {
         assert_eq!(spec.protocol, Protocol::Acp);
         assert_eq!(spec.args, vec!["-c", "exit 0"]);
         assert_eq!(override_var("claude-acp"), "CAP_CLAUDE_ACP_BIN");
+    }
+
+    #[test]
+    fn an_agent_that_runs_commands_unasked_is_refused_any_policy_but_approve_all() {
+        let cfg = Config::default();
+        let policy = |mode: Mode, deny: &[&str]| Policy {
+            mode,
+            rules: cap_proto::policy::Rules {
+                deny: deny.iter().map(|r| r.parse().unwrap()).collect(),
+                ..Default::default()
+            },
+        };
+        for mode in [Mode::ApproveEdits, Mode::ApproveReads, Mode::DenyAll] {
+            let err = check_policy("codex-acp", &cfg, &policy(mode, &[])).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Usage);
+            assert!(
+                err.message.contains(&format!("--permissions {mode}")),
+                "{}",
+                err.message
+            );
+        }
+        assert!(check_policy("codex-acp", &cfg, &policy(Mode::ApproveAll, &[])).is_ok());
+        let err = check_policy(
+            "codex-acp",
+            &cfg,
+            &policy(Mode::ApproveAll, &["execute(rm*)"]),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("the rule execute(rm*)"),
+            "{}",
+            err.message
+        );
+        assert!(
+            check_policy(
+                "codex-acp",
+                &cfg,
+                &policy(Mode::ApproveAll, &["edit(/etc/**)"])
+            )
+            .is_ok(),
+            "an edit rule is held: edits ask"
+        );
+        for agent in ["claude", "codex", "gemini", "opencode", "claude-acp"] {
+            assert!(check_policy(agent, &cfg, &policy(Mode::DenyAll, &[])).is_ok());
+        }
     }
 
     #[test]
