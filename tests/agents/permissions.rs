@@ -3,11 +3,12 @@
 //! checks what happened on disk, which `permission` events cap reported, and that the agent
 //! saw the outcome: the fake answers a tool result with `TOOL RESULT: <what the tool said>`.
 //!
-//! Scenarios per agent: `--deny-all` refuses a command, a write and a read-only command (which
-//! some agents would run without asking); `--approve-all` lets both happen; the default with
-//! nobody to ask (piped text) lets a write inside the cwd happen and refuses a command and a
-//! write outside the cwd; a deny rule beats `--approve-all`; a person at a terminal answers
-//! `y`, `n` and `a`.
+//! Scenarios per agent: `--deny-all` refuses a command, a write, a read and a command the agent
+//! judges read-only (which some agents would run without asking); `--approve-all` lets both
+//! happen; the default with nobody to ask (piped text) lets a write inside the cwd and a read
+//! happen and refuses a command and a write outside the cwd; a deny rule beats `--approve-all`;
+//! a person at a terminal answers `y`, `n` and `a`. codex-acp, which cap cannot make ask
+//! before every command, is refused every policy but `--approve-all` before a turn starts.
 
 use cap_tests::real::{RealEnv, real_env};
 use cap_tests::*;
@@ -17,6 +18,8 @@ use std::process::{Command, Output, Stdio};
 
 /// What `WRITEFILE` writes (cap-fake-llm's `tools::WRITTEN`).
 const WRITTEN: &str = "made by cap-fake-llm";
+/// What the file `READFILE` reads holds.
+const SECRET: &str = "SECRET-CONTENT-4711";
 
 /// One agent's session in a temp work dir, and a directory outside it.
 struct Case {
@@ -52,6 +55,7 @@ impl Case {
         env.start_daemon();
         let outside = env.dir.path().join("outside");
         std::fs::create_dir_all(&outside).expect("outside dir");
+        std::fs::write(env.work.join("secret.txt"), SECRET).expect("secret.txt");
         Case {
             agent,
             env,
@@ -113,16 +117,21 @@ impl Case {
         text_of(&out)
     }
 
+    /// A prompt that reads `secret.txt`: the agent's read tool, or `cat` for Codex, which
+    /// reads with commands.
+    fn read_prompt(&self) -> String {
+        match self.agent {
+            "codex" => "RUNCMD cat secret.txt".to_string(),
+            _ => format!("READFILE {}", self.inside("secret.txt").display()),
+        }
+    }
+
     fn expect(&self, ok: bool, what: &str, detail: &dyn std::fmt::Debug) {
         assert!(ok, "{}: {what}: {detail:#?}", self.agent);
     }
 
-    /// The agent's final text says the tool was refused. codex-acp offers no "no, go on"
-    /// option, only `abort`, so there the refused tool ends the turn without a result.
+    /// The agent's final text says the tool was refused.
     fn saw_refusal(&self, output: &str) -> bool {
-        if self.agent == "codex-acp" {
-            return !output.contains("TOOL RESULT");
-        }
         let lower = output.to_lowercase();
         output.starts_with("TOOL RESULT")
             && [
@@ -193,6 +202,24 @@ fn deny_all(c: &Case) {
         "the agent sees the refusal",
         &write.output,
     );
+
+    // Reads too: cap makes every agent ask before it reads.
+    let read = c.json(&["--deny-all", &c.read_prompt()]);
+    c.expect(
+        !read.output.contains(SECRET),
+        "the file was read",
+        &read.output,
+    );
+    c.expect(
+        read.decisions() == ["deny"],
+        "asked and refused",
+        &read.permissions(),
+    );
+    c.expect(
+        c.saw_refusal(&read.output),
+        "the agent sees the refusal",
+        &read.output,
+    );
 }
 
 /// A command the agent itself judges read-only (`echo`): cap makes Claude Code, the Claude
@@ -200,16 +227,6 @@ fn deny_all(c: &Case) {
 fn read_only_command(c: &Case) {
     let turn = c.json(&["--deny-all", "RUNCMD echo read-only-ran"]);
     let ran = turn.output.contains("TOOL RESULT") && turn.output.contains("read-only-ran");
-    if c.agent == "codex-acp" {
-        // codex-acp 0.16 runs Codex's trusted commands without asking and cap cannot make it
-        // ask (docs/permissions.md, "What runs without asking"): recorded, so a fix shows.
-        c.expect(
-            ran && turn.decisions().is_empty(),
-            "the known gap",
-            &turn.events,
-        );
-        return;
-    }
     c.expect(!ran, "the read-only command ran", &turn.output);
     c.expect(
         turn.decisions() == ["deny"],
@@ -272,6 +289,16 @@ fn default_piped(c: &Case) {
         &text_of(&out),
     );
 
+    if c.agent != "codex" {
+        // Reads are allowed (Codex reads with commands, which are asked).
+        let out = c.piped(&[&c.read_prompt()]);
+        c.expect(
+            text(&out.stdout).contains(SECRET),
+            "the read was refused",
+            &text_of(&out),
+        );
+    }
+
     let outside = c.outside.join("outside.txt");
     let out = c.piped(&[&format!("WRITEFILE {}", outside.display())]);
     c.expect(code(&out) == 0, "exit", &text_of(&out));
@@ -328,8 +355,8 @@ fn terminal(c: &Case) {
     let screen = c.on_terminal("RUNCMD touch by_no", "n\n");
     c.expect(!c.inside("by_no").exists(), "n: the command ran", &screen);
     c.expect(
-        screen.contains("TOOL RESULT") || c.agent == "codex-acp",
-        "n: seen",
+        screen.contains("TOOL RESULT") && !screen.contains("touch by_no [completed]"),
+        "n: the agent sees the refusal",
         &screen,
     );
 
@@ -390,7 +417,31 @@ fn claude_acp_is_held_to_every_mode() {
     all("claude-acp");
 }
 
+/// codex-acp runs Codex's trusted commands (`echo`, `cat`, …) without asking, whatever it is
+/// told, so cap refuses every policy it could not hold it to, before the turn starts; under
+/// `--approve-all` it asks, and both tools run.
 #[test]
-fn codex_acp_is_held_to_every_mode_but_its_trusted_commands() {
-    all("codex-acp");
+fn codex_acp_is_refused_what_it_cannot_be_held_to() {
+    let c = Case::start("codex-acp");
+    for args in [
+        vec!["--deny-all"],
+        vec![],
+        vec!["--permissions", "approve-reads"],
+        vec!["--approve-all", "--deny", "execute(touch*)"],
+    ] {
+        let mut all = args.clone();
+        all.push("RUNCMD touch refused_mode");
+        let out = c.piped(&all);
+        let said = text(&out.stderr);
+        c.expect(code(&out) == 2, "a usage error", &text_of(&out));
+        c.expect(
+            said.contains("codex-acp runs Codex's trusted commands"),
+            "why",
+            &said,
+        );
+        c.expect(!c.inside("refused_mode").exists(), "the turn ran", &said);
+    }
+    let sessions = c.env.sessions_doc();
+    c.expect(sessions.is_empty(), "nothing was started", &sessions);
+    approve_all(&c);
 }
