@@ -26,7 +26,7 @@ const INIT_ID: &str = "cap-init";
 /// inside the cwd without asking, which would let them past a policy that leaves commands to
 /// a person or refuses everything (`--deny-all`); an `ask` rule is checked before that
 /// judgement. Passed with `--settings`, merged over the user's own. The Claude ACP adapter
-/// gets the same through `_meta` (drivers/acp.rs).
+/// gets the same through `_meta` (drivers/acp/permission.rs).
 pub fn ask_settings() -> Value {
     json!({"permissions": {"ask": ["Bash", "Read", "Glob", "Grep", "WebFetch", "WebSearch"]}})
 }
