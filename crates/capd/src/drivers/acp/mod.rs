@@ -25,7 +25,7 @@ use super::{
 };
 use cap_proto::StopReason;
 use cap_proto::ToolCall;
-use permission::{outcome, session_meta, tool_use};
+use permission::{Calls, outcome, session_meta, tool_use};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +64,7 @@ impl AcpDriver {
         let reader = Reader {
             shared: shared.clone(),
             tools: HashMap::new(),
+            calls: Calls::default(),
         };
         Ok(AcpDriver {
             conn: Conn::new(proc, lines, reader),
@@ -186,6 +187,8 @@ async fn drain_replay(writer: &Writer, lines: &mut Lines) {
 struct Reader {
     shared: Arc<Mutex<Shared>>,
     tools: HashMap<String, String>,
+    /// What the agent told of each running tool call, for its permission requests.
+    calls: Calls,
 }
 
 impl Reader {
@@ -198,9 +201,10 @@ impl Handler for Reader {
     fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
-                let mut s = self.shared();
+                let mut s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                 if s.prompt_request == Some(id) {
                     s.prompt_request = None;
+                    self.calls.clear();
                     out.push(DriverEvent::TurnEnd(match result {
                         Ok(r) => TurnEnd {
                             ok: true,
@@ -223,7 +227,7 @@ impl Handler for Reader {
                 if method == "session/request_permission" {
                     // The session decides; the agent waits for `answer`.
                     let ask = id.to_string();
-                    let tool = tool_use(&params["toolCall"]);
+                    let tool = tool_use(&self.calls.known(&params["toolCall"]));
                     self.shared()
                         .asks
                         .insert(ask.clone(), (id, params["options"].clone()));
@@ -234,6 +238,7 @@ impl Handler for Reader {
                 }
             }
             Incoming::Notification { method, params } if method == "session/update" => {
+                self.calls.update(&params["update"]);
                 out.extend(translate(&params["update"], &mut self.tools));
             }
             Incoming::Notification { method, params } => out.push(DriverEvent::Raw {
@@ -362,6 +367,7 @@ mod tests {
         let reader = Reader {
             shared: shared.clone(),
             tools: HashMap::new(),
+            calls: Calls::default(),
         };
         let input = format!(
             r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"update":{{"sessionUpdate":"tool_call_update","rawOutput":"{pad}"}}}}}}
@@ -469,7 +475,8 @@ mod tests {
                     asks: HashMap::new(),
                 })),
                 tools: HashMap::new(),
-                };
+                calls: Calls::default(),
+            };
             let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
             crate::drivers::reader::tests::check(&events, &written);
         }

@@ -3,6 +3,7 @@
 
 use cap_proto::policy::{Kind, ToolUse};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// What an agent needs in its session requests' `_meta` to ask before it acts. The Claude
 /// adapter runs Claude Code, which runs the Bash commands it judges read-only, and reads
@@ -15,6 +16,67 @@ pub(super) fn session_meta(info: &Value) -> Option<Value> {
     claude.then(
         || json!({"claudeCode": {"options": {"settings": super::super::claude::ask_settings()}}}),
     )
+}
+
+/// What the agent told of each running tool call. A permission request carries a tool call
+/// *update*, and in ACP an update's missing fields keep the values earlier updates gave:
+/// opencode asks about a read with no path, which only its `tool_call_update` before the
+/// request carries. Without it a rule such as `--deny 'read(secrets/*)'` would never match.
+#[derive(Default)]
+pub(super) struct Calls(HashMap<String, Value>);
+
+impl Calls {
+    /// Records a `tool_call` or `tool_call_update`; a finished call is forgotten.
+    pub fn update(&mut self, u: &Value) {
+        let kind = u["sessionUpdate"].as_str().unwrap_or_default();
+        let Some(id) = u["toolCallId"]
+            .as_str()
+            .filter(|_| kind.starts_with("tool_call"))
+        else {
+            return;
+        };
+        if matches!(u["status"].as_str(), Some("completed" | "failed")) {
+            self.0.remove(id);
+            return;
+        }
+        let known = self.0.entry(id.to_string()).or_insert_with(|| json!({}));
+        merge(known, u);
+    }
+
+    /// A permission request's tool call, with what its earlier updates told filled in.
+    pub fn known(&self, call: &Value) -> Value {
+        let mut known = call["toolCallId"]
+            .as_str()
+            .and_then(|id| self.0.get(id))
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        merge(&mut known, call);
+        known
+    }
+
+    /// Forgets every call (the turn ended).
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Copies `from`'s fields that say something (not null, not empty) into `into`.
+fn merge(into: &mut Value, from: &Value) {
+    let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) else {
+        return;
+    };
+    for (k, v) in from {
+        let empty = match v {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if !empty {
+            into.insert(k.clone(), v.clone());
+        }
+    }
 }
 
 /// Classifies a permission request's tool call by its `kind` (an unknown or `other` kind
@@ -141,5 +203,44 @@ mod tests {
         let t = tool_use(&other);
         assert_eq!(t.kind, Kind::Execute, "unclassified is execute");
         assert_eq!(t.subject.as_deref(), Some("bash: ls /"));
+    }
+
+    /// opencode 1.18: the read's path comes only in the update before the request.
+    #[test]
+    fn a_request_is_completed_with_what_earlier_updates_told() {
+        let mut calls = Calls::default();
+        calls.update(
+            &json!({"sessionUpdate": "tool_call", "toolCallId": "c1", "kind": "read",
+            "title": "read", "status": "pending", "locations": [], "rawInput": {}}),
+        );
+        calls.update(
+            &json!({"sessionUpdate": "tool_call_update", "toolCallId": "c1",
+            "status": "in_progress", "locations": [{"path": "/w/secret.txt"}],
+            "rawInput": {"filePath": "/w/secret.txt"}}),
+        );
+        let asked = json!({"toolCallId": "c1", "kind": "read", "title": "read",
+            "status": "pending", "locations": [], "rawInput": {}});
+        let t = tool_use(&calls.known(&asked));
+        assert_eq!(
+            (t.kind, t.subject.as_deref()),
+            (Kind::Read, Some("/w/secret.txt"))
+        );
+        // The request's own fields win, and a finished call is forgotten.
+        let own = json!({"toolCallId": "c1", "kind": "edit", "locations": [{"path": "/w/b"}]});
+        assert_eq!(
+            tool_use(&calls.known(&own)).subject.as_deref(),
+            Some("/w/b")
+        );
+        calls.update(
+            &json!({"sessionUpdate": "tool_call_update", "toolCallId": "c1",
+            "status": "completed"}),
+        );
+        assert_eq!(
+            tool_use(&calls.known(&asked)).subject.as_deref(),
+            Some("read")
+        );
+        // Other updates are no tool calls.
+        calls.update(&json!({"sessionUpdate": "plan", "toolCallId": "c2", "kind": "read"}));
+        assert!(calls.0.is_empty());
     }
 }
