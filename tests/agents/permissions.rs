@@ -6,7 +6,8 @@
 //! Scenarios per agent: `--deny-all` refuses a command, a write, a read and a command the agent
 //! judges read-only (which some agents would run without asking); `--approve-all` lets both
 //! happen; the default with nobody to ask (piped text) lets a write inside the cwd and a read
-//! happen and refuses a command and a write outside the cwd; a deny rule beats `--approve-all`;
+//! happen and refuses a command and a write outside the cwd; a deny rule, for a command or a
+//! file read, beats `--approve-all`;
 //! a person at a terminal answers `y`, `n` and `a`. codex-acp, which cap cannot make ask
 //! before every command, is refused every policy but `--approve-all` before a turn starts.
 
@@ -339,6 +340,29 @@ fn deny_rule(c: &Case) {
         "the agent sees the refusal",
         &turn.output,
     );
+
+    // A read rule names the file, so the agent must say which file it reads (opencode tells
+    // only in the tool call's earlier update). Codex reads with commands: covered above.
+    if c.agent != "codex" {
+        let turn = c.json(&[
+            "--approve-all",
+            "--deny",
+            "read(*secret*)",
+            &c.read_prompt(),
+        ]);
+        c.expect(
+            !turn.output.contains(SECRET),
+            "the file was read",
+            &turn.output,
+        );
+        let seen = turn.permissions();
+        c.expect(turn.decisions() == ["deny"], "refused", &seen);
+        c.expect(
+            seen[0]["detail"] == "deny:read(*secret*)",
+            "by the rule",
+            &seen,
+        );
+    }
 }
 
 /// A person at the terminal: `y` runs the command, `n` refuses it, `a` runs it and allows the
