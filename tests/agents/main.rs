@@ -5,6 +5,7 @@
 //! and a fourth turn that still sees the history. The cold start and the cancelled turn's fate
 //! are printed (run with `--nocapture`) and recorded in docs/agents.md.
 
+mod permissions;
 mod record;
 
 use cap_tests::real::real_env;
@@ -26,6 +27,16 @@ fn turns_seen(output: &str) -> u64 {
 
 fn tier(agent: &str) {
     let mut env = real_env();
+    // codex-acp runs some commands without asking, so cap runs it only under --approve-all
+    // (docs/permissions.md); every other agent runs under the default policy.
+    if agent == "codex-acp" {
+        let config = std::fs::read_to_string(&env.config).expect("config");
+        std::fs::write(
+            &env.config,
+            format!("default_permissions = \"approve-all\"\n{config}"),
+        )
+        .expect("write config");
+    }
     env.start_daemon();
 
     let started = Instant::now();

@@ -41,6 +41,22 @@ pub fn agent_bins() -> PathBuf {
     .clone()
 }
 
+/// The fake LLM binary, built on first use: [`bin`] builds only what the fake-agent tier
+/// needs, and a stale fake would answer without the behaviour a test relies on.
+fn fake_llm() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", "cap-fake-llm"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building cap-fake-llm failed");
+    });
+    bin("cap-fake-llm")
+}
+
 /// An [`Env`] for the genuine agents; kills the fake LLMs it started when dropped.
 pub struct RealEnv {
     pub env: Env,
@@ -96,7 +112,7 @@ pub fn real_env() -> RealEnv {
     };
     let script = format!(
         "PATH=\"$PATH:/usr/sbin:/sbin\" ip link set lo up && {{ '{llm}' --port {LLM_PORT} --log '{log}' >/dev/null 2>&1 & echo $! >> '{pids}'; }} && exec \"$0\"",
-        llm = bin("cap-fake-llm").display(),
+        llm = fake_llm().display(),
         log = llm_log.display(),
         pids = llm_pids.display(),
     );

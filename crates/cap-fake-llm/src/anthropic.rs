@@ -9,6 +9,7 @@ use crate::conversation::UserMessage;
 use crate::http::json_response;
 use crate::reply::{self, ParsedRequest, Plan};
 use crate::sse::{self, Frame};
+use crate::tools::{self, Call, Offered, Step};
 
 /// Reads the parts of a Messages request the fake cares about.
 pub fn parse(body: &Value) -> ParsedRequest {
@@ -17,7 +18,46 @@ pub fn parse(body: &Value) -> ParsedRequest {
         stream: body["stream"].as_bool().unwrap_or(false),
         user_messages: user_messages(body),
         schema: schema(body),
+        tools: body["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["name"].as_str())
+            .map(Offered::function)
+            .collect(),
+        tool_result: tool_result(body),
     }
+}
+
+/// The tool result the assistant still has to answer ([`tools::pending_result`]).
+fn tool_result(body: &Value) -> Option<String> {
+    let mut steps = Vec::new();
+    for message in body["messages"].as_array()? {
+        let blocks = message["content"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let user = message["role"] == "user";
+        if let Value::String(text) = &message["content"] {
+            steps.push(if user {
+                Step::User(text.clone())
+            } else {
+                Step::Answer
+            });
+        }
+        for block in blocks {
+            let text = block["text"].as_str().filter(|t| !t.trim().is_empty());
+            match (user, block["type"].as_str(), text) {
+                (true, Some("tool_result"), _) => {
+                    steps.push(Step::Result(tools::result_text(&block["content"])))
+                }
+                (true, Some("text"), Some(t)) => steps.push(Step::User(t.to_string())),
+                (false, Some("text"), Some(_)) => steps.push(Step::Answer),
+                _ => {}
+            }
+        }
+    }
+    tools::pending_result(steps)
 }
 
 /// User-role messages with their text blocks; `tool_result` blocks are answers
@@ -66,6 +106,9 @@ pub fn respond(request: &ParsedRequest, plan: &Plan, label: String) -> Response 
         return error(StatusCode::INTERNAL_SERVER_ERROR, "FAIL500 requested");
     }
     let id = reply::new_id("msg");
+    if let Some(call) = &plan.tool_call {
+        return tool_use(&id, request, plan, call, label);
+    }
     if !request.stream {
         return json_response(StatusCode::OK, &message(&id, request, plan));
     }
@@ -108,6 +151,63 @@ pub fn respond(request: &ParsedRequest, plan: &Plan, label: String) -> Response 
         ),
         Frame::named("message_stop", &json!({"type": "message_stop"})),
     ]);
+    sse::response(frames, label)
+}
+
+/// The answer that calls a tool: one `tool_use` block, `stop_reason: tool_use`.
+fn tool_use(
+    id: &str,
+    request: &ParsedRequest,
+    plan: &Plan,
+    call: &Call,
+    label: String,
+) -> Response {
+    let tool_id = reply::new_id("toolu");
+    let input = match &call.input {
+        tools::Input::Json(v) => v.clone(),
+        tools::Input::Freeform(s) => json!({"input": s}),
+    };
+    let block = json!({"type": "tool_use", "id": tool_id, "name": call.name, "input": input});
+    if !request.stream {
+        return json_response(
+            StatusCode::OK,
+            &json!({
+                "id": id, "type": "message", "role": "assistant", "model": request.model,
+                "content": [block], "stop_reason": "tool_use", "stop_sequence": null,
+                "usage": usage(plan),
+            }),
+        );
+    }
+    let started = json!({"type": "tool_use", "id": tool_id, "name": call.name, "input": {}});
+    let frames = vec![
+        Frame::named(
+            "message_start",
+            &json!({"type": "message_start", "message": {
+                "id": id, "type": "message", "role": "assistant", "model": request.model,
+                "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage(plan),
+            }}),
+        ),
+        Frame::named(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": 0, "content_block": started}),
+        ),
+        Frame::named(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+        ),
+        Frame::named(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": 0}),
+        ),
+        Frame::named(
+            "message_delta",
+            &json!({"type": "message_delta",
+                    "delta": {"stop_reason": "tool_use", "stop_sequence": null},
+                    "usage": usage(plan)}),
+        ),
+        Frame::named("message_stop", &json!({"type": "message_stop"})),
+    ];
     sse::response(frames, label)
 }
 
@@ -187,6 +287,34 @@ mod tests {
             ["first message alpha", "second message beta"]
         );
         assert_eq!(summary.last_user_text, "second message beta");
+    }
+
+    #[test]
+    fn tools_and_the_tool_result_the_request_ends_with() {
+        let body = json!({
+            "tools": [{"name": "Bash", "input_schema": {}}, {"name": "Write"}],
+            "messages": [
+                {"role": "user", "content": "RUNCMD touch x"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "is_error": true,
+                    "content": [{"type": "text", "text": "permission denied"}]}]}
+            ]
+        });
+        let request = parse(&body);
+        assert_eq!(
+            request.tools,
+            [Offered::function("Bash"), Offered::function("Write")]
+        );
+        assert_eq!(request.tool_result.as_deref(), Some("permission denied"));
+        let body = json!({"messages": [{"role": "user", "content": "RUNCMD touch x"}]});
+        assert_eq!(parse(&body).tool_result, None);
+        // Answered in text, then a new prompt: no result is pending.
+        let body = json!({"messages": [
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "x"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "TOOL RESULT: x"}]},
+            {"role": "user", "content": "RUNCMD touch y"}
+        ]});
+        assert_eq!(parse(&body).tool_result, None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::conversation::UserMessage;
 use crate::http::json_response;
 use crate::reply::{ParsedRequest, Plan};
 use crate::sse::{self, Frame};
+use crate::tools::{self, Input, Offered, Step};
 
 /// Reads a request; the model and whether to stream come from the path, not the body.
 pub fn parse(body: &Value, model: &str, stream: bool) -> ParsedRequest {
@@ -17,7 +18,40 @@ pub fn parse(body: &Value, model: &str, stream: bool) -> ParsedRequest {
         stream,
         user_messages: user_messages(body),
         schema: schema(body),
+        tools: body["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["functionDeclarations"].as_array().into_iter().flatten())
+            .filter_map(|f| f["name"].as_str())
+            .map(Offered::function)
+            .collect(),
+        tool_result: tool_result(body),
     }
+}
+
+/// The function response the model still has to answer ([`tools::pending_result`]).
+fn tool_result(body: &Value) -> Option<String> {
+    let mut steps = Vec::new();
+    for content in body["contents"].as_array()? {
+        let model = content["role"] == "model";
+        for part in content["parts"].as_array().into_iter().flatten() {
+            let text = part["text"]
+                .as_str()
+                .filter(|t| !t.trim().is_empty() && part["thought"] != true);
+            if part["functionResponse"].is_object() {
+                let response = &part["functionResponse"]["response"];
+                steps.push(Step::Result(tools::result_text(response)));
+            } else if let Some(text) = text {
+                steps.push(if model {
+                    Step::Answer
+                } else {
+                    Step::User(text.to_string())
+                });
+            }
+        }
+    }
+    tools::pending_result(steps)
 }
 
 /// Contents with role `user` (or no role, which means user). Parts holding a
@@ -71,6 +105,19 @@ pub fn respond(request: &ParsedRequest, plan: &Plan, label: String) -> Response 
     if plan.fail {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "FAIL500 requested");
     }
+    if let Some(call) = &plan.tool_call {
+        let args = match &call.input {
+            Input::Json(v) => v.clone(),
+            Input::Freeform(s) => json!({"input": s}),
+        };
+        let part = json!({"functionCall": {"name": call.name, "args": args}});
+        let body = response(request, plan, part, true);
+        return if request.stream {
+            sse::response(vec![Frame::data(&body)], label)
+        } else {
+            json_response(StatusCode::OK, &body)
+        };
+    }
     if !request.stream {
         return json_response(StatusCode::OK, &chunk(request, plan, &plan.text, true));
     }
@@ -86,10 +133,14 @@ pub fn respond(request: &ParsedRequest, plan: &Plan, label: String) -> Response 
     sse::response(frames, label)
 }
 
-/// One `GenerateContentResponse`; only the last one of a stream says `STOP`.
+/// One `GenerateContentResponse` of text; only the last one of a stream says `STOP`.
 fn chunk(request: &ParsedRequest, plan: &Plan, text: &str, last: bool) -> Value {
-    let mut candidate =
-        json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
+    response(request, plan, json!({"text": text}), last)
+}
+
+/// One `GenerateContentResponse` holding `part`.
+fn response(request: &ParsedRequest, plan: &Plan, part: Value, last: bool) -> Value {
+    let mut candidate = json!({"content": {"role": "model", "parts": [part]}, "index": 0});
     if last {
         candidate["finishReason"] = json!("STOP");
     }
@@ -147,6 +198,25 @@ mod tests {
         assert_eq!(summary.user_turns, 2);
         assert_eq!(summary.user_texts, ["first gemini", "second gemini"]);
         assert!(request.schema.is_none());
+    }
+
+    #[test]
+    fn tools_and_the_tool_result_the_request_ends_with() {
+        let body = json!({
+            "tools": [{"functionDeclarations": [{"name": "read_file"}, {"name": "write_file"}]}],
+            "contents": [
+                {"role": "user", "parts": [{"text": "WRITEFILE /w/a"}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "write_file", "args": {}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "write_file",
+                    "response": {"error": "Tool execution denied."}}}]}
+            ]
+        });
+        let request = parse(&body, "m", true);
+        assert_eq!(request.tools[1], Offered::function("write_file"));
+        assert_eq!(
+            request.tool_result.as_deref(),
+            Some("Tool execution denied.")
+        );
     }
 
     /// The model router: without a valid JSON answer Gemini CLI retries and hangs.

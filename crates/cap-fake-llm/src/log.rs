@@ -58,6 +58,8 @@ pub struct Entry {
     pub user_texts: Vec<String>,
     pub reply: Option<String>,
     pub json_schema: bool,
+    /// The names of the tools the request offered.
+    pub tools: Vec<String>,
     pub magic: Option<&'static str>,
     pub status: u16,
     pub error: Option<String>,
@@ -89,6 +91,7 @@ impl Entry {
         self.user_texts = plan.summary.user_texts.clone();
         self.reply = Some(plan.text.clone());
         self.json_schema = plan.json_schema;
+        self.tools = request.tools.iter().map(|t| t.name.clone()).collect();
         self.magic = plan.magic();
     }
 
@@ -107,6 +110,7 @@ impl Entry {
             "reply": self.reply,
             "auth": self.auth,
             "json_schema": self.json_schema,
+            "tools": self.tools,
             "magic": self.magic,
             "error": self.error,
         })

@@ -5,7 +5,10 @@
 //! Messages, OpenAI Responses and Chat Completions, and Gemini APIs well enough for
 //! them, and answers `ECHO[turns=N]: <last user text>`, so a test can prove that a
 //! session kept its context. Magic words in the prompt: `SLOW` streams for about
-//! 10 s (to cancel mid-turn), `FAIL500` answers HTTP 500.
+//! 10 s (to cancel mid-turn), `FAIL500` answers HTTP 500, `RUNCMD <command>`,
+//! `WRITEFILE <path>` and `READFILE <path>` call the agent's shell, file-write or
+//! file-read tool and then answer
+//! `TOOL RESULT: <what the tool returned>` (see `tools`).
 
 mod anthropic;
 mod conversation;
@@ -18,6 +21,7 @@ mod routes;
 mod schema;
 mod server;
 mod sse;
+mod tools;
 
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr};

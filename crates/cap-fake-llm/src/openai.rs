@@ -9,6 +9,7 @@ use crate::conversation::UserMessage;
 use crate::http::json_response;
 use crate::reply::{self, ParsedRequest, Plan};
 use crate::sse::{self, Frame};
+use crate::tools::{self, Call, Input, Offered, Step};
 
 /// Text of a message `content`: a plain string or a list of parts. Only text
 /// parts count (`input_text` in Responses, `text` in Chat); images and files don't.
@@ -22,6 +23,18 @@ fn content_texts(content: &Value) -> UserMessage {
                 .filter_map(|p| p["text"].as_str()),
         ),
         _ => UserMessage::default(),
+    }
+}
+
+/// Whether an assistant message's `content` says anything: a string, or parts with text
+/// (`output_text` in Responses, `text` in Chat).
+fn has_text(content: &Value) -> bool {
+    match content {
+        Value::String(text) => !text.trim().is_empty(),
+        Value::Array(parts) => parts
+            .iter()
+            .any(|p| p["text"].as_str().is_some_and(|t| !t.trim().is_empty())),
+        _ => false,
     }
 }
 
@@ -50,7 +63,37 @@ pub mod responses {
             schema: (body["text"]["format"]["type"] == "json_schema")
                 .then(|| body["text"]["format"]["schema"].clone())
                 .filter(Value::is_object),
+            tools: body["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| {
+                    Some(Offered {
+                        name: t["name"].as_str()?.to_string(),
+                        freeform: t["type"] == "custom",
+                    })
+                })
+                .collect(),
+            tool_result: tool_result(&body["input"]),
         }
+    }
+
+    /// The tool output the assistant still has to answer ([`tools::pending_result`]).
+    fn tool_result(input: &Value) -> Option<String> {
+        let steps = input.as_array()?.iter().filter_map(|item| {
+            let kind = item["type"].as_str().unwrap_or("message");
+            if kind.ends_with("_call_output") {
+                return Some(Step::Result(tools::result_text(&item["output"])));
+            }
+            match item["role"].as_str() {
+                Some("user") if kind == "message" => {
+                    Some(Step::User(content_texts(&item["content"]).texts.join("\n")))
+                }
+                Some("assistant") if has_text(&item["content"]) => Some(Step::Answer),
+                _ => None,
+            }
+        });
+        tools::pending_result(steps)
     }
 
     /// `input` is a string or a list of items. User messages are items with role
@@ -78,6 +121,9 @@ pub mod responses {
             item: reply::new_id("msg"),
             created_at: reply::unix_now(),
         };
+        if let Some(call) = &plan.tool_call {
+            return tool_call(&ids, request, plan, call, label);
+        }
         if !request.stream {
             return json_response(StatusCode::OK, &response_object(&ids, request, plan, true));
         }
@@ -125,6 +171,72 @@ pub mod responses {
         events.push(
             "response.completed",
             json!({"response": response_object(&ids, request, plan, true)}),
+        );
+        sse::response(events.frames, label)
+    }
+
+    /// The answer that calls a tool: a `function_call` item, or a `custom_tool_call` for a
+    /// free-text tool, streamed as the API does (added, arguments, done, completed).
+    fn tool_call(
+        ids: &Ids,
+        request: &ParsedRequest,
+        plan: &Plan,
+        call: &Call,
+        label: String,
+    ) -> Response {
+        let call_id = reply::new_id("call");
+        let (kind, field, delta_name, done_name) = match call.input {
+            Input::Json(_) => (
+                "function_call",
+                "arguments",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.done",
+            ),
+            Input::Freeform(_) => (
+                "custom_tool_call",
+                "input",
+                "response.custom_tool_call_input.delta",
+                "response.custom_tool_call_input.done",
+            ),
+        };
+        let item = |text: &str, status: &str| {
+            json!({"id": ids.item, "type": kind, "status": status, "call_id": call_id,
+                   "name": call.name, field: text})
+        };
+        let text = call.input.as_text();
+        let done = item(&text, "completed");
+        let completed = |output: Value| {
+            let mut response = response_object(ids, request, plan, true);
+            response["output"] = output;
+            response
+        };
+        if !request.stream {
+            return json_response(StatusCode::OK, &completed(json!([done])));
+        }
+        let mut events = Events::default();
+        let started = response_object(ids, request, plan, false);
+        events.push("response.created", json!({"response": started}));
+        events.push("response.in_progress", json!({"response": started}));
+        events.push(
+            "response.output_item.added",
+            json!({"output_index": 0, "item": item("", "in_progress")}),
+        );
+        let position = |extra: Value| {
+            let mut value = json!({"item_id": ids.item, "output_index": 0});
+            if let (Some(target), Value::Object(extra)) = (value.as_object_mut(), extra) {
+                target.extend(extra);
+            }
+            value
+        };
+        events.push(delta_name, position(json!({"delta": text})));
+        events.push(done_name, position(json!({field: text})));
+        events.push(
+            "response.output_item.done",
+            json!({"output_index": 0, "item": done}),
+        );
+        events.push(
+            "response.completed",
+            json!({"response": completed(json!([done]))}),
         );
         sse::response(events.frames, label)
     }
@@ -235,6 +347,29 @@ pub mod responses {
         }
 
         #[test]
+        fn tools_and_the_tool_result_the_request_ends_with() {
+            let body = json!({
+                "tools": [
+                    {"type": "function", "name": "exec_command", "parameters": {}},
+                    {"type": "custom", "name": "apply_patch", "format": {}},
+                    {"type": "web_search"}
+                ],
+                "input": [
+                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "WRITEFILE a"}]},
+                    {"type": "custom_tool_call", "call_id": "c", "name": "apply_patch", "input": "…"},
+                    {"type": "custom_tool_call_output", "call_id": "c", "output": "patch rejected by user"}
+                ]
+            });
+            let request = parse(&body);
+            assert_eq!(request.tools.len(), 2);
+            assert!(request.tools[1].freeform && !request.tools[0].freeform);
+            assert_eq!(
+                request.tool_result.as_deref(),
+                Some("patch rejected by user")
+            );
+        }
+
+        #[test]
         fn output_schema() {
             let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]});
             let body = json!({"input": "hi", "text": {"format": {"type": "json_schema", "name": "out", "schema": schema, "strict": true}}});
@@ -268,7 +403,26 @@ pub mod chat {
                 .map(|m| content_texts(&m["content"]))
                 .collect(),
             schema: schema(&body["response_format"]),
+            tools: body["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["function"]["name"].as_str())
+                .map(Offered::function)
+                .collect(),
+            tool_result: tool_result(messages),
         }
+    }
+
+    /// The tool message the assistant still has to answer ([`tools::pending_result`]).
+    fn tool_result(messages: &[Value]) -> Option<String> {
+        let steps = messages.iter().filter_map(|m| match m["role"].as_str() {
+            Some("tool") => Some(Step::Result(tools::result_text(&m["content"]))),
+            Some("user") => Some(Step::User(content_texts(&m["content"]).texts.join("\n"))),
+            Some("assistant") if has_text(&m["content"]) => Some(Step::Answer),
+            _ => None,
+        });
+        tools::pending_result(steps)
     }
 
     /// `json_schema` carries a schema; `json_object` only asks for some JSON object.
@@ -293,13 +447,22 @@ pub mod chat {
             "completion_tokens": plan.output_tokens(),
             "total_tokens": plan.input_tokens + plan.output_tokens(),
         });
+        let call = plan.tool_call.as_ref().map(|call| {
+            json!([{"index": 0, "id": reply::new_id("call"), "type": "function",
+                    "function": {"name": call.name, "arguments": call.input.as_text()}}])
+        });
+        let finish = if call.is_some() { "tool_calls" } else { "stop" };
         if !request.stream {
+            let message = match &call {
+                Some(calls) => json!({"role": "assistant", "content": null, "tool_calls": calls}),
+                None => json!({"role": "assistant", "content": plan.text}),
+            };
             return json_response(
                 StatusCode::OK,
                 &json!({
                     "id": id, "object": "chat.completion", "created": created, "model": request.model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": plan.text},
-                                 "finish_reason": "stop", "logprobs": null}],
+                    "choices": [{"index": 0, "message": message,
+                                 "finish_reason": finish, "logprobs": null}],
                     "usage": usage,
                 }),
             );
@@ -319,10 +482,16 @@ pub mod chat {
             None,
             None,
         )];
-        for (i, text) in plan.chunks().iter().enumerate() {
-            frames.push(chunk(json!({"content": text}), None, None).after(plan.delay_before(i)));
+        match &call {
+            Some(calls) => frames.push(chunk(json!({"tool_calls": calls}), None, None)),
+            None => {
+                for (i, text) in plan.chunks().iter().enumerate() {
+                    let delta = chunk(json!({"content": text}), None, None);
+                    frames.push(delta.after(plan.delay_before(i)));
+                }
+            }
         }
-        frames.push(chunk(json!({}), Some("stop"), Some(&usage)));
+        frames.push(chunk(json!({}), Some(finish), Some(&usage)));
         frames.push(Frame::raw("[DONE]"));
         sse::response(frames, label)
     }
@@ -351,6 +520,25 @@ pub mod chat {
             assert_eq!(summary.user_turns, 2);
             assert_eq!(summary.user_texts, ["TURN1 hello", "TURN2 again"]);
             assert!(request.stream && request.schema.is_none());
+        }
+
+        #[test]
+        fn tools_and_the_tool_result_the_request_ends_with() {
+            let body = json!({
+                "tools": [{"type": "function", "function": {"name": "bash", "parameters": {}}}],
+                "messages": [
+                    {"role": "user", "content": "RUNCMD touch x"},
+                    {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "bash", "arguments": "{}"}}]},
+                    {"role": "tool", "tool_call_id": "c", "content": "The user rejected permission"},
+                    {"role": "user", "content": "RUNCMD touch x"}
+                ]
+            });
+            let request = parse(&body);
+            assert_eq!(request.tools, [Offered::function("bash")]);
+            assert_eq!(
+                request.tool_result.as_deref(),
+                Some("The user rejected permission")
+            );
         }
 
         #[test]

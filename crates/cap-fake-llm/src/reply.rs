@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::conversation::{self, Summary, UserMessage};
 use crate::schema;
+use crate::tools::{self, Action, Call, Offered};
 
 /// Magic word: stream slowly so a client can cancel mid-turn.
 pub const SLOW_WORD: &str = "SLOW";
@@ -28,14 +29,21 @@ pub struct ParsedRequest {
     pub user_messages: Vec<UserMessage>,
     /// The JSON schema the answer must satisfy, if the request asked for one.
     pub schema: Option<Value>,
+    /// The tools the agent offers the model.
+    pub tools: Vec<Offered>,
+    /// The text of the tool result the request ends with, if it ends with one.
+    pub tool_result: Option<String>,
 }
 
 /// The answer to one request, before it is dressed in an API's wire format.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub summary: Summary,
-    /// The full assistant text: an echo, or a schema instance serialised as JSON.
+    /// The full assistant text: an echo, a schema instance serialised as JSON, or the
+    /// `TOOL RESULT: …` answer to a tool result (for a tool call, a note of it for the log).
     pub text: String,
+    /// The tool call to answer with instead of text (`RUNCMD`, `WRITEFILE`).
+    pub tool_call: Option<Call>,
     pub json_schema: bool,
     pub slow: bool,
     pub fail: bool,
@@ -48,9 +56,20 @@ impl Plan {
         let summary = conversation::summarize(&request.user_messages);
         let last = summary.last_user_text.as_str();
         let fail = last.contains(FAIL_WORD);
-        let (text, json_schema) = match &request.schema {
-            Some(schema) => (schema::instance(schema).to_string(), true),
-            None => (echo(&summary), false),
+        // A tool result is answered before the magic words are looked at again: the user's
+        // last text still holds them, and the agent must not loop calling the tool.
+        let tool_call = match (&request.schema, &request.tool_result) {
+            (None, None) => Action::find(last).and_then(|a| tools::call(&a, &request.tools)),
+            _ => None,
+        };
+        let (text, json_schema) = match (&request.schema, &request.tool_result, &tool_call) {
+            (Some(schema), _, _) => (schema::instance(schema).to_string(), true),
+            (None, Some(result), _) => (tools::result_reply(result), false),
+            (None, None, Some(call)) => (
+                format!("TOOL CALL {}: {}", call.name, call.input.as_text()),
+                false,
+            ),
+            (None, None, None) => (echo(&summary), false),
         };
         // Structured side requests (titles, routers) stay fast: slowing them would
         // only delay the turn the test wants to cancel, not make it cancellable.
@@ -58,6 +77,7 @@ impl Plan {
         Self {
             summary,
             text,
+            tool_call,
             json_schema,
             slow,
             fail,
@@ -93,6 +113,10 @@ impl Plan {
             Some(FAIL_WORD)
         } else if self.slow {
             Some(SLOW_WORD)
+        } else if let Some(call) = &self.tool_call {
+            Some(call.word)
+        } else if self.text.starts_with(tools::RESULT_PREFIX) {
+            Some("TOOL_RESULT")
         } else {
             None
         }
@@ -162,7 +186,7 @@ mod tests {
             model: "m".into(),
             stream,
             user_messages: texts.iter().map(|t| UserMessage::new([*t])).collect(),
-            schema: None,
+            ..ParsedRequest::default()
         }
     }
 
@@ -198,6 +222,28 @@ mod tests {
         let plan = Plan::new(&req, 1);
         assert_eq!(plan.text, r#"{"title":"fake"}"#);
         assert!(plan.json_schema && !plan.slow);
+    }
+
+    #[test]
+    fn magic_tool_words_call_an_offered_tool_and_results_are_quoted() {
+        let mut req = request(&["RUNCMD touch made_by_cmd"], true);
+        // Nothing offered (a title request): the usual echo.
+        let plan = Plan::new(&req, 1);
+        assert!(plan.tool_call.is_none());
+        assert!(plan.text.starts_with("ECHO"));
+        req.tools = vec![Offered::function("Bash")];
+        let plan = Plan::new(&req, 1);
+        assert_eq!(
+            plan.tool_call.as_ref().map(|c| c.name.as_str()),
+            Some("Bash")
+        );
+        assert_eq!(plan.magic(), Some("RUNCMD"));
+        // The tool's result comes back: answered in text, never a second call.
+        req.tool_result = Some("touch: cannot touch: denied".into());
+        let plan = Plan::new(&req, 1);
+        assert!(plan.tool_call.is_none());
+        assert_eq!(plan.text, "TOOL RESULT: touch: cannot touch: denied");
+        assert_eq!(plan.magic(), Some("TOOL_RESULT"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! tables and ad-hoc `acp:CMD ARGS`.
 
 use crate::config::{AgentConfig, Config};
+use cap_proto::policy::{Kind, Mode, Policy, Rule};
 use cap_proto::reply::AgentInfo;
 use cap_proto::{ErrorBody, ErrorCode};
 use std::collections::BTreeMap;
@@ -62,8 +63,66 @@ struct Builtin {
     program: &'static str,
     args: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
+    /// A file capd writes for the agent, passed with a flag (Gemini's policy).
+    file: Option<AgentFile>,
+    /// What the agent runs without asking, however it is started, when cap cannot make it
+    /// ask: it can then be held only to a policy that allows all of that.
+    unasked: Option<&'static str>,
     install: &'static str,
 }
+
+/// A file an agent is given on its command line: `FLAG <state dir>/NAME`, holding `content`.
+#[derive(Debug, Clone, Copy)]
+struct AgentFile {
+    flag: &'static str,
+    name: &'static str,
+    content: &'static str,
+}
+
+/// Gemini CLI's policy engine runs the shell commands it judges safe (`ls`, `echo`, `cat`, …)
+/// without asking, even where its rules say ask, and its reads and web search are allowed
+/// outright. A rule with an argument pattern is exempt from that judgement, so with these
+/// rules Gemini asks before every command, read and search, and the session's policy
+/// decides (docs/permissions.md). Loaded with `--policy`, over the user's own rules.
+const GEMINI_POLICY: AgentFile = AgentFile {
+    flag: "--policy",
+    name: "gemini-policy.toml",
+    content: "# Written by capd (docs/permissions.md): Gemini CLI asks before every shell\n\
+# command, read and web access, and cap's permission policy answers. The argsPattern\n\
+# turns off Gemini's own list of commands it would run without asking.\n\
+[[rule]]\n\
+toolName = \"run_shell_command\"\n\
+argsPattern = \".*\"\n\
+decision = \"ask_user\"\n\
+priority = 900\n\
+\n\
+[[rule]]\n\
+toolName = [\"read_file\", \"read_many_files\", \"glob\", \"grep_search\", \"list_directory\", \"google_web_search\", \"web_fetch\"]\n\
+decision = \"ask_user\"\n\
+priority = 900\n",
+};
+
+/// OpenCode runs its tools inside the project without asking unless its permission config
+/// says `ask`. The variable is merged over every config file, so whatever the user set, the
+/// agent asks and the session's policy decides (docs/permissions.md). Its own bookkeeping
+/// (`todowrite`, `task`, `skill`, `question`, `doom_loop`) is left as configured.
+const OPENCODE_ASKS: &str = r#"{"read":"ask","edit":"ask","glob":"ask","grep":"ask","list":"ask","bash":"ask","external_directory":"ask","webfetch":"ask","websearch":"ask","lsp":"ask"}"#;
+
+/// codex-acp takes its approval policy and sandbox from `CODEX_HOME/config.toml`; with
+/// `approval_policy = "never"` it would never ask. `untrusted` makes it ask before anything
+/// but Codex's own trusted commands, and the sandbox is left open because the session's
+/// policy is the wall, as for the `codex` app-server driver.
+const CODEX_ACP_ASKS: &[&str] = &[
+    "-c",
+    "approval_policy=\"untrusted\"",
+    "-c",
+    "sandbox_mode=\"danger-full-access\"",
+];
+
+/// What codex-acp 0.16 runs without asking whatever its configuration: Codex's trusted
+/// read-only commands (the `codex` app-server of 0.169 asks for them).
+const CODEX_ACP_UNASKED: &str =
+    "Codex's trusted commands (ls, cat, echo, grep, …) without asking, whatever cap sets";
 
 /// The built-ins of SPEC §5. Table-driven so adding an agent is one row.
 const BUILTINS: &[Builtin] = &[
@@ -73,6 +132,8 @@ const BUILTINS: &[Builtin] = &[
         program: "claude",
         args: &[],
         env: &[],
+        file: None,
+        unasked: None,
         install: "npm install -g @anthropic-ai/claude-code",
     },
     Builtin {
@@ -81,6 +142,8 @@ const BUILTINS: &[Builtin] = &[
         program: "openclaude",
         args: &[],
         env: &[],
+        file: None,
+        unasked: None,
         install: "npm install -g @gitlawb/openclaude",
     },
     Builtin {
@@ -89,6 +152,8 @@ const BUILTINS: &[Builtin] = &[
         program: "qodercli",
         args: &[],
         env: &[],
+        file: None,
+        unasked: None,
         install: "npm install -g @qoder-ai/qodercli",
     },
     Builtin {
@@ -97,6 +162,8 @@ const BUILTINS: &[Builtin] = &[
         program: "codex",
         args: &["app-server"],
         env: &[],
+        file: None,
+        unasked: None,
         install: "npm install -g @openai/codex",
     },
     Builtin {
@@ -104,7 +171,9 @@ const BUILTINS: &[Builtin] = &[
         protocol: Protocol::Acp,
         program: "opencode",
         args: &["acp"],
-        env: &[],
+        env: &[("OPENCODE_PERMISSION", OPENCODE_ASKS)],
+        file: None,
+        unasked: None,
         install: "npm install -g opencode-ai",
     },
     Builtin {
@@ -113,6 +182,8 @@ const BUILTINS: &[Builtin] = &[
         program: "gemini",
         args: &["--acp"],
         env: &[("GEMINI_CLI_NO_RELAUNCH", "true")],
+        file: Some(GEMINI_POLICY),
+        unasked: None,
         install: "npm install -g @google/gemini-cli",
     },
     Builtin {
@@ -121,14 +192,18 @@ const BUILTINS: &[Builtin] = &[
         program: "claude-agent-acp",
         args: &[],
         env: &[],
+        file: None,
+        unasked: None,
         install: "npm install -g @agentclientprotocol/claude-agent-acp",
     },
     Builtin {
         name: "codex-acp",
         protocol: Protocol::Acp,
         program: "codex-acp",
-        args: &[],
+        args: CODEX_ACP_ASKS,
         env: &[],
+        file: None,
+        unasked: Some(CODEX_ACP_UNASKED),
         install: "npm install -g @zed-industries/codex-acp",
     },
 ];
@@ -147,6 +222,21 @@ pub fn resolve(name: &str, config: &Config) -> Result<AgentSpec, ErrorBody> {
     let (spec, hint) = describe(name, config)?;
     if find_program(&spec.program).is_some() {
         let program = find_program(&spec.program).unwrap_or(spec.program.clone());
+        if let Some(file) = BUILTINS
+            .iter()
+            .find(|b| b.name == name && !config.agents.contains_key(name))
+            .and_then(|b| b.file)
+        {
+            write_agent_file(&file).map_err(|e| {
+                ErrorBody::new(
+                    ErrorCode::Agent,
+                    format!(
+                        "agent {name}: cannot write {}: {e}",
+                        agent_file_path(&file).display()
+                    ),
+                )
+            })?;
+        }
         return Ok(AgentSpec { program, ..spec });
     }
     Err(ErrorBody::new(
@@ -219,12 +309,19 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(b.program));
+    let mut args: Vec<String> = b.args.iter().map(|s| s.to_string()).collect();
+    if let Some(file) = &b.file {
+        args.extend([
+            file.flag.to_string(),
+            agent_file_path(file).display().to_string(),
+        ]);
+    }
     Ok((
         AgentSpec {
             name: b.name.to_string(),
             protocol: b.protocol,
             program,
-            args: b.args.iter().map(|s| s.to_string()).collect(),
+            args,
             env: b
                 .env
                 .iter()
@@ -238,6 +335,69 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
             b.install, b.program
         ),
     ))
+}
+
+/// Refuses, before anything starts, a policy that `agent` would not be held to: a built-in
+/// that runs some commands without asking can run only under `approve-all` with no rule that
+/// would refuse or ask about a command or a read. Never silently wider than asked.
+pub fn check_policy(agent: &str, config: &Config, policy: &Policy) -> Result<(), ErrorBody> {
+    let Some(unasked) = BUILTINS
+        .iter()
+        .find(|b| b.name == agent && !config.agents.contains_key(agent))
+        .and_then(|b| b.unasked)
+    else {
+        return Ok(());
+    };
+    let guarded = |r: &Rule| matches!(r.kind, Kind::Execute | Kind::Read);
+    let rule = policy
+        .rules
+        .deny
+        .iter()
+        .chain(&policy.rules.ask)
+        .find(|r| guarded(r));
+    let what = match (policy.mode, rule) {
+        (Mode::ApproveAll, None) => return Ok(()),
+        (Mode::ApproveAll, Some(rule)) => format!("the rule {rule}"),
+        (mode, _) => format!("--permissions {mode}"),
+    };
+    Err(ErrorBody::new(
+        ErrorCode::Usage,
+        format!(
+            "agent {agent} runs {unasked}, so cap cannot hold it to {what}; use --approve-all (with no deny or ask rule for execute or read), or the codex agent, which asks (docs/permissions.md)"
+        ),
+    ))
+}
+
+fn agent_file_path(file: &AgentFile) -> PathBuf {
+    cap_proto::paths::state_dir().join(file.name)
+}
+
+/// Writes an agent's file unless it already holds what it should: into a new private temp
+/// file, then renamed over the old one, so an agent starting meanwhile never reads half of it
+/// and a symlink planted at the path is replaced, never followed.
+fn write_agent_file(file: &AgentFile) -> std::io::Result<()> {
+    use crate::persist::files;
+    use std::io::{Read, Write};
+    let path = agent_file_path(file);
+    let mut current = String::new();
+    if files::open_read(&path, "agent file")
+        .and_then(|mut f| f.read_to_string(&mut current))
+        .is_ok()
+        && current == file.content
+    {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        files::create_private_dir(dir)?;
+    }
+    let temp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    let written = files::create_new(&temp, "agent file")
+        .and_then(|mut f| f.write_all(file.content.as_bytes()))
+        .and_then(|()| std::fs::rename(&temp, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 fn from_config(name: &str, cfg: &AgentConfig) -> Result<AgentSpec, ErrorBody> {
@@ -364,5 +524,75 @@ mod tests {
         assert_eq!(spec.protocol, Protocol::Acp);
         assert_eq!(spec.args, vec!["-c", "exit 0"]);
         assert_eq!(override_var("claude-acp"), "CAP_CLAUDE_ACP_BIN");
+    }
+
+    #[test]
+    fn an_agent_that_runs_commands_unasked_is_refused_any_policy_but_approve_all() {
+        let cfg = Config::default();
+        let policy = |mode: Mode, deny: &[&str]| Policy {
+            mode,
+            rules: cap_proto::policy::Rules {
+                deny: deny.iter().map(|r| r.parse().unwrap()).collect(),
+                ..Default::default()
+            },
+        };
+        for mode in [Mode::ApproveEdits, Mode::ApproveReads, Mode::DenyAll] {
+            let err = check_policy("codex-acp", &cfg, &policy(mode, &[])).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Usage);
+            assert!(
+                err.message.contains(&format!("--permissions {mode}")),
+                "{}",
+                err.message
+            );
+        }
+        assert!(check_policy("codex-acp", &cfg, &policy(Mode::ApproveAll, &[])).is_ok());
+        let err = check_policy(
+            "codex-acp",
+            &cfg,
+            &policy(Mode::ApproveAll, &["execute(rm*)"]),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("the rule execute(rm*)"),
+            "{}",
+            err.message
+        );
+        assert!(
+            check_policy(
+                "codex-acp",
+                &cfg,
+                &policy(Mode::ApproveAll, &["edit(/etc/**)"])
+            )
+            .is_ok(),
+            "an edit rule is held: edits ask"
+        );
+        for agent in ["claude", "codex", "gemini", "opencode", "claude-acp"] {
+            assert!(check_policy(agent, &cfg, &policy(Mode::DenyAll, &[])).is_ok());
+        }
+    }
+
+    #[test]
+    fn agents_that_would_act_without_asking_are_told_to_ask() {
+        let cfg = Config::default();
+        let (opencode, _) = describe("opencode", &cfg).unwrap();
+        let asks: serde_json::Value =
+            serde_json::from_str(&opencode.env["OPENCODE_PERMISSION"]).unwrap();
+        for tool in ["edit", "bash", "read", "external_directory", "webfetch"] {
+            assert_eq!(asks[tool], "ask", "{tool}");
+        }
+        let (gemini, _) = describe("gemini", &cfg).unwrap();
+        assert_eq!(gemini.args[..2], ["--acp", "--policy"]);
+        assert!(gemini.args[2].ends_with("gemini-policy.toml"));
+        assert!(GEMINI_POLICY.content.contains("argsPattern = \".*\""));
+        let (codex_acp, _) = describe("codex-acp", &cfg).unwrap();
+        assert_eq!(
+            codex_acp.args,
+            [
+                "-c",
+                "approval_policy=\"untrusted\"",
+                "-c",
+                "sandbox_mode=\"danger-full-access\""
+            ]
+        );
     }
 }

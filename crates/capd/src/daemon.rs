@@ -229,9 +229,11 @@ impl Daemon {
     /// Routes a request to a session (SPEC §2 "Acquire"): `--session`, else the plan of
     /// [`routing::plan`], applied here.
     pub fn acquire(&self, route: &Route, bind: bool) -> Result<Acquired, ErrorBody> {
+        let policy = self.policy(route.permissions.as_ref()).0;
         if let Some(sid) = &route.session {
             let mut state = self.lock();
             let handle = find(&state, sid)?.clone();
+            agents::check_policy(&handle.agent, &self.config, &policy)?;
             state.routed.insert(handle.id.clone(), Instant::now());
             return Ok(Acquired {
                 handle,
@@ -256,6 +258,8 @@ impl Daemon {
             }
         };
         let spec = agents::resolve(&agent, &self.config)?;
+        // An agent that cannot be held to the policy is refused before anything starts.
+        agents::check_policy(&agent, &self.config, &policy)?;
         if route.open == Some(OpenMode::Continue) && !spec.protocol.can_continue() {
             // Refused before anything is opened or rebound: a session that could only fail to
             // start would still replace the key's warm session and its record.

@@ -21,6 +21,16 @@ use std::sync::{Arc, Mutex};
 
 const INIT_ID: &str = "cap-init";
 
+/// Settings that make Claude Code ask before every command, read and web access. Its
+/// `default` mode runs the commands it judges read-only (`echo`, `ls`, `cat`, …) and reads
+/// inside the cwd without asking, which would let them past a policy that leaves commands to
+/// a person or refuses everything (`--deny-all`); an `ask` rule is checked before that
+/// judgement. Passed with `--settings`, merged over the user's own. The Claude ACP adapter
+/// gets the same through `_meta` (drivers/acp/permission.rs).
+pub fn ask_settings() -> Value {
+    json!({"permissions": {"ask": ["Bash", "Read", "Glob", "Grep", "WebFetch", "WebSearch"]}})
+}
+
 /// Open `can_use_tool` requests: request id → the tool's input (echoed back on allow).
 type Asks = Arc<Mutex<HashMap<String, Value>>>;
 
@@ -53,6 +63,7 @@ impl ClaudeDriver {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        args.extend(["--settings".to_string(), ask_settings().to_string()]);
         if let Some(m) = &spec.model {
             args.extend(["--model".to_string(), m.clone()]);
         }

@@ -289,6 +289,36 @@ where
     delta
 }
 
+/// The command inside a plain shell wrapper. Codex runs commands through a login shell and
+/// asks about `/bin/bash -lc 'touch x'` (codex-acp sends the same as a list of words); rules
+/// name the command itself (`execute(touch*)`), so a deny rule would never match the wrapped
+/// form. Anything else is kept as it is.
+pub(crate) fn unwrap_shell(command: &str) -> String {
+    shlex::split(command)
+        .and_then(|words| unwrap_shell_words(&words))
+        .unwrap_or_else(|| command.to_string())
+}
+
+/// [`unwrap_shell`] on a command given as words: the script, when the words are a shell, its
+/// `-c` (or `-lc`, `-l -c`) flag and one script.
+pub(crate) fn unwrap_shell_words(words: &[String]) -> Option<String> {
+    let is_shell = |p: &str| {
+        matches!(
+            std::path::Path::new(p).file_name().and_then(|n| n.to_str()),
+            Some("bash" | "sh" | "zsh" | "dash")
+        )
+    };
+    match words {
+        [shell, flag, script] if is_shell(shell) && matches!(flag.as_str(), "-c" | "-lc") => {
+            Some(script.clone())
+        }
+        [shell, login, flag, script] if is_shell(shell) && login == "-l" && flag == "-c" => {
+            Some(script.clone())
+        }
+        _ => None,
+    }
+}
+
 /// Shortens a tool input or output for display.
 pub(crate) fn summary(v: &serde_json::Value) -> String {
     let s = match v {
@@ -300,5 +330,28 @@ pub(crate) fn summary(v: &serde_json::Value) -> String {
         format!("{cut}…")
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_shell_wrapper_is_taken_off() {
+        assert_eq!(
+            unwrap_shell("/bin/bash -lc 'touch x && echo \"a b\"'"),
+            r#"touch x && echo "a b""#
+        );
+        assert_eq!(unwrap_shell("bash -c ls"), "ls");
+        assert_eq!(unwrap_shell("/bin/zsh -l -c 'git status'"), "git status");
+        assert_eq!(
+            unwrap_shell("python3 -c 'print(1)'"),
+            "python3 -c 'print(1)'"
+        );
+        assert_eq!(unwrap_shell("bash script.sh"), "bash script.sh");
+        assert_eq!(unwrap_shell("echo 'unclosed"), "echo 'unclosed");
+        let words = ["/bin/bash", "-lc", "touch x"].map(String::from);
+        assert_eq!(unwrap_shell_words(&words).as_deref(), Some("touch x"));
     }
 }

@@ -202,7 +202,7 @@ impl Handler for Reader {
                     "item/commandExecution/requestApproval" => Some(ToolUse {
                         tool: "shell".into(),
                         kind: Kind::Execute,
-                        subject: params["command"].as_str().map(str::to_string),
+                        subject: params["command"].as_str().map(super::unwrap_shell),
                     }),
                     "item/fileChange/requestApproval" => {
                         let item = params["itemId"].as_str().unwrap_or_default();

@@ -37,7 +37,7 @@ async fn approval_requests_become_permission_events_with_their_subject() {
         next_id: Arc::new(AtomicU64::new(10)),
         cwd: "/w".into(),
     };
-    let input = r#"{"id":5,"method":"item/commandExecution/requestApproval","params":{"itemId":"c1","command":"touch x"}}
+    let input = r#"{"id":5,"method":"item/commandExecution/requestApproval","params":{"itemId":"c1","command":"/bin/bash -lc 'touch x && echo \"a b\"'"}}
 {"method":"item/started","params":{"item":{"type":"fileChange","id":"f1","changes":[{"path":"/w/a","kind":"add","diff":""},{"path":"/etc/x","kind":"add","diff":""}]}}}
 {"id":6,"method":"item/fileChange/requestApproval","params":{"itemId":"f1"}}
 {"id":7,"method":"item/tool/requestUserInput","params":{}}
@@ -53,7 +53,8 @@ async fn approval_requests_become_permission_events_with_their_subject() {
     assert_eq!(asked.len(), 2);
     assert_eq!(
         (asked[0].kind, asked[0].subject.as_deref()),
-        (Kind::Execute, Some("touch x"))
+        (Kind::Execute, Some(r#"touch x && echo "a b""#)),
+        "the command is judged without Codex's shell wrapper"
     );
     assert_eq!(
         (asked[1].kind, asked[1].subject.as_deref()),

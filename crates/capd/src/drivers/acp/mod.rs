@@ -14,6 +14,8 @@
 //! every unknown kind through. The whole driver is a few hundred lines against ~80 extra
 //! crates and ~40 s of clean build on 2 cores for the SDK (docs/protocols.md).
 
+mod permission;
+
 use super::lines::{Lines, Lost, Segment};
 use super::process::Writer;
 use super::reader::Handler;
@@ -22,8 +24,8 @@ use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
-use cap_proto::policy::{Kind, ToolUse};
 use cap_proto::{StopReason, Usage};
+use permission::{Calls, outcome, session_meta, tool_use};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,6 +65,7 @@ impl AcpDriver {
             shared: shared.clone(),
             tools: HashMap::new(),
             cost_so_far: None,
+            calls: Calls::default(),
         };
         Ok(AcpDriver {
             conn: Conn::new(proc, lines, reader),
@@ -90,7 +93,10 @@ async fn open_session(
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);
     let can_list = caps["sessionCapabilities"]["list"].is_object();
-    let base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    let mut base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    if let Some(meta) = session_meta(&info) {
+        base["_meta"] = meta;
+    }
     if let OpenMode::Fork(source) = &spec.mode {
         if !caps["sessionCapabilities"]["fork"].is_object() {
             return Err(format!(
@@ -200,6 +206,8 @@ struct Reader {
     /// The session's cumulative cost from `usage_update` so far (a turn's cost is the
     /// increase).
     cost_so_far: Option<f64>,
+    /// What the agent told of each running tool call, for its permission requests.
+    calls: Calls,
 }
 
 impl Reader {
@@ -212,7 +220,7 @@ impl Handler for Reader {
     fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
-                let mut s = self.shared();
+                let mut s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                 if s.prompt_request == Some(id) {
                     s.prompt_request = None;
                     if let Ok(r) = &result
@@ -220,6 +228,7 @@ impl Handler for Reader {
                     {
                         out.push(DriverEvent::Usage(usage));
                     }
+                    self.calls.clear();
                     out.push(DriverEvent::TurnEnd(match result {
                         Ok(r) => TurnEnd {
                             ok: true,
@@ -242,7 +251,7 @@ impl Handler for Reader {
                 if method == "session/request_permission" {
                     // The session decides; the agent waits for `answer`.
                     let ask = id.to_string();
-                    let tool = tool_use(&params);
+                    let tool = tool_use(&self.calls.known(&params["toolCall"]));
                     self.shared()
                         .asks
                         .insert(ask.clone(), (id, params["options"].clone()));
@@ -274,6 +283,7 @@ impl Handler for Reader {
                 });
             }
             Incoming::Notification { method, params } if method == "session/update" => {
+                self.calls.update(&params["update"]);
                 out.extend(translate(&params["update"], &mut self.tools));
             }
             Incoming::Notification { method, params } => out.push(DriverEvent::Raw {
@@ -315,72 +325,6 @@ fn prompt_usage(u: &Value) -> Option<Usage> {
         cost_usd: None,
     };
     (!usage.is_empty()).then_some(usage)
-}
-
-/// Classifies a `session/request_permission` by its tool call's `kind` (an unknown or `other`
-/// kind counts as `execute`), with the command or path it acts on.
-fn tool_use(params: &Value) -> ToolUse {
-    let call = &params["toolCall"];
-    let raw = &call["rawInput"];
-    let kind = Kind::classify(call["kind"].as_str().unwrap_or("other"));
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(parts) => Some(
-            parts
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        _ => None,
-    };
-    let path = || {
-        call["locations"][0]["path"]
-            .as_str()
-            .or_else(|| {
-                ["file_path", "filePath", "path", "absolute_path"]
-                    .iter()
-                    .find_map(|k| raw[*k].as_str())
-            })
-            .map(str::to_string)
-    };
-    let subject = match kind {
-        Kind::Edit | Kind::Read => path(),
-        Kind::Fetch => raw["url"].as_str().map(str::to_string),
-        Kind::Execute => text(&raw["command"]),
-    }
-    .or_else(|| call["title"].as_str().map(str::to_string));
-    ToolUse {
-        tool: call["title"]
-            .as_str()
-            .or_else(|| call["kind"].as_str())
-            .unwrap_or("tool")
-            .to_string(),
-        kind,
-        subject,
-    }
-}
-
-/// The outcome that answers a request, choosing among the agent's options by their `kind`
-/// (option ids differ per agent). With no fitting option the request is cancelled, which
-/// every agent treats as a refusal.
-fn outcome(options: &Value, allow: bool) -> Value {
-    let kinds: &[&str] = if allow {
-        &["allow_once", "allow_always"]
-    } else {
-        &["reject_once", "reject_always"]
-    };
-    let options = options.as_array().cloned().unwrap_or_default();
-    let chosen = kinds.iter().find_map(|k| {
-        options
-            .iter()
-            .find(|o| o["kind"] == *k)
-            .and_then(|o| o["optionId"].as_str())
-    });
-    match chosen {
-        Some(id) => json!({"outcome": "selected", "optionId": id}),
-        None => json!({"outcome": "cancelled"}),
-    }
 }
 
 /// Maps one `session/update` to events. Unknown kinds pass through raw; replayed user text
@@ -475,48 +419,13 @@ pub(crate) fn fuzz_reader() -> impl Handler {
         })),
         tools: HashMap::new(),
         cost_so_far: None,
+        calls: Calls::default(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn request() -> Value {
-        json!({"options": [
-            {"optionId": "always", "kind": "allow_always"},
-            {"optionId": "once", "kind": "allow_once"},
-            {"optionId": "no", "kind": "reject_once"}],
-            "toolCall": {"title": "touch x"}})
-    }
-
-    #[test]
-    fn permissions_pick_options_by_kind() {
-        let r = request();
-        assert_eq!(outcome(&r["options"], true)["optionId"], "once");
-        assert_eq!(outcome(&r["options"], false)["optionId"], "no");
-        assert_eq!(outcome(&json!([]), true)["outcome"], "cancelled");
-    }
-
-    #[test]
-    fn permission_requests_are_classified_with_their_subject() {
-        let shell = json!({"toolCall": {"title": "touch x", "kind": "execute", "rawInput": {"command": "touch x"}}});
-        let t = tool_use(&shell);
-        assert_eq!(
-            (t.kind, t.subject.as_deref()),
-            (Kind::Execute, Some("touch x"))
-        );
-        let write = json!({"toolCall": {"title": "Write", "kind": "edit", "locations": [{"path": "/w/a.txt"}]}});
-        let t = tool_use(&write);
-        assert_eq!(
-            (t.kind, t.subject.as_deref()),
-            (Kind::Edit, Some("/w/a.txt"))
-        );
-        let other = json!({"toolCall": {"title": "bash: ls /", "kind": "other"}});
-        let t = tool_use(&other);
-        assert_eq!(t.kind, Kind::Execute, "unclassified is execute");
-        assert_eq!(t.subject.as_deref(), Some("bash: ls /"));
-    }
 
     #[tokio::test]
     async fn a_lost_prompt_reply_fails_the_turn_and_the_late_one_is_ignored() {
@@ -529,6 +438,7 @@ mod tests {
             shared: shared.clone(),
             tools: HashMap::new(),
             cost_so_far: None,
+            calls: Calls::default(),
         };
         let input = format!(
             r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"update":{{"sessionUpdate":"tool_call_update","rawOutput":"{pad}"}}}}}}
@@ -637,6 +547,7 @@ mod tests {
                 })),
                 tools: HashMap::new(),
                 cost_so_far: None,
+                calls: Calls::default(),
             };
             let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
             crate::drivers::reader::tests::check(&events, &written);
