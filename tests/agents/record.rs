@@ -28,7 +28,8 @@ fn usage(agent: &str) {
     if matches!(agent, "gemini" | "codex-acp") {
         let mut env = real_env();
         env.start_daemon();
-        let r = env.prompt_ok(&["-a", agent, "usage turn"]);
+        // codex-acp can only be run under approve-all (docs/permissions.md).
+        let r = env.prompt_ok(&["-a", agent, "--approve-all", "usage turn"]);
         assert!(r.get("usage").is_none(), "{agent} now reports usage: {r:#}");
         println!("e2e {agent}: reports no usage");
         return;

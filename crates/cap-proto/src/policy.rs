@@ -262,13 +262,19 @@ pub struct Policy {
 impl Policy {
     /// Deny rules, then allow rules, then ask rules, then the mode.
     pub fn evaluate(&self, tool: &ToolUse, cwd: &Path) -> (Verdict, DecidedBy) {
+        // A use whose subject the agent did not say cannot be shown to be outside a deny or
+        // ask pattern, so those rules hold for it; an allow pattern needs a subject that fits.
+        let unknown = |r: &Rule| r.kind == tool.kind && tool.subject.is_none();
         let by_rules = [
-            (Verdict::Deny, &self.rules.deny),
-            (Verdict::Allow, &self.rules.allow),
-            (Verdict::Ask, &self.rules.ask),
+            (Verdict::Deny, &self.rules.deny, true),
+            (Verdict::Allow, &self.rules.allow, false),
+            (Verdict::Ask, &self.rules.ask, true),
         ];
-        for (verdict, rules) in by_rules {
-            if let Some(rule) = rules.iter().find(|r| r.matches(tool, cwd)) {
+        for (verdict, rules, cautious) in by_rules {
+            let hit = rules
+                .iter()
+                .find(|r| r.matches(tool, cwd) || (cautious && unknown(r)));
+            if let Some(rule) = hit {
                 return (verdict, DecidedBy::Rule(format!("{verdict}:{rule}")));
             }
         }
@@ -501,6 +507,27 @@ mod tests {
         assert_eq!(verdict(&p, &exec("cargo test --all")), Verdict::Allow);
         assert_eq!(verdict(&p, &exec("cargo build")), Verdict::Ask);
         assert_eq!(verdict(&p, &edit("x")), Verdict::Deny);
+    }
+
+    #[test]
+    fn a_use_without_a_subject_is_held_by_deny_and_ask_patterns_but_not_allowed_by_one() {
+        let blind = ToolUse {
+            tool: "Read".into(),
+            kind: Kind::Read,
+            subject: None,
+        };
+        let p = policy(Mode::ApproveAll, &[("read(*secret*)", Verdict::Deny)]);
+        assert_eq!(verdict(&p, &blind), Verdict::Deny);
+        let p = policy(Mode::ApproveReads, &[("execute(ls*)", Verdict::Allow)]);
+        let no_cmd = ToolUse {
+            subject: None,
+            ..exec("")
+        };
+        assert_eq!(
+            verdict(&p, &no_cmd),
+            Verdict::Ask,
+            "an allow pattern needs a subject"
+        );
     }
 
     #[test]
