@@ -21,10 +21,11 @@ use std::path::{Path, PathBuf};
 /// Version of the state file layout.
 pub const STATE_VERSION: u32 = 1;
 
-/// The largest state file capd loads. A record is a few hundred bytes, so this is tens of
-/// thousands of conversations; anything bigger is damage (or not ours), and reading it whole
+/// The largest state file capd loads. A key's record is about 250 bytes as saved, so this is
+/// about a million keys (300,000 keys make a 70-80 MiB file, and users with scripts that make a
+/// key per task do get there); anything bigger is damage (or not ours), and reading it whole
 /// would cost that much memory.
-pub const MAX_STATE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_STATE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The whole state file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -116,12 +117,17 @@ pub fn load(path: &Path) -> Result<(Persisted, Option<String>), PersistError> {
         );
     }
     // The version first: a newer layout must never be read (and then rewritten) as this one,
-    // which would silently drop everything this capd does not know about.
-    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
+    // which would silently drop everything this capd does not know about. Only the version is
+    // kept from this pass (the rest is skipped, not built), so a large file is never held as
+    // a `serde_json::Value` tree, which costs several times the file's size.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return keep_aside(path, "corrupt", "is corrupt (not a JSON object)");
+    }
+    let header: Header = match serde_json::from_slice(&bytes) {
+        Ok(h) => h,
         Err(e) => return keep_aside(path, "corrupt", &format!("is corrupt ({e})")),
     };
-    match value.get("version").and_then(serde_json::Value::as_u64) {
+    match header.version.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(STATE_VERSION) => {}
         Some(v) => {
             let why = format!(
@@ -137,10 +143,17 @@ pub fn load(path: &Path) -> Result<(Persisted, Option<String>), PersistError> {
         }
         None => return keep_aside(path, "corrupt", "is corrupt (no numeric \"version\")"),
     }
-    match serde_json::from_value::<Persisted>(value) {
+    match serde_json::from_slice::<Persisted>(&bytes) {
         Ok(p) => Ok((p, None)),
         Err(e) => keep_aside(path, "corrupt", &format!("is corrupt ({e})")),
     }
+}
+
+/// The state file's version alone; every other field is skipped unread.
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default)]
+    version: Option<serde_json::Value>,
 }
 
 /// Renames an unusable state file to a fresh `<path>.<tag>-<unix time>[-N]` and says so.
