@@ -11,6 +11,7 @@ pub mod drivers;
 mod handlers;
 pub mod persist;
 pub mod routing;
+pub mod saver;
 pub mod server;
 pub mod session;
 
@@ -61,6 +62,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     server::serve(d.clone(), listener).await;
     tracing::info!("shutting down: ending every session");
     d.end_all().await;
+    // The last state reaches the disk before the daemon exits.
+    d.flush_state().await;
     let _ = std::fs::remove_file(cap_proto::paths::pid_file(&opts.socket));
     drop(guard);
     tracing::info!("capd stopped");
@@ -79,7 +82,7 @@ async fn sweeper(d: std::sync::Arc<Daemon>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => { d.sweep(); }
+            _ = tick.tick() => { let _ = d.sweep(); }
             _ = stop.wait_for(|s| *s) => return,
         }
     }

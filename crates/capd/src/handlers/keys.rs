@@ -36,11 +36,10 @@ pub fn handle(d: &Daemon) -> Reply {
     let records = state
         .table
         .records
-        .keys
         .iter()
         .flat_map(|(key, rec)| {
             rec.agents.iter().map(move |(agent, r)| Record {
-                key: key.clone(),
+                key: key.to_string(),
                 agent: agent.clone(),
                 cwd: r.cwd.clone(),
                 native_id: r.native_id.clone(),

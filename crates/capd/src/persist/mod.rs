@@ -12,6 +12,7 @@
 //! the state path is refused (see [`files`]).
 
 pub mod files;
+pub mod records;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -219,24 +220,28 @@ fn keep_aside_with(
 }
 
 /// Writes the state file atomically: a new 0600 temp file in the same (0700) directory,
-/// fsync, rename. The temp file is created exclusively and never through a symlink.
-pub fn save(path: &Path, state: &Persisted) -> std::io::Result<()> {
+/// fsync, rename. The temp file is created exclusively and never through a symlink. The JSON
+/// streams into the file through a buffer, so a large state is never held twice in memory.
+///
+/// `state` is a [`Persisted`], or a [`records::Snapshot`], which serialises to the same bytes.
+pub fn save<T: Serialize>(path: &Path, state: &T) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     files::create_private_dir(dir)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    let body = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
     if std::fs::symlink_metadata(&tmp).is_ok() {
         // Left by a crash of a process with our pid, or planted: remove whatever it is (a
         // link is removed, not followed) and create our own.
         std::fs::remove_file(&tmp)?;
     }
-    let mut file = files::create_new(&tmp, "temp state file")?;
-    let written = file
-        .write_all(&body)
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
+    let file = files::create_new(&tmp, "temp state file")?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let written = serde_json::to_writer_pretty(&mut out, state)
+        .map_err(std::io::Error::other)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .and_then(|()| out.get_ref().sync_all())
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);

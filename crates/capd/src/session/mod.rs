@@ -89,6 +89,9 @@ pub enum Change {
     FellBack,
     /// The actor stopped on its own (its agent could not start): drop it from the tables.
     Ended,
+    /// Not a change and never sent by an actor: a marker the daemon acknowledges once every
+    /// change sent before it is applied and on disk (`Daemon::settled`).
+    Barrier,
 }
 
 /// A [`Change`] of one session, sent up the daemon's channel.
