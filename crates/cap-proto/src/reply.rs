@@ -133,12 +133,16 @@ pub struct Record {
     pub current: bool,
 }
 
-/// The answer to `keys`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The answer to `keys`, or one part of it when streamed (see
+/// [`KeysRequest`](crate::request::KeysRequest)).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KeysReport {
     pub bindings: Vec<Binding>,
     pub parked: Vec<Parked>,
     pub records: Vec<Record>,
+    /// More `keys` replies follow (streamed only; absent on the last one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
 }
 
 /// A plain acknowledgement with a human message.

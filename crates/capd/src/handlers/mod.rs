@@ -45,7 +45,7 @@ pub async fn dispatch(d: &Arc<Daemon>, id: u64, op: Op, out: &Out) {
         Op::End(t) => end::handle(d, t).await,
         Op::Bind(b) => bind::handle(d, b).await,
         Op::Unbind(k) => unbind::handle(d, k).await,
-        Op::Keys => keys::handle(d),
+        Op::Keys(r) => return keys::handle(d, id, r, out).await,
         Op::Cancel(t) => cancel::handle(d, t).await,
         Op::Result(r) => result::handle(d, r),
         Op::Decide(r) => decide::handle(d, r).await,
