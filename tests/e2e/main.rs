@@ -8,6 +8,7 @@ mod drivers;
 mod healing;
 mod hostile;
 mod interrupt;
+mod large_state;
 mod limits;
 mod misbehave;
 mod permissions;
