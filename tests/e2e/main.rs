@@ -5,6 +5,7 @@ mod chaos;
 mod cli;
 mod client;
 mod drivers;
+mod flood;
 mod healing;
 mod hostile;
 mod interrupt;
