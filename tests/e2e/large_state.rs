@@ -90,6 +90,28 @@ fn three_hundred_thousand_keys_are_listed_and_a_save_never_stalls_the_daemon() {
     );
     assert_eq!(count(&saved, b"\"large-key-"), KEYS);
 
+    // On the wire: parts with `more` until the last; a client that does not stream gets an
+    // error naming the fix rather than a line over the limit it would have to drop.
+    let mut raw = Raw::hello(&env.socket);
+    raw.send_line(r#"{"id":2,"op":"keys","stream":true}"#);
+    let (mut parts, mut listed) = (0, 0);
+    loop {
+        let reply = raw.recv();
+        assert_eq!(reply["id"], 2, "{reply}");
+        parts += 1;
+        listed += reply["keys"]["records"].as_array().map_or(0, Vec::len);
+        if reply["keys"].get("more").is_none() {
+            break;
+        }
+        assert_eq!(reply["keys"]["more"], true, "{reply}");
+    }
+    assert_eq!(listed, KEYS + 1);
+    assert!(parts > 10, "{parts} parts for {KEYS} records");
+    raw.send_line(r#"{"id":3,"op":"keys"}"#);
+    let reply = raw.recv();
+    let message = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("update"), "{reply}");
+
     let table = env.cap(&["keys"]);
     assert_eq!(code(&table), 0, "{}", text(&table.stderr));
     let rows = text(&table.stdout)
@@ -98,4 +120,20 @@ fn three_hundred_thousand_keys_are_listed_and_a_save_never_stalls_the_daemon() {
         .count();
     assert_eq!(rows, KEYS, "the text table lists every key");
     env.stop_daemon();
+}
+
+/// A client from before streaming sends a bare `keys` and still gets one reply of today's
+/// shape, without `more`.
+#[test]
+fn a_client_that_does_not_stream_gets_one_keys_reply() {
+    let mut env = Env::new();
+    env.start_daemon();
+    env.prompt_ok(&["--key", "k", "hi"]);
+    let mut raw = Raw::hello(&env.socket);
+    raw.send_line(r#"{"id":2,"op":"keys"}"#);
+    let reply = raw.recv();
+    assert_eq!(reply["id"], 2, "{reply}");
+    assert_eq!(reply["keys"]["bindings"][0]["key"], "k", "{reply}");
+    assert_eq!(reply["keys"]["records"][0]["key"], "k", "{reply}");
+    assert!(reply["keys"].get("more").is_none(), "{reply}");
 }
