@@ -112,11 +112,29 @@ fn a_truncated_state_file_is_kept_aside() {
 #[test]
 fn a_huge_state_file_is_kept_aside() {
     let mut env = Env::new();
-    // Valid JSON, but padded past the 16 MiB limit: capd must not read it whole.
-    let mut huge = std::fs::read(FIXTURE).unwrap();
-    huge.resize(17 * 1024 * 1024, b' ');
-    plant_state(&env, &huge);
-    assert_kept_aside_and_serving(&mut env, &huge, "toolarge", "MiB limit");
+    // The fixture, extended past the 256 MiB limit with a hole (a sparse file, so the test
+    // writes no 256 MiB): capd must not read it at all.
+    let fixture = std::fs::read(FIXTURE).unwrap();
+    let state = plant_state(&env, &fixture);
+    let size = 256 * 1024 * 1024 + 1;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&state)
+        .unwrap()
+        .set_len(size)
+        .unwrap();
+    env.start_daemon();
+    assert_eq!(env.prompt_ok(&["hi"])["output"], "ECHO[turns=1]: hi");
+    let kept = kept_aside(&state, "toolarge");
+    assert_eq!(kept.len(), 1, "not kept aside: {}", env.daemon_log());
+    assert_eq!(std::fs::metadata(&kept[0]).unwrap().len(), size);
+    let mut head = vec![0; fixture.len()];
+    std::io::Read::read_exact(&mut std::fs::File::open(&kept[0]).unwrap(), &mut head).unwrap();
+    assert!(head == fixture, "copy differs");
+    let log = env.daemon_log();
+    assert!(log.contains("MiB limit"), "no clear warning: {log}");
+    let fresh: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert!(fresh["keys"][env.key()].is_object(), "{fresh}");
 }
 
 /// D8: as an ordinary user (root reads anything), a state file capd cannot read is kept

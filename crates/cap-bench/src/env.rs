@@ -77,6 +77,16 @@ impl BenchEnv {
         c
     }
 
+    /// The state file capd loads at start (`$XDG_STATE_HOME/cap/state.json`).
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.path().join("state").join("cap").join("state.json")
+    }
+
+    /// The directory every `cap` runs in.
+    pub fn work(&self) -> &std::path::Path {
+        &self.work
+    }
+
     /// `cap prompt --agent AGENT --key KEY TEXT`, in json format when `json`.
     pub fn prompt(&self, agent: &str, key: &str, text: &str, json: bool) -> Command {
         let mut c = self.cap();

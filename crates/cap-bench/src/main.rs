@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `--only GROUP` runs one group, e.g. `--only load` (64 clients × 100 prompts, the figures
-//! in docs/reliability.md).
+//! in docs/reliability.md), or `--only state` (300,000 remembered keys: new-key prompts and
+//! `status` while capd saves, docs/benchmarks.md).
 //!
 //! Everything runs on this machine over local sockets, every daemon lives in its own temporary
 //! directory, and every measurement is bounded in count (`--n`, …) and in time (`--budget`).
@@ -72,6 +73,12 @@ pub struct Opts {
     /// Keys the load clients share.
     #[arg(long, default_value_t = 8)]
     pub load_keys: usize,
+    /// Remembered keys in the state file of the large-state measurement.
+    #[arg(long, default_value_t = 300_000)]
+    pub state_keys: usize,
+    /// New-key prompts (and quiet `status` samples) of the large-state measurement.
+    #[arg(long, default_value_t = 20)]
+    pub state_n: usize,
     /// Run only this measurement group.
     #[arg(long, value_enum)]
     pub only: Option<Group>,
@@ -86,6 +93,7 @@ pub enum Group {
     Memory,
     Huge,
     Load,
+    State,
 }
 
 impl Opts {
@@ -190,6 +198,10 @@ fn run(opts: &Opts) -> anyhow::Result<bool> {
     if wanted(Group::Load) {
         progress("load: many clients, many prompts, shared keys");
         section("load", measure::load::run(opts, &bins));
+    }
+    if wanted(Group::State) {
+        progress("large state: new-key prompts and status with many remembered keys");
+        section("large state", measure::state::run(opts, &bins));
     }
     println!("{}", report::render(&machine, &rows));
     Ok(ok)

@@ -294,6 +294,25 @@ mod tests {
         assert!(matches!(ok.op, Op::Sessions));
     }
 
+    /// Clients from before streaming send a bare `keys`; it still parses, as one reply.
+    #[test]
+    fn keys_with_and_without_stream() {
+        let old = parse_request(br#"{"id":3,"op":"keys"}"#).unwrap();
+        assert!(matches!(old.op, Op::Keys(k) if !k.stream));
+        let new = parse_request(br#"{"id":4,"op":"keys","stream":true}"#).unwrap();
+        assert!(matches!(new.op, Op::Keys(k) if k.stream));
+        // The last (or only) reply carries no `more`, so older clients see today's shape.
+        let last = crate::reply::KeysReport::default();
+        assert_eq!(
+            serde_json::to_string(&last).unwrap(),
+            r#"{"bindings":[],"parked":[],"records":[]}"#
+        );
+        let part: crate::reply::KeysReport =
+            serde_json::from_str(r#"{"bindings":[],"parked":[],"records":[],"more":true}"#)
+                .unwrap();
+        assert!(part.more);
+    }
+
     #[test]
     fn prompt_round_trips() {
         let line =

@@ -138,8 +138,9 @@ pub struct Record {
     pub current: bool,
 }
 
-/// The answer to `keys`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The answer to `keys`, or one part of it when streamed (see
+/// [`KeysRequest`](crate::request::KeysRequest)).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KeysReport {
     pub bindings: Vec<Binding>,
     pub parked: Vec<Parked>,
@@ -147,6 +148,9 @@ pub struct KeysReport {
     /// What each key has spent, with every agent, where the agents report it.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub usage: std::collections::BTreeMap<String, crate::event::Usage>,
+    /// More `keys` replies follow (streamed only; absent on the last one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
 }
 
 /// A plain acknowledgement with a human message.

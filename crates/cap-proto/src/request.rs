@@ -40,7 +40,7 @@ pub enum Op {
     /// Forget what a key has spent, so its budget allows prompts again.
     ResetBudget(KeyRequest),
     /// List bindings, the suspended pool and remembered records.
-    Keys,
+    Keys(KeysRequest),
     /// Cancel the running turn of a session.
     Cancel(TargetRequest),
     /// Follow a session's events live.
@@ -222,6 +222,20 @@ pub struct ForkRequest {
     pub to_key: String,
 }
 
+/// `keys`: bindings, the suspended pool and remembered records.
+///
+/// `{"op":"keys"}` (what clients before streaming send) gets the whole list in one `keys`
+/// reply, or an error when it cannot fit in one line. With `stream`, the list comes as
+/// several `keys` replies: every one but the last says `"more": true`, and their lists
+/// concatenate to the whole (bindings first, then parked sessions, then records, each in key
+/// order; a daemon that does not stream ignores the field and sends one reply, which has no
+/// `more`). A state of hundreds of thousands of keys is far over one line's 16 MiB.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeysRequest {
+    #[serde(default)]
+    pub stream: bool,
+}
+
 /// `bind KEY SESSION`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BindRequest {
@@ -270,6 +284,7 @@ impl_into_op!(
     DecideRequest => Decide,
     ForkRequest => Fork,
     KeyRequest => Unbind,
+    KeysRequest => Keys,
 );
 
 impl Op {
@@ -285,7 +300,7 @@ impl Op {
             Op::Bind(_) => "bind",
             Op::Unbind(_) => "unbind",
             Op::ResetBudget(_) => "reset_budget",
-            Op::Keys => "keys",
+            Op::Keys(_) => "keys",
             Op::Cancel(_) => "cancel",
             Op::Attach(_) => "attach",
             Op::Result(_) => "result",

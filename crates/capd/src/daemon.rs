@@ -3,15 +3,22 @@
 //! The tables (bindings, pool, records) and the map of live sessions sit behind one mutex,
 //! taken once per unit of work and never held across an `await`. A request is routed by
 //! [`routing::plan`], a pure function of the tables and the sessions' published snapshots;
-//! the plan is applied to the tables and saved under the lock, and the sessions' actors get
-//! their messages (park, unpark, shut down) after it is released. Sessions report back only
+//! the plan is applied to the tables under the lock, and the sessions' actors get their
+//! messages (park, unpark, shut down) after it is released. Sessions report back only
 //! through the daemon's own channel of [`Up`] changes, which [`Daemon::changes`] applies.
+//!
+//! Nothing is written to disk under the lock. A change that touches what the state file
+//! holds bumps the tables' generation and notifies the [`Saver`], which writes a snapshot on
+//! its own; the caller gets a [`Saved`] to wait on before it answers, so "the change is on
+//! disk when the client hears back" still holds, without any other request waiting for it.
 
 use crate::agents;
 use crate::config::Config;
 use crate::drivers::{Factory, OpenMode, Spawner};
 use crate::persist;
+use crate::persist::records::Records;
 use crate::routing::{self, Facts, Live, Table, Target, Want};
+use crate::saver::{self, Saved, Saver};
 use crate::session::{self, Change, SessionHandle, Up};
 use cap_proto::policy::Policy;
 use cap_proto::reply::{SessionInfo, SessionState};
@@ -40,6 +47,8 @@ pub struct Daemon {
     /// Where sessions send their changes; [`Daemon::changes`] owns the receiver.
     up: mpsc::UnboundedSender<Up>,
     state: Mutex<State>,
+    /// Writes the state file; told of every change that touches it.
+    saver: Saver,
     /// Fires once when the daemon should shut down.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -51,6 +60,8 @@ pub struct State {
     /// When a request was last routed to each session: a session picked but not yet given
     /// its prompt counts as used, so the sweep and evictions prefer others.
     routed: HashMap<String, Instant>,
+    /// Counts the changes to what the state file holds; the saver acknowledges by it.
+    generation: u64,
 }
 
 impl State {
@@ -84,6 +95,8 @@ pub struct Acquired {
     pub how: How,
     /// What routing did that the caller should hear of (evictions).
     pub notices: Vec<(StatusKind, String)>,
+    /// Routing's change to the state file, to be on disk before the caller's last reply.
+    pub saved: Saved,
 }
 
 /// Messages for actors, sent once the lock is released.
@@ -123,21 +136,31 @@ impl Daemon {
         factory: Arc<dyn Factory>,
     ) -> Arc<Daemon> {
         let (up, rx) = mpsc::unbounded_channel();
-        let d = Arc::new(Daemon {
-            config,
-            paths,
-            started: Instant::now(),
-            factory,
-            up,
-            state: Mutex::new(State {
-                sessions: HashMap::new(),
-                table: Table {
-                    records,
-                    ..Table::default()
-                },
-                routed: HashMap::new(),
-            }),
-            shutdown: tokio::sync::watch::channel(false).0,
+        let write = saver::state_writer(paths.state_file.clone());
+        let d = Arc::new_cyclic(|me: &std::sync::Weak<Daemon>| {
+            let me = me.clone();
+            // The saver's view of the tables: a short lock for an O(1) snapshot. A weak
+            // reference, so the saver never keeps a dropped daemon alive.
+            let source: saver::Source = Box::new(move || {
+                let d = me.upgrade()?;
+                let state = d.lock();
+                Some((state.generation, state.table.snapshot()))
+            });
+            Daemon {
+                config,
+                paths,
+                started: Instant::now(),
+                factory,
+                up,
+                state: Mutex::new(State {
+                    sessions: HashMap::new(),
+                    table: Table::with_records(Records::from_persisted(records)),
+                    routed: HashMap::new(),
+                    generation: 0,
+                }),
+                saver: Saver::spawn(source, write),
+                shutdown: tokio::sync::watch::channel(false).0,
+            }
         });
         tokio::spawn(d.clone().changes(rx));
         d
@@ -159,8 +182,16 @@ impl Daemon {
 
     fn apply_up(&self, up: Up) {
         let mut state = self.lock();
+        // The actor waits for `applied` before its turn's last event: it fires once a write
+        // that includes this change is done (at once when nothing on disk changes).
         let sid = up.session.as_str();
         match up.change {
+            Change::Barrier => {
+                // Everything sent before it is applied (the channel keeps order): ack once
+                // what the tables hold now is on disk.
+                self.saver.changed_with(state.generation, up.applied);
+                return;
+            }
             Change::NativeId(native) => {
                 if let Some(h) = state.sessions.get(sid).cloned()
                     && state.table.routes_to(&h.home_key, &h.agent, sid)
@@ -172,7 +203,6 @@ impl Daemon {
                         Some(native),
                         h.model.clone(),
                     );
-                    self.save(&state);
                 }
             }
             Change::FellBack => {
@@ -183,31 +213,27 @@ impl Daemon {
                     state
                         .table
                         .remember(&h.home_key, &h.agent, cwd, None, model);
-                    self.save(&state);
                 }
             }
             Change::Spent(usage) => {
-                if let Some(h) = state.sessions.get(sid).cloned() {
-                    let key = state
-                        .table
-                        .records
-                        .keys
-                        .entry(h.home_key.clone())
-                        .or_default();
-                    key.usage.add(&usage);
-                    self.save(&state);
+                if let Some(key) = state.sessions.get(sid).map(|h| h.home_key.clone()) {
+                    state.table.spend(&key, &usage);
                 }
             }
             Change::Ended => {
                 if state.sessions.remove(sid).is_some() {
                     state.table.forget_session(sid);
                     state.routed.remove(sid);
-                    self.save(&state);
                 }
             }
         }
-        drop(state);
-        let _ = up.applied.send(());
+        if state.table.take_dirty() {
+            state.generation += 1;
+            self.saver.changed_with(state.generation, up.applied);
+        } else {
+            drop(state);
+            let _ = up.applied.send(());
+        }
     }
 
     /// Locks the state. A poisoned lock still yields the data: one panicking handler must
@@ -216,14 +242,36 @@ impl Daemon {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Saves the routing tables; a failure is logged, never fatal (the next change retries).
-    fn save(&self, state: &State) {
-        if let Err(e) = persist::save(&self.paths.state_file, &state.table.snapshot()) {
-            tracing::error!(
-                "cannot save state to {}: {e}",
-                self.paths.state_file.display()
-            );
+    /// Tells the saver when the tables' saved part changed; call it under the lock, right
+    /// after the change, so notices keep the changes' order. The returned [`Saved`] resolves
+    /// once the change is on disk (a failed write is logged, never fatal: the next retries).
+    fn note(&self, state: &mut State) -> Saved {
+        if !state.table.take_dirty() {
+            return Saved::nothing();
         }
+        state.generation += 1;
+        self.saver.changed(state.generation)
+    }
+
+    /// Returns once every session change sent before this call is applied and on disk.
+    /// `open` uses it: the native id the agent named at start (sent up before the session
+    /// reported ready) must be saved before the caller hears of the session.
+    pub async fn settled(&self) {
+        let (applied, rx) = tokio::sync::oneshot::channel();
+        let up = Up {
+            session: String::new(),
+            change: Change::Barrier,
+            applied,
+        };
+        // Unsent or dropped (the daemon is stopping): nothing more will be applied anyway.
+        if self.up.send(up).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Returns once every change so far is on disk: the last thing a stopping daemon does.
+    pub async fn flush_state(&self) {
+        self.saver.flush().await;
     }
 
     /// Routes a request to a session (SPEC §2 "Acquire"): `--session`, else the plan of
@@ -240,6 +288,7 @@ impl Daemon {
                 key: None,
                 how: How::Reused,
                 notices: Vec::new(),
+                saved: Saved::nothing(),
             });
         }
         let key = route
@@ -348,7 +397,7 @@ impl Daemon {
             }
         };
         state.routed.insert(handle.id.clone(), Instant::now());
-        self.save(&state);
+        let saved = self.note(&mut state);
         drop(state);
         fx.send();
         Ok(Acquired {
@@ -356,6 +405,7 @@ impl Daemon {
             key: Some(key),
             how,
             notices,
+            saved,
         })
     }
 
@@ -465,7 +515,6 @@ impl Daemon {
             .lock()
             .table
             .records
-            .keys
             .get(key)
             .and_then(|r| r.usage.cost_usd)
             .unwrap_or(0.0);
@@ -483,10 +532,10 @@ impl Daemon {
     /// Forgets what `key` has spent; returns what it had, if anything.
     pub fn reset_spending(&self, key: &str) -> Option<cap_proto::Usage> {
         let mut state = self.lock();
-        let rec = state.table.records.keys.get_mut(key)?;
-        let spent = std::mem::take(&mut rec.usage);
-        self.save(&state);
-        (!spent.is_empty()).then_some(spent)
+        let spent = state.table.reset_spending(key);
+        // Not awaited: the reply reports the cleared total; the file follows shortly.
+        let _ = self.note(&mut state);
+        spent
     }
 
     /// Finds the session an open permission question (`<session id>.<n>`) belongs to.
@@ -503,7 +552,7 @@ impl Daemon {
     }
 
     /// `cap bind KEY ID`.
-    pub fn bind(&self, key: &str, sid: &str) -> Result<(), ErrorBody> {
+    pub fn bind(&self, key: &str, sid: &str) -> Result<Saved, ErrorBody> {
         let mut state = self.lock();
         let handle = find(&state, sid)?.clone();
         let live = state.live();
@@ -524,15 +573,15 @@ impl Daemon {
             native,
             handle.model.clone(),
         );
-        self.save(&state);
+        let saved = self.note(&mut state);
         drop(state);
         fx.send();
-        Ok(())
+        Ok(saved)
     }
 
     /// `cap unbind KEY`: the key no longer leads to its session (which stays live, reachable
     /// by id), and the key's record of that agent is forgotten so the next prompt starts fresh.
-    pub fn unbind(&self, key: &str) -> Result<String, ErrorBody> {
+    pub fn unbind(&self, key: &str) -> Result<(String, Saved), ErrorBody> {
         let mut state = self.lock();
         let Some(sid) = state.table.bindings.remove(key) else {
             return Err(ErrorBody::new(
@@ -543,13 +592,13 @@ impl Daemon {
         if let Some(agent) = state.sessions.get(&sid).map(|h| h.agent.clone()) {
             state.table.forget_record(key, &agent);
         }
-        self.save(&state);
-        Ok(sid)
+        let saved = self.note(&mut state);
+        Ok((sid, saved))
     }
 
     /// Removes a session from every table; `forget` also drops its key's record (`cap end`).
     /// Returns the handle so the caller can shut it down outside the lock.
-    pub fn remove(&self, sid: &str, forget: bool) -> Result<SessionHandle, ErrorBody> {
+    pub fn remove(&self, sid: &str, forget: bool) -> Result<(SessionHandle, Saved), ErrorBody> {
         let mut state = self.lock();
         let handle = find(&state, sid)?.clone();
         state.sessions.remove(sid);
@@ -558,8 +607,8 @@ impl Daemon {
         if forget {
             state.table.forget_record(&handle.home_key, &handle.agent);
         }
-        self.save(&state);
-        Ok(handle)
+        let saved = self.note(&mut state);
+        Ok((handle, saved))
     }
 
     /// Forgets a session whose agent never started, with its key's binding and record (a
@@ -570,7 +619,7 @@ impl Daemon {
         state.routed.remove(&h.id);
         state.table.forget_session(&h.id);
         state.table.forget_record(&h.home_key, &h.agent);
-        self.save(&state);
+        let _ = self.note(&mut state);
     }
 
     /// Where transcripts go; `None` when `transcripts = false`.
@@ -599,9 +648,9 @@ impl Daemon {
 
     /// The idle sweep: ends sessions idle (or parked) longer than `idle_timeout`, never busy
     /// ones, and keeps their records so the next prompt resumes transparently.
-    pub fn sweep(&self) -> Vec<String> {
+    pub fn sweep(&self) -> (Vec<String>, Saved) {
         let Some(limit) = self.config.idle_timeout() else {
-            return Vec::new();
+            return (Vec::new(), Saved::nothing());
         };
         let mut state = self.lock();
         let stale = routing::stale(&state.live(), Instant::now(), limit);
@@ -611,15 +660,13 @@ impl Daemon {
             state.routed.remove(sid);
             fx.end.extend(state.sessions.remove(sid));
         }
-        if !stale.is_empty() {
-            self.save(&state);
-        }
+        let saved = self.note(&mut state);
         drop(state);
         for h in &fx.end {
             tracing::info!(session = %h.id, agent = %h.agent, "idle sweep ended the session; its key resumes it on the next prompt");
         }
         fx.send();
-        stale
+        (stale, saved)
     }
 
     /// A snapshot of one session for `sessions`, `show` and `open`.

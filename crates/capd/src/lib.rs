@@ -12,6 +12,7 @@ mod handlers;
 mod handoff;
 pub mod persist;
 pub mod routing;
+pub mod saver;
 pub mod server;
 pub mod session;
 pub mod transcript;
@@ -63,6 +64,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     server::serve(d.clone(), listener).await;
     tracing::info!("shutting down: ending every session");
     d.end_all().await;
+    // The last state reaches the disk before the daemon exits.
+    d.flush_state().await;
     let _ = std::fs::remove_file(cap_proto::paths::pid_file(&opts.socket));
     drop(guard);
     tracing::info!("capd stopped");
@@ -89,7 +92,7 @@ async fn sweeper(d: std::sync::Arc<Daemon>) {
         tokio::select! {
             _ = tick.tick() => {
                 if idle.is_some() {
-                    d.sweep();
+                    let _ = d.sweep();
                 }
                 if let Some((dir, keep)) = &retention
                     && last_transcript_sweep.is_none_or(|t| t.elapsed() >= TRANSCRIPT_SWEEP)

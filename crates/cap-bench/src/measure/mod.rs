@@ -5,6 +5,7 @@ pub mod concurrent;
 pub mod huge;
 pub mod load;
 pub mod memory;
+pub mod state;
 pub mod warm;
 
 use std::time::{Duration, Instant};

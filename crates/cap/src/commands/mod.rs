@@ -60,6 +60,23 @@ pub fn call(ctx: &Ctx, op: Op) -> anyhow::Result<Answer> {
 /// The wait is kept bounded by pinging (see [`crate::link`]): `open` may take a minute to
 /// start an agent, but a daemon that stopped answering must not hold `cap` forever.
 pub fn call_on(ctx: &Ctx, client: Client, op: Op) -> anyhow::Result<Answer> {
+    let mut answer = None;
+    call_each(ctx, client, op, |a| {
+        answer = Some(a);
+        Ok(false)
+    })?;
+    answer.ok_or_else(|| Failure::runtime("capd sent no reply").into())
+}
+
+/// Makes one request whose reply may come in parts: `each` gets every reply with the
+/// request's id, in order, and says whether more follow (`keys` streams). Errors, oversized
+/// lines and a silent daemon end it as in [`call_on`].
+pub fn call_each(
+    ctx: &Ctx,
+    client: Client,
+    op: Op,
+    mut each: impl FnMut(Answer) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     let name = op.name();
     let mut link: Link<()> = Link::new(client, ctx.timeouts);
     let id = link.send(op)?;
@@ -85,7 +102,11 @@ pub fn call_on(ctx: &Ctx, client: Client, op: Op) -> anyhow::Result<Answer> {
                 Reply::Error(body) if resp.id == id || resp.id == 0 => {
                     return Err(ProtoError::Remote(body).into());
                 }
-                reply if resp.id == id => return Ok(Answer { reply, text }),
+                reply if resp.id == id => {
+                    if !each(Answer { reply, text })? {
+                        return Ok(());
+                    }
+                }
                 _ => continue,
             },
             Err(e) => {

@@ -4,6 +4,9 @@ use crate::daemon::Daemon;
 use cap_proto::Reply;
 use cap_proto::reply::GcReport;
 
-pub fn handle(d: &Daemon) -> Reply {
-    Reply::Gc(GcReport { ended: d.sweep() })
+/// Replies once the swept sessions are off the state file's pool.
+pub async fn handle(d: &Daemon) -> Reply {
+    let (ended, saved) = d.sweep();
+    saved.wait().await;
+    Reply::Gc(GcReport { ended })
 }

@@ -18,6 +18,10 @@ pub async fn handle(d: &Arc<Daemon>, o: OpenRequest) -> Reply {
     if let Err(e) = acq.handle.ready().await {
         return Reply::Error(e);
     }
+    // The binding and record, and the native id the agent named at start, are on disk
+    // before the caller hears of the session.
+    acq.saved.wait().await;
+    d.settled().await;
     let state = d.lock();
     Reply::Session(d.info(&state, &acq.handle, Some(acq.how)))
 }

@@ -48,6 +48,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     let (policy, asker) = d.policy(p.route.permissions.as_ref());
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut attempt = 0;
+    let mut saved = Vec::new();
     let session = loop {
         attempt += 1;
         let acq = match d.acquire(&p.route, true) {
@@ -69,6 +70,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             notices: acq.notices,
             context: context.clone(),
         };
+        saved.push(acq.saved);
         match acq.handle.submit(turn).await {
             Ok(()) => break acq.handle.id.clone(),
             Err(Refused::Gone) if attempt < ROUTE_ATTEMPTS && p.route.session.is_none() => {
@@ -102,6 +104,13 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     let mut last_seq = 0;
     while let Some(env) = rx.recv().await {
         let end = matches!(env.event, Event::Result(_) | Event::Error(_));
+        if end {
+            // Routing's change (a new key's record, a binding) is on disk before the turn's
+            // last event, like the session's own changes (which the actor waits for).
+            for s in saved.drain(..) {
+                s.wait().await;
+            }
+        }
         last_seq = env.seq;
         if !out.send(id, Reply::Event(env)).await || end {
             return;

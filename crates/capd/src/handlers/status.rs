@@ -25,7 +25,7 @@ pub fn handle(d: &Daemon) -> Reply {
         queue_depth: d.config.queue_depth,
         usage: {
             let mut total = cap_proto::Usage::default();
-            for rec in state.table.records.keys.values() {
+            for (_, rec) in state.table.records.iter() {
                 total.add(&rec.usage);
             }
             (!total.is_empty()).then_some(total)

@@ -12,6 +12,7 @@
 //! the state path is refused (see [`files`]).
 
 pub mod files;
+pub mod records;
 
 use cap_proto::Usage;
 use serde::{Deserialize, Serialize};
@@ -22,10 +23,11 @@ use std::path::{Path, PathBuf};
 /// Version of the state file layout.
 pub const STATE_VERSION: u32 = 1;
 
-/// The largest state file capd loads. A record is a few hundred bytes, so this is tens of
-/// thousands of conversations; anything bigger is damage (or not ours), and reading it whole
+/// The largest state file capd loads. A key's record is about 250 bytes as saved, so this is
+/// about a million keys (300,000 keys make a 70-80 MiB file, and users with scripts that make a
+/// key per task do get there); anything bigger is damage (or not ours), and reading it whole
 /// would cost that much memory.
-pub const MAX_STATE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_STATE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The whole state file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -120,12 +122,17 @@ pub fn load(path: &Path) -> Result<(Persisted, Option<String>), PersistError> {
         );
     }
     // The version first: a newer layout must never be read (and then rewritten) as this one,
-    // which would silently drop everything this capd does not know about.
-    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
+    // which would silently drop everything this capd does not know about. Only the version is
+    // kept from this pass (the rest is skipped, not built), so a large file is never held as
+    // a `serde_json::Value` tree, which costs several times the file's size.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return keep_aside(path, "corrupt", "is corrupt (not a JSON object)");
+    }
+    let header: Header = match serde_json::from_slice(&bytes) {
+        Ok(h) => h,
         Err(e) => return keep_aside(path, "corrupt", &format!("is corrupt ({e})")),
     };
-    match value.get("version").and_then(serde_json::Value::as_u64) {
+    match header.version.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(STATE_VERSION) => {}
         Some(v) => {
             let why = format!(
@@ -141,10 +148,17 @@ pub fn load(path: &Path) -> Result<(Persisted, Option<String>), PersistError> {
         }
         None => return keep_aside(path, "corrupt", "is corrupt (no numeric \"version\")"),
     }
-    match serde_json::from_value::<Persisted>(value) {
+    match serde_json::from_slice::<Persisted>(&bytes) {
         Ok(p) => Ok((p, None)),
         Err(e) => keep_aside(path, "corrupt", &format!("is corrupt ({e})")),
     }
+}
+
+/// The state file's version alone; every other field is skipped unread.
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default)]
+    version: Option<serde_json::Value>,
 }
 
 /// Renames an unusable state file to a fresh `<path>.<tag>-<unix time>[-N]` and says so.
@@ -210,24 +224,28 @@ fn keep_aside_with(
 }
 
 /// Writes the state file atomically: a new 0600 temp file in the same (0700) directory,
-/// fsync, rename. The temp file is created exclusively and never through a symlink.
-pub fn save(path: &Path, state: &Persisted) -> std::io::Result<()> {
+/// fsync, rename. The temp file is created exclusively and never through a symlink. The JSON
+/// streams into the file through a buffer, so a large state is never held twice in memory.
+///
+/// `state` is a [`Persisted`], or a [`records::Snapshot`], which serialises to the same bytes.
+pub fn save<T: Serialize>(path: &Path, state: &T) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     files::create_private_dir(dir)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    let body = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
     if std::fs::symlink_metadata(&tmp).is_ok() {
         // Left by a crash of a process with our pid, or planted: remove whatever it is (a
         // link is removed, not followed) and create our own.
         std::fs::remove_file(&tmp)?;
     }
-    let mut file = files::create_new(&tmp, "temp state file")?;
-    let written = file
-        .write_all(&body)
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
+    let file = files::create_new(&tmp, "temp state file")?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let written = serde_json::to_writer_pretty(&mut out, state)
+        .map_err(std::io::Error::other)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .and_then(|()| out.get_ref().sync_all())
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -8,9 +8,10 @@
 //! actors their messages after releasing it. Every rule and limit case has a unit test in
 //! `tests.rs`, with no processes and no clocks but the ones the test makes.
 
-use crate::persist::{AgentRecord, KeyRecord, Persisted};
+use crate::persist::AgentRecord;
+use crate::persist::records::{Records, Snapshot};
 use cap_proto::{ErrorBody, ErrorCode, How, OpenMode};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,14 +19,20 @@ use std::time::{Duration, Instant};
 mod tests;
 
 /// Bindings, pool and records.
+///
+/// What the state file holds (the records, and which of them the pool parks) changes only
+/// through the methods here, which set `dirty` when it did change; the daemon then tells the
+/// saver. Bindings are not saved (a restart has no live sessions to bind to).
 #[derive(Debug, Default)]
 pub struct Table {
     /// key → session id.
     pub bindings: BTreeMap<String, String>,
-    /// (key, agent) → parked session id.
+    /// (key, agent) → parked session id. Change it through the methods, which keep `dirty`.
     pub pool: BTreeMap<(String, String), String>,
-    /// What survives restarts.
-    pub records: Persisted,
+    /// What survives restarts. Change it through the methods, which keep `dirty`.
+    pub records: Records,
+    /// Whether what the state file holds changed since [`Table::take_dirty`].
+    dirty: bool,
 }
 
 /// What routing needs to know of a live session, read from its actor's snapshot.
@@ -117,6 +124,14 @@ struct BindEffects {
 }
 
 impl Table {
+    /// Tables that remember `records` (a loaded state file) and have nothing live yet.
+    pub fn with_records(records: Records) -> Table {
+        Table {
+            records,
+            ..Table::default()
+        }
+    }
+
     /// The warm session for (key, agent), if any: the bound one, else the parked one.
     pub fn warm(&self, key: &str, agent: &str, live: &Live) -> Option<(String, How)> {
         if let Some(sid) = self.bindings.get(key)
@@ -136,21 +151,20 @@ impl Table {
             .get(key)
             .and_then(|sid| live.get(sid))
             .map(|f| f.agent.clone())
-            .or_else(|| self.records.keys.get(key).and_then(|r| r.current.clone()))
+            .or_else(|| self.records.get(key).and_then(|r| r.current.clone()))
     }
 
     /// The remembered conversation for (key, agent).
     pub fn record(&self, key: &str, agent: &str) -> Option<&AgentRecord> {
-        self.records.keys.get(key)?.agents.get(agent)
+        self.records.get(key)?.agents.get(agent)
     }
 
     /// The cwd a native session of `agent` was recorded with, under any key: Claude resumes
     /// only from the session's original cwd.
     fn native_cwd(&self, agent: &str, native: &str) -> Option<PathBuf> {
         self.records
-            .keys
-            .values()
-            .flat_map(|k| k.agents.iter())
+            .iter()
+            .flat_map(|(_, k)| k.agents.iter())
             .find(|(a, r)| *a == agent && r.native_id.as_deref() == Some(native))
             .map(|(_, r)| r.cwd.clone())
     }
@@ -200,16 +214,24 @@ impl Table {
         if !plan.bind {
             return;
         }
-        self.pool.retain(|_, parked| *parked != sid);
+        self.unpool(|parked| *parked == sid);
         if let Some((old, old_agent)) = &plan.park
             && !plan.evict.contains(old)
         {
-            self.pool
-                .insert((want.key.to_string(), old_agent.clone()), old.clone());
+            let slot = (want.key.to_string(), old_agent.clone());
+            if self.pool.insert(slot, old.clone()).is_none() {
+                self.dirty = true;
+            }
         }
         self.bindings.insert(want.key.to_string(), sid);
-        let rec = self.records.keys.entry(want.key.to_string()).or_default();
-        rec.current = Some(want.agent.to_string());
+        let current = self
+            .records
+            .get(want.key)
+            .and_then(|r| r.current.as_deref());
+        if current != Some(want.agent) {
+            self.records.entry(want.key).current = Some(want.agent.to_string());
+            self.dirty = true;
+        }
         if let Target::Open {
             mode, cwd, model, ..
         } = &plan.target
@@ -259,7 +281,44 @@ impl Table {
     /// Removes every binding and pool slot that points at `sid`; records stay.
     pub fn forget_session(&mut self, sid: &str) {
         self.bindings.retain(|_, s| s != sid);
-        self.pool.retain(|_, s| s != sid);
+        self.unpool(|s| s == sid);
+    }
+
+    /// Empties the pool slots whose session matches (which unmarks their records parked).
+    fn unpool(&mut self, gone: impl Fn(&str) -> bool) {
+        let before = self.pool.len();
+        self.pool.retain(|_, s| !gone(s));
+        if self.pool.len() != before {
+            self.dirty = true;
+        }
+    }
+
+    /// Adds a turn's spending to `key`'s total (kept even after its sessions end).
+    pub fn spend(&mut self, key: &str, usage: &cap_proto::Usage) {
+        if usage.is_empty() {
+            return;
+        }
+        self.records.entry(key).usage.add(usage);
+        self.dirty = true;
+    }
+
+    /// Clears what `key` has spent; returns the total it had, if any (`cap budget reset`).
+    pub fn reset_spending(&mut self, key: &str) -> Option<cap_proto::Usage> {
+        let rec = self.records.get_mut(key)?;
+        let spent = std::mem::take(&mut rec.usage);
+        if spent.is_empty() {
+            return None;
+        }
+        if rec.agents.is_empty() && rec.current.is_none() {
+            self.records.remove(key);
+        }
+        self.dirty = true;
+        Some(spent)
+    }
+
+    /// Whether what the state file holds changed since the last call; resets the flag.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
     }
 
     /// Records the conversation of (key, agent).
@@ -277,17 +336,27 @@ impl Table {
             model,
             parked: false,
         };
+        if self.record(key, agent) == Some(&record) {
+            // Unchanged (a warm session re-reporting its native id): nothing to save.
+            return;
+        }
         self.records
-            .keys
-            .entry(key.to_string())
-            .or_default()
+            .entry(key)
             .agents
             .insert(agent.to_string(), record);
+        self.dirty = true;
     }
 
     /// Forgets (key, agent) entirely: `cap end` means the next prompt starts fresh.
     pub fn forget_record(&mut self, key: &str, agent: &str) {
-        if let Some(rec) = self.records.keys.get_mut(key) {
+        let Some(rec) = self.records.get(key) else {
+            return;
+        };
+        if !rec.agents.contains_key(agent) && rec.current.as_deref() != Some(agent) {
+            return;
+        }
+        self.dirty = true;
+        if let Some(rec) = self.records.get_mut(key) {
             rec.agents.remove(agent);
             if rec.current.as_deref() == Some(agent) {
                 rec.current = None;
@@ -295,7 +364,7 @@ impl Table {
             // A key that spent something keeps its total: ending a session must not reset
             // what the key has cost.
             if rec.agents.is_empty() && rec.current.is_none() && rec.usage.is_empty() {
-                self.records.keys.remove(key);
+                self.records.remove(key);
             }
         }
     }
@@ -316,23 +385,17 @@ impl Table {
         self.pool.values().any(|s| s == sid)
     }
 
-    /// The state file contents: the records, with `parked` marked from the pool.
-    pub fn snapshot(&self) -> Persisted {
-        let mut p = self.records.clone();
-        p.version = crate::persist::STATE_VERSION;
-        for rec in p
-            .keys
-            .values_mut()
-            .flat_map(|k: &mut KeyRecord| k.agents.values_mut())
-        {
-            rec.parked = false;
-        }
+    /// What the state file will hold: the records (shared, an `Arc` copy, so this is cheap
+    /// under the daemon's lock) and the pool's (key, agent) pairs, which it marks parked.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut parked: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (key, agent) in self.pool.keys() {
-            if let Some(r) = p.keys.get_mut(key).and_then(|k| k.agents.get_mut(agent)) {
-                r.parked = true;
-            }
+            parked.entry(key.clone()).or_default().insert(agent.clone());
         }
-        p
+        Snapshot {
+            records: self.records.clone(),
+            parked,
+        }
     }
 }
 

@@ -238,7 +238,7 @@ fn snapshot_marks_parked_records() {
     let mut w = World::new(8);
     w.route("k", "claude", None).unwrap();
     w.route("k", "codex", None).unwrap();
-    let snap = w.table.snapshot();
+    let snap = w.table.snapshot().to_persisted();
     assert!(snap.keys["k"].agents["claude"].parked);
     assert!(!snap.keys["k"].agents["codex"].parked);
     assert_eq!(snap.keys["k"].current.as_deref(), Some("codex"));
@@ -354,4 +354,45 @@ fn the_session_parked_by_this_request_is_evicted_after_older_parked_ones() {
     let p = w.route("k1", "claude", None).unwrap();
     assert_eq!(p.park, Some(("s2".into(), "other".into())));
     assert_eq!(p.evict, vec!["s3".to_string()]);
+}
+
+/// Asserts that `take_dirty` says exactly whether the saved state changed since `saved`.
+fn assert_dirty_iff_changed(w: &mut World, saved: &mut crate::persist::Persisted, what: &str) {
+    let now = w.table.snapshot().to_persisted();
+    assert_eq!(w.table.take_dirty(), now != *saved, "{what}");
+    *saved = now;
+}
+
+/// The saver writes only when told: `take_dirty` must say exactly whether what the state
+/// file holds changed, so no change is left unsaved and a warm prompt costs no write.
+#[test]
+fn dirty_says_exactly_whether_the_state_file_changed() {
+    let mut w = World::new(3);
+    let mut saved = w.table.snapshot().to_persisted();
+    let s = &mut saved;
+    w.route("k", "claude", None).unwrap(); // s1
+    assert_dirty_iff_changed(&mut w, s, "a new key");
+    w.route("k", "claude", None).unwrap();
+    assert_dirty_iff_changed(&mut w, s, "a warm prompt");
+    w.route("k", "codex", None).unwrap(); // s2, s1 parked
+    assert_dirty_iff_changed(&mut w, s, "another agent parks the first");
+    w.route("k", "claude", None).unwrap(); // s1 unparked, s2 parked
+    assert_dirty_iff_changed(&mut w, s, "unparked");
+    w.route("a", "claude", None).unwrap(); // evicts a parked one
+    assert_dirty_iff_changed(&mut w, s, "an eviction");
+    w.table
+        .remember("k", "claude", "/work".into(), Some("n-s1".into()), None);
+    assert_dirty_iff_changed(&mut w, s, "the same native id again");
+    w.table
+        .remember("k", "claude", "/work".into(), Some("n-other".into()), None);
+    assert_dirty_iff_changed(&mut w, s, "a new native id");
+    w.table.forget_session("s1");
+    assert_dirty_iff_changed(&mut w, s, "a bound session gone (bindings are not saved)");
+    w.table.forget_record("nope", "claude");
+    assert_dirty_iff_changed(&mut w, s, "forgetting what was never there");
+    w.table.forget_record("a", "claude");
+    assert_dirty_iff_changed(&mut w, s, "cap end forgets the record");
+    let live = w.live.clone();
+    w.table.bind("b", "s2", "codex", &live);
+    assert_dirty_iff_changed(&mut w, s, "cap bind");
 }

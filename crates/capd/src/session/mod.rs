@@ -97,6 +97,9 @@ pub enum Change {
     Ended,
     /// A turn spent this: add it to the session's key.
     Spent(Usage),
+    /// Not a change and never sent by an actor: a marker the daemon acknowledges once every
+    /// change sent before it is applied and on disk (`Daemon::settled`).
+    Barrier,
 }
 
 /// A [`Change`] of one session, sent up the daemon's channel.
