@@ -90,6 +90,28 @@ impl Client {
             .wait_mode(wait)
             .connect_sync()
             .map_err(|e| connect_err(timed_out(e)))?;
+        Client::handshake(stream, client, timeout, start)
+    }
+
+    /// Performs the `hello` handshake over a stream that is already connected to a daemon
+    /// some other way: `cap --host` hands one end of a socket pair to `ssh`, whose remote
+    /// `cap daemon dial-stdio` bridges it to the daemon there. `timeout` bounds the
+    /// handshake as in [`Client::connect_timeout`]; `None` waits as long as the peer needs
+    /// (for ssh, a passphrase may be being typed).
+    pub fn over(
+        stream: Stream,
+        client: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(Client, HelloReply), ProtoError> {
+        Client::handshake(stream, client, timeout, Instant::now())
+    }
+
+    fn handshake(
+        stream: Stream,
+        client: &str,
+        timeout: Option<Duration>,
+        start: Instant,
+    ) -> Result<(Client, HelloReply), ProtoError> {
         if let Some(t) = timeout {
             // What is left of the budget bounds the handshake; at least a millisecond, as a
             // zero timeout means "none" to the socket.

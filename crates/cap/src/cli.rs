@@ -70,6 +70,11 @@ pub struct Global {
     /// Config file handed to an autostarted capd [default: <config dir>/cap/config.toml].
     #[arg(long, global = true, env = "CAP_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the
+    /// name of a [hosts.NAME] table in the config. Paths (-C) then name directories there.
+    #[arg(long, global = true, env = "CAP_HOST", value_name = "HOST")]
+    pub host: Option<String>,
 }
 
 /// How results are printed.
@@ -408,7 +413,7 @@ impl From<LogTarget> for TargetArgs {
     }
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum DaemonAction {
     /// Start capd in the background unless one already answers.
     Start,
@@ -418,6 +423,23 @@ pub enum DaemonAction {
     Restart,
     /// Show pid, version, uptime, socket, sessions and limits.
     Status,
+    /// Bridge stdin and stdout to capd's socket byte for byte (starting capd first unless
+    /// autostart is off). `cap --host` runs this on the far side of ssh.
+    DialStdio,
+    /// Install and enable the per-user service that starts capd at login: systemd user
+    /// units with socket activation on Linux, a launchd agent on macOS.
+    InstallService(InstallServiceArgs),
+}
+
+/// `cap daemon install-service`.
+#[derive(Debug, Clone, Args)]
+pub struct InstallServiceArgs {
+    /// Print the files and commands instead of writing and running them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the files but do not enable or start the service.
+    #[arg(long)]
+    pub no_enable: bool,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -542,6 +564,7 @@ mod tests {
                 "--no-autostart",
                 "--verbose",
                 "--config",
+                "--host",
             ] {
                 assert!(
                     global.contains(flag),

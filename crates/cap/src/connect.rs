@@ -32,6 +32,10 @@ pub fn client_name() -> String {
 
 /// Connects, autostarting the daemon when nobody listens and `ctx.autostart` is on.
 pub fn connect(ctx: &Ctx) -> anyhow::Result<Conn> {
+    if let Some(host) = &ctx.host {
+        // The far side's `dial-stdio` starts capd there when allowed.
+        return crate::remote::connect(ctx, host, ctx.autostart).map_err(Into::into);
+    }
     if let Some(conn) = probe(ctx)? {
         return Ok(conn);
     }
@@ -57,6 +61,11 @@ pub fn connect(ctx: &Ctx) -> anyhow::Result<Conn> {
 
 /// Connects without ever starting a daemon: `None` when nobody listens.
 pub fn probe(ctx: &Ctx) -> anyhow::Result<Option<Conn>> {
+    if let Some(host) = &ctx.host {
+        // Over ssh "nobody listens" cannot be told from other failures, and the far side
+        // explains itself better than `None` would.
+        return Ok(Some(crate::remote::connect(ctx, host, false)?));
+    }
     match try_connect(ctx) {
         Ok(conn) => {
             if ctx.verbose > 0 {
@@ -98,6 +107,12 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<Conn> {
 /// One connection attempt with the handshake, bounded by the connect timeout so that a
 /// daemon that accepts but never answers cannot hang `cap`.
 pub fn try_connect(ctx: &Ctx) -> Result<Conn, ProtoError> {
+    if let Some(host) = &ctx.host {
+        return crate::remote::connect(ctx, host, false).map_err(|f| {
+            let code = crate::failure::code_for_exit(f.code);
+            ProtoError::Remote(cap_proto::ErrorBody::new(code, f.message))
+        });
+    }
     let (client, hello) =
         Client::connect_timeout(&ctx.socket, &client_name(), ctx.timeouts.connect)?;
     Ok(Conn { client, hello })
@@ -246,6 +261,7 @@ mod tests {
                 connect: Duration::from_millis(200),
                 ..Default::default()
             },
+            host: None,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod failure;
 pub mod link;
 pub mod output;
+pub mod remote;
 pub mod render;
 pub mod route;
 pub mod spinner;
@@ -35,6 +36,8 @@ pub struct Ctx {
     pub autostart: bool,
     /// How long to wait on the daemon before giving up.
     pub timeouts: timeouts::Timeouts,
+    /// The machine whose capd to talk to (`--host`), through ssh; `None` for this one.
+    pub host: Option<remote::Host>,
 }
 
 impl Ctx {
@@ -47,6 +50,10 @@ impl Ctx {
             config: g.config.clone(),
             autostart: !g.no_autostart,
             timeouts: timeouts::Timeouts::from_env()?,
+            host: match g.host.as_deref().filter(|h| !h.is_empty()) {
+                Some(h) => Some(remote::resolve(h, g.config.as_deref())?),
+                None => None,
+            },
         })
     }
 }
@@ -54,6 +61,9 @@ impl Ctx {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Ctx::new(&cli.global)?;
+    if let Some(host) = &ctx.host {
+        route::set_remote(host.label.clone());
+    }
     use commands::*;
     match cli.command {
         Command::Prompt(args) => prompt::run(&ctx, args),

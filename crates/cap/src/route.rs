@@ -8,10 +8,33 @@ use cap_proto::policy::{Mode, Rules};
 use cap_proto::request::{Asker, OpenMode, Permissions};
 use cap_proto::request::{Route, TargetRequest};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The host (`--host`) whose capd this process talks to, set once at start. Where the daemon
+/// runs decides what a directory means, and every routing flag depends on it.
+static REMOTE: OnceLock<String> = OnceLock::new();
+
+/// Says that directories name places on `host`, not here.
+pub fn set_remote(host: String) {
+    let _ = REMOTE.set(host);
+}
+
+/// The usage error of a remote command that would need this machine's current directory.
+fn needs_dir(host: &str) -> Failure {
+    Failure::usage(format!(
+        "the current directory means nothing on {host}: pass -C DIR (a directory on {host}) \
+         or --key KEY"
+    ))
+}
 
 /// The canonical working directory: `-C DIR` or the current one. A missing or non-directory
-/// path is a usage error.
+/// path is a usage error. With `--host`, `-C DIR` is sent as given (capd resolves it on its
+/// own machine, a relative one from the home directory there, like scp) and there is no
+/// current directory to fall back on.
 pub fn cwd(dir: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(host) = REMOTE.get() {
+        return dir.map(Path::to_path_buf).ok_or_else(|| needs_dir(host));
+    }
     let dir = match dir {
         Some(d) => d.to_path_buf(),
         None => std::env::current_dir().map_err(|e| {
@@ -59,11 +82,21 @@ pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
         } else {
             None
         },
-        cwd: cwd(args.cwd.as_deref())?,
+        cwd: route_cwd(args)?,
         model: args.model.clone(),
         preamble,
         permissions: Some(permissions(&args.permissions, Asker::Nobody)),
     })
+}
+
+/// A route's working directory. On a remote host a route named by `--key` or `--session`
+/// needs no `-C`: its session (if new) starts in the home directory there.
+fn route_cwd(args: &RouteArgs) -> Result<PathBuf, Failure> {
+    let named = args.key.is_some() || args.session.is_some();
+    if REMOTE.get().is_some() && args.cwd.is_none() && named {
+        return Ok(PathBuf::from("."));
+    }
+    cwd(args.cwd.as_deref())
 }
 
 /// The permission policy the flags ask for; `asker` says who answers open questions, unless

@@ -35,13 +35,35 @@ pub struct Options {
 /// Runs the daemon until `stop` or a signal, then ends every session's process group and
 /// removes the socket and pid file. Records stay on disk so the next daemon resumes them.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
+    run_with(opts, None).await
+}
+
+/// [`run`], serving `inherited` (a socket passed by systemd, see [`server::activation`])
+/// instead of binding `opts.socket`. The inherited socket's own path, when it has one, is
+/// the daemon's socket path (its pid file sits beside it, `cap daemon status` shows it).
+pub async fn run_with(
+    mut opts: Options,
+    inherited: Option<server::activation::Inherited>,
+) -> anyhow::Result<()> {
     let config = config::Config::load(opts.config_file.as_deref())?;
-    let guard = server::claim(&opts.socket)?;
+    if let Some(path) = inherited.as_ref().and_then(|i| i.path.clone()) {
+        opts.socket = path;
+    }
+    let guard = match &inherited {
+        Some(_) => server::claim_inherited(&opts.socket)?,
+        None => server::claim(&opts.socket)?,
+    };
     let (records, warning) = persist::load(&opts.state_file)?;
     if let Some(w) = warning {
         tracing::warn!("{w}");
     }
-    let listener = server::listen(&opts.socket)?;
+    let listener = match inherited {
+        Some(i) => {
+            tracing::info!("serving the socket passed by the service manager");
+            server::activation::listener(i.fd)?
+        }
+        None => server::listen(&opts.socket)?,
+    };
     let d = Daemon::new(
         config,
         Paths {

@@ -1,4 +1,4 @@
-//! `cap daemon start|stop|restart|status`. `stop` and `status` never autostart: starting a
+//! `cap daemon start|stop|restart|status` (and `dial-stdio`, `install-service`). `stop` and `status` never autostart: starting a
 //! daemon only to stop it or to report on it would be absurd.
 
 use crate::Ctx;
@@ -16,7 +16,27 @@ use std::time::{Duration, Instant};
 /// How long `stop` waits for the daemon to go quiet.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+mod dial_stdio;
+mod remote;
+mod service;
+
 pub fn run(ctx: &Ctx, action: DaemonAction) -> anyhow::Result<()> {
+    if let Some(host) = &ctx.host {
+        match action {
+            DaemonAction::Start => return remote::start(ctx, host),
+            DaemonAction::Stop => return remote::stop(ctx, host),
+            DaemonAction::Restart => return remote::restart(ctx, host),
+            DaemonAction::Status | DaemonAction::DialStdio => {}
+            DaemonAction::InstallService(_) => {
+                return Err(Failure::usage(format!(
+                    "install-service sets up this machine; to set up {host}, run it there: \
+                     ssh {} cap daemon install-service",
+                    host.host
+                ))
+                .into());
+            }
+        }
+    }
     match action {
         DaemonAction::Start => start(ctx),
         DaemonAction::Stop => {
@@ -50,6 +70,8 @@ pub fn run(ctx: &Ctx, action: DaemonAction) -> anyhow::Result<()> {
             }
         }
         DaemonAction::Status => status(ctx),
+        DaemonAction::DialStdio => dial_stdio::run(ctx),
+        DaemonAction::InstallService(args) => service::run(ctx, args),
     }
 }
 

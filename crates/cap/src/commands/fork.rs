@@ -14,8 +14,11 @@ pub fn run(ctx: &Ctx, args: ForkArgs) -> anyhow::Result<()> {
             session: Some(id.clone()),
             ..TargetRequest::default()
         },
-        (None, from) => TargetRequest {
-            key: from.clone(),
+        (None, Some(from)) => TargetRequest {
+            key: Some(from.clone()),
+            ..TargetRequest::default()
+        },
+        (None, None) => TargetRequest {
             cwd: Some(crate::route::cwd(None)?),
             ..TargetRequest::default()
         },

@@ -9,6 +9,7 @@ mod attach;
 mod bind;
 mod cancel;
 mod config;
+mod cwd;
 mod decide;
 mod end;
 mod fork;
@@ -32,8 +33,12 @@ use cap_proto::{ErrorBody, ErrorCode, Reply};
 use std::sync::Arc;
 
 /// Runs one request and sends its reply (or reply stream).
-pub async fn dispatch(d: &Arc<Daemon>, id: u64, op: Op, out: &Out) {
+pub async fn dispatch(d: &Arc<Daemon>, id: u64, mut op: Op, out: &Out) {
     tracing::debug!(id, op = op.name(), "request");
+    if let Err(e) = cwd::resolve(&mut op) {
+        out.send(id, Reply::Error(e)).await;
+        return;
+    }
     let reply = match op {
         Op::Hello(_) => Reply::error(
             ErrorCode::Protocol,

@@ -24,6 +24,17 @@ pub struct Guard {
 /// when the socket or pid path is a symlink or the socket path is something else than a
 /// socket.
 pub fn claim(socket: &Path) -> anyhow::Result<Guard> {
+    claim_as(socket, true)
+}
+
+/// Claims the socket path of a socket that was passed to capd (socket activation): the
+/// pid-file lock only. The socket there is live (its owner listens on it) and is not capd's
+/// to remove.
+pub fn claim_inherited(socket: &Path) -> anyhow::Result<Guard> {
+    claim_as(socket, false)
+}
+
+fn claim_as(socket: &Path, clear: bool) -> anyhow::Result<Guard> {
     if let Some(dir) = socket.parent() {
         files::create_private_dir(dir)
             .with_context(|| format!("cannot create socket directory {}", dir.display()))?;
@@ -43,7 +54,9 @@ pub fn claim(socket: &Path) -> anyhow::Result<Guard> {
             );
         }
     };
-    clear_socket_path(socket, &pid_path)?;
+    if clear {
+        clear_socket_path(socket, &pid_path)?;
+    }
     lock.set_len(0)?;
     lock.rewind()?;
     writeln!(lock, "{}", std::process::id())?;

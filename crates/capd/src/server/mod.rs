@@ -7,12 +7,13 @@
 //! pause up to a second, with one log line per pause. Without the pause the listener stays
 //! readable and the loop would spin at full CPU writing a log line per spin.
 
+pub mod activation;
 mod claim;
 mod connection;
 pub mod limits;
 mod out;
 
-pub use claim::{Guard, claim};
+pub use claim::{Guard, claim, claim_inherited};
 pub use limits::Limits;
 pub use out::Out;
 

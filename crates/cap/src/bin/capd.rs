@@ -1,15 +1,27 @@
-//! The `capd` binary: parse arguments, set up logging, run the daemon.
+//! The `capd` binary: parse arguments, set up logging, run the daemon. It lives in the `cap`
+//! package so that one `cargo install` gives both programs; the daemon is the `capd` library.
 
 use anyhow::Context;
 use capd::cli::Args;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Before anything else, while this is the only thread: the activation variables are
+    // read and removed from the environment.
+    let inherited = capd::server::activation::take();
     let args = Args::parse();
     if let Err(e) = init_logging(&args) {
         eprintln!("capd: cannot set up logging: {e:#}");
         return std::process::ExitCode::from(1);
     }
+    let inherited = match inherited {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("capd: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     if args.detach {
         // A new session: closing the terminal that ran `cap` must not take the daemon down.
         let _ = nix::unistd::setsid();
@@ -30,7 +42,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match runtime.block_on(capd::run(opts)) {
+    match runtime.block_on(capd::run_with(opts, inherited)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
