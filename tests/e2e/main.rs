@@ -16,6 +16,7 @@ mod misbehave;
 mod permissions;
 mod races;
 mod record;
+mod remote;
 mod sessions;
 mod smoke;
 mod socket;

@@ -312,9 +312,11 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 mod extra;
 mod raw;
 mod running;
+mod sshd;
 pub use extra::*;
 pub use raw::Raw;
 pub use running::Running;
+pub use sshd::{Sshd, ensure_program, find_program, free_port};
 
 impl Env {
     /// Starts `cap ARGS` in the background.

@@ -44,6 +44,10 @@ pub struct Config {
     pub transcript_days: u64,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
+    /// `[hosts.NAME]`: remote machines for `cap --host NAME`. They are `cap`'s (the config
+    /// file is shared); capd accepts and ignores them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, toml::Value>,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             transcripts: true,
             transcript_days: 30,
             agents: BTreeMap::new(),
+            hosts: BTreeMap::new(),
         }
     }
 }
