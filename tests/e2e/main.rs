@@ -17,6 +17,7 @@ mod permissions;
 mod races;
 mod record;
 mod remote;
+mod service;
 mod sessions;
 mod smoke;
 mod socket;
