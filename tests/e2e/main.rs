@@ -9,6 +9,7 @@ mod flood;
 mod fork;
 mod healing;
 mod hostile;
+mod install;
 mod interrupt;
 mod large_state;
 mod limits;
