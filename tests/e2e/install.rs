@@ -52,6 +52,7 @@ fn cargo_install_gives_a_cap_that_autostarts_its_capd() {
             };
         }
         cmd.env("PATH", "/usr/bin:/bin")
+            .stdin(std::process::Stdio::null())
             .current_dir(&env.work)
             .args(args);
         output_within_deadline(&mut cmd)

@@ -5,6 +5,7 @@ mod chaos;
 mod cli;
 mod client;
 mod drivers;
+mod editors;
 mod flood;
 mod fork;
 mod healing;
