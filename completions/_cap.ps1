@@ -24,6 +24,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -79,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Always open a fresh session (and rebind the key to it)')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the agent''s most recent session in the working directory')
             [CompletionResult]::new('--approve-all', '--approve-all', [CompletionResultType]::ParameterName, 'Short for --permissions approve-all')
@@ -114,6 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Always open a fresh session (and rebind the key to it)')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the agent''s most recent session in the working directory')
             [CompletionResult]::new('--approve-all', '--approve-all', [CompletionResultType]::ParameterName, 'Short for --permissions approve-all')
@@ -132,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -145,6 +149,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -158,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -175,6 +181,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -188,6 +195,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -201,6 +209,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -214,6 +223,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -231,6 +241,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -247,6 +258,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -260,6 +272,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--always', '--always', [CompletionResultType]::ParameterName, 'With allow: allow the same use for the rest of the session')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -274,6 +287,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -287,6 +301,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -306,6 +321,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing the records of new turns until the session ends')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing the records of new turns until the session ends')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
@@ -326,6 +342,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -339,6 +356,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -352,6 +370,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -363,6 +382,8 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
+            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh')
+            [CompletionResult]::new('install-service', 'install-service', [CompletionResultType]::ParameterValue, 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -370,6 +391,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -383,6 +405,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -396,6 +419,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -409,6 +433,37 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;daemon;dial-stdio' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cap;daemon;install-service' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the files and commands instead of writing and running them')
+            [CompletionResult]::new('--no-enable', '--no-enable', [CompletionResultType]::ParameterName, 'Write the files but do not enable or start the service')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -423,6 +478,8 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
+            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh')
+            [CompletionResult]::new('install-service', 'install-service', [CompletionResultType]::ParameterValue, 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -438,6 +495,12 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
         'cap;daemon;help;status' {
             break
         }
+        'cap;daemon;help;dial-stdio' {
+            break
+        }
+        'cap;daemon;help;install-service' {
+            break
+        }
         'cap;daemon;help;help' {
             break
         }
@@ -445,6 +508,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -458,6 +522,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -475,6 +540,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -499,6 +565,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -515,6 +582,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -528,6 +596,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -556,6 +625,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: streamed text, NDJSON events, or only the final answer')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there')
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start capd; fail with exit code 6 when none is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for raw agent updates)')
@@ -643,6 +713,8 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
+            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh')
+            [CompletionResult]::new('install-service', 'install-service', [CompletionResultType]::ParameterValue, 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS')
             break
         }
         'cap;help;daemon;start' {
@@ -655,6 +727,12 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             break
         }
         'cap;help;daemon;status' {
+            break
+        }
+        'cap;help;daemon;dial-stdio' {
+            break
+        }
+        'cap;help;daemon;install-service' {
             break
         }
         'cap;help;gc' {

@@ -115,8 +115,14 @@ _cap() {
             cap__subcmd__config__subcmd__help,show)
                 cmd="cap__subcmd__config__subcmd__help__subcmd__show"
                 ;;
+            cap__subcmd__daemon,dial-stdio)
+                cmd="cap__subcmd__daemon__subcmd__dial__subcmd__stdio"
+                ;;
             cap__subcmd__daemon,help)
                 cmd="cap__subcmd__daemon__subcmd__help"
+                ;;
+            cap__subcmd__daemon,install-service)
+                cmd="cap__subcmd__daemon__subcmd__install__subcmd__service"
                 ;;
             cap__subcmd__daemon,restart)
                 cmd="cap__subcmd__daemon__subcmd__restart"
@@ -130,8 +136,14 @@ _cap() {
             cap__subcmd__daemon,stop)
                 cmd="cap__subcmd__daemon__subcmd__stop"
                 ;;
+            cap__subcmd__daemon__subcmd__help,dial-stdio)
+                cmd="cap__subcmd__daemon__subcmd__help__subcmd__dial__subcmd__stdio"
+                ;;
             cap__subcmd__daemon__subcmd__help,help)
                 cmd="cap__subcmd__daemon__subcmd__help__subcmd__help"
+                ;;
+            cap__subcmd__daemon__subcmd__help,install-service)
+                cmd="cap__subcmd__daemon__subcmd__help__subcmd__install__subcmd__service"
                 ;;
             cap__subcmd__daemon__subcmd__help,restart)
                 cmd="cap__subcmd__daemon__subcmd__help__subcmd__restart"
@@ -220,6 +232,12 @@ _cap() {
             cap__subcmd__help__subcmd__config,show)
                 cmd="cap__subcmd__help__subcmd__config__subcmd__show"
                 ;;
+            cap__subcmd__help__subcmd__daemon,dial-stdio)
+                cmd="cap__subcmd__help__subcmd__daemon__subcmd__dial__subcmd__stdio"
+                ;;
+            cap__subcmd__help__subcmd__daemon,install-service)
+                cmd="cap__subcmd__help__subcmd__daemon__subcmd__install__subcmd__service"
+                ;;
             cap__subcmd__help__subcmd__daemon,restart)
                 cmd="cap__subcmd__help__subcmd__daemon__subcmd__restart"
                 ;;
@@ -239,7 +257,7 @@ _cap() {
 
     case "${cmd}" in
         cap)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version prompt open sessions ls show end bind unbind keys cancel fork decide attach result log export agents daemon gc budget config completions help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version prompt open sessions ls show end bind unbind keys cancel fork decide attach result log export agents daemon gc budget config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +275,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -265,7 +287,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__agents)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +302,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -291,7 +317,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__attach)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +332,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -317,7 +347,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__bind)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -332,6 +362,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -343,7 +377,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__budget)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version reset help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -358,6 +392,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -411,7 +449,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__budget__subcmd__reset)
-            opts="-k -v -h -V --key --socket --format --no-autostart --verbose --config --help --version"
+            opts="-k -v -h -V --key --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,6 +475,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -445,7 +487,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__cancel)
-            opts="-k -C -v -h -V --key --cwd --socket --format --no-autostart --verbose --config --help --version"
+            opts="-k -C -v -h -V --key --cwd --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,6 +521,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -487,7 +533,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__completions)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +548,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -513,7 +563,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__config)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version show path help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version show path help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +578,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -595,7 +649,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__config__subcmd__path)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -610,6 +664,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -621,7 +679,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__config__subcmd__show)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,6 +697,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -647,7 +709,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__daemon)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version start stop restart status help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version start stop restart status dial-stdio install-service help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -665,6 +727,40 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__daemon__subcmd__dial__subcmd__stdio)
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json quiet" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -673,7 +769,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__daemon__subcmd__help)
-            opts="start stop restart status help"
+            opts="start stop restart status dial-stdio install-service help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,7 +782,35 @@ _cap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cap__subcmd__daemon__subcmd__help__subcmd__dial__subcmd__stdio)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cap__subcmd__daemon__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__daemon__subcmd__help__subcmd__install__subcmd__service)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -756,8 +880,8 @@ _cap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        cap__subcmd__daemon__subcmd__restart)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+        cap__subcmd__daemon__subcmd__install__subcmd__service)
+            opts="-v -h -V --dry-run --no-enable --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -772,6 +896,40 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__daemon__subcmd__restart)
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json quiet" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -783,7 +941,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__daemon__subcmd__start)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,6 +956,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -809,7 +971,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__daemon__subcmd__status)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -824,6 +986,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -835,7 +1001,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__daemon__subcmd__stop)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -853,6 +1019,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -861,7 +1031,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__decide)
-            opts="-v -h -V --always --socket --format --no-autostart --verbose --config --help --version allow deny"
+            opts="-v -h -V --always --socket --format --no-autostart --verbose --config --host --help --version allow deny"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -879,6 +1049,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -887,7 +1061,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__end)
-            opts="-k -C -v -h -V --key --cwd --socket --format --no-autostart --verbose --config --help --version"
+            opts="-k -C -v -h -V --key --cwd --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -921,6 +1095,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -929,7 +1107,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__export)
-            opts="-k -C -v -h -V --key --cwd --to --socket --format --no-autostart --verbose --config --help --version"
+            opts="-k -C -v -h -V --key --cwd --to --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -967,6 +1145,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -975,7 +1157,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__fork)
-            opts="-k -v -h -V --from --key --socket --format --no-autostart --verbose --config --help --version"
+            opts="-k -v -h -V --from --key --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1005,6 +1187,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1013,7 +1199,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__gc)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1028,6 +1214,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1193,8 +1383,36 @@ _cap() {
             return 0
             ;;
         cap__subcmd__help__subcmd__daemon)
-            opts="start stop restart status"
+            opts="start stop restart status dial-stdio install-service"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__help__subcmd__daemon__subcmd__dial__subcmd__stdio)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__help__subcmd__daemon__subcmd__install__subcmd__service)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1459,7 +1677,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__keys)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1477,6 +1695,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1485,7 +1707,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__log)
-            opts="-k -C -n -f -v -h -V --key --cwd --turns --follow --socket --format --no-autostart --verbose --config --help --version"
+            opts="-k -C -n -f -v -h -V --key --cwd --turns --follow --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1527,6 +1749,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1535,7 +1761,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__open)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --no-bind --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --no-bind --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1617,6 +1843,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1625,7 +1855,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__prompt)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --file --timeout --no-wait --budget --handoff --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --file --timeout --no-wait --budget --handoff --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1719,6 +1949,10 @@ _cap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1727,7 +1961,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__result)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1742,6 +1976,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1753,7 +1991,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__sessions)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1768,6 +2006,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1779,7 +2021,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__show)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1794,6 +2036,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1805,7 +2051,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__unbind)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --help --version"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1820,6 +2066,10 @@ _cap() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -21,6 +21,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -75,6 +76,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --new 'Always open a fresh session (and rebind the key to it)'
             cand --continue 'Continue the agent''s most recent session in the working directory'
             cand --approve-all 'Short for --permissions approve-all'
@@ -109,6 +111,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --new 'Always open a fresh session (and rebind the key to it)'
             cand --continue 'Continue the agent''s most recent session in the working directory'
             cand --approve-all 'Short for --permissions approve-all'
@@ -126,6 +129,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -138,6 +142,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -150,6 +155,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -166,6 +172,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -178,6 +185,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -190,6 +198,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -202,6 +211,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -218,6 +228,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -233,6 +244,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -245,6 +257,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --always 'With allow: allow the same use for the rest of the session'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
@@ -258,6 +271,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -270,6 +284,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -288,6 +303,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand -f 'Keep printing the records of new turns until the session ends'
             cand --follow 'Keep printing the records of new turns until the session ends'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
@@ -307,6 +323,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -319,6 +336,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -331,6 +349,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -342,12 +361,15 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand stop 'Ask capd to shut down and wait until it is gone'
             cand restart 'Stop capd (if running), then start it again'
             cand status 'Show pid, version, uptime, socket, sessions and limits'
+            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+            cand install-service 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cap;daemon;start'= {
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -360,6 +382,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -372,6 +395,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -384,6 +408,35 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;daemon;dial-stdio'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cap;daemon;install-service'= {
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
+            cand --dry-run 'Print the files and commands instead of writing and running them'
+            cand --no-enable 'Write the files but do not enable or start the service'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -397,6 +450,8 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand stop 'Ask capd to shut down and wait until it is gone'
             cand restart 'Stop capd (if running), then start it again'
             cand status 'Show pid, version, uptime, socket, sessions and limits'
+            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+            cand install-service 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cap;daemon;help;start'= {
@@ -407,12 +462,17 @@ set edit:completion:arg-completer[cap] = {|@words|
         }
         &'cap;daemon;help;status'= {
         }
+        &'cap;daemon;help;dial-stdio'= {
+        }
+        &'cap;daemon;help;install-service'= {
+        }
         &'cap;daemon;help;help'= {
         }
         &'cap;gc'= {
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -425,6 +485,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -441,6 +502,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -461,6 +523,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -476,6 +539,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -488,6 +552,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -511,6 +576,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
             cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
             cand -v 'Say more on stderr (repeat for raw agent updates)'
             cand --verbose 'Say more on stderr (repeat for raw agent updates)'
@@ -580,6 +646,8 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand stop 'Ask capd to shut down and wait until it is gone'
             cand restart 'Stop capd (if running), then start it again'
             cand status 'Show pid, version, uptime, socket, sessions and limits'
+            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+            cand install-service 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
         }
         &'cap;help;daemon;start'= {
         }
@@ -588,6 +656,10 @@ set edit:completion:arg-completer[cap] = {|@words|
         &'cap;help;daemon;restart'= {
         }
         &'cap;help;daemon;status'= {
+        }
+        &'cap;help;daemon;dial-stdio'= {
+        }
+        &'cap;help;daemon;install-service'= {
         }
         &'cap;help;gc'= {
         }

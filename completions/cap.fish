@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cap_global_optspecs
-    string join \n socket= format= no-autostart v/verbose config= h/help V/version
+    string join \n socket= format= no-autostart v/verbose config= host= h/help V/version
 end
 
 function __fish_cap_needs_command
@@ -29,6 +29,7 @@ complete -c cap -n "__fish_cap_needs_command" -l format -d 'Output format: strea
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_needs_command" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_needs_command" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_needs_command" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_needs_command" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -77,6 +78,7 @@ complete -c cap -n "__fish_cap_using_subcommand prompt" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l new -d 'Always open a fresh session (and rebind the key to it)'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l continue -d 'Continue the agent\'s most recent session in the working directory'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l approve-all -d 'Short for --permissions approve-all'
@@ -105,6 +107,7 @@ complete -c cap -n "__fish_cap_using_subcommand open" -l format -d 'Output forma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand open" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand open" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand open" -l new -d 'Always open a fresh session (and rebind the key to it)'
 complete -c cap -n "__fish_cap_using_subcommand open" -l continue -d 'Continue the agent\'s most recent session in the working directory'
 complete -c cap -n "__fish_cap_using_subcommand open" -l approve-all -d 'Short for --permissions approve-all'
@@ -119,6 +122,7 @@ complete -c cap -n "__fish_cap_using_subcommand sessions" -l format -d 'Output f
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand sessions" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand sessions" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand sessions" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand sessions" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand sessions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -128,6 +132,7 @@ complete -c cap -n "__fish_cap_using_subcommand ls" -l format -d 'Output format:
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand ls" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand ls" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand ls" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand ls" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -137,6 +142,7 @@ complete -c cap -n "__fish_cap_using_subcommand show" -l format -d 'Output forma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand show" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand show" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand show" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand show" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -148,6 +154,7 @@ complete -c cap -n "__fish_cap_using_subcommand end" -l format -d 'Output format
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand end" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand end" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand end" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand end" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand end" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -157,6 +164,7 @@ complete -c cap -n "__fish_cap_using_subcommand bind" -l format -d 'Output forma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand bind" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand bind" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand bind" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand bind" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand bind" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -166,6 +174,7 @@ complete -c cap -n "__fish_cap_using_subcommand unbind" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand unbind" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand unbind" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand unbind" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand unbind" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand unbind" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -175,6 +184,7 @@ complete -c cap -n "__fish_cap_using_subcommand keys" -l format -d 'Output forma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand keys" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand keys" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand keys" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand keys" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand keys" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -186,6 +196,7 @@ complete -c cap -n "__fish_cap_using_subcommand cancel" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand cancel" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand cancel" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand cancel" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand cancel" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -197,6 +208,7 @@ complete -c cap -n "__fish_cap_using_subcommand fork" -l format -d 'Output forma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand fork" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand fork" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand fork" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand fork" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand fork" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -206,6 +218,7 @@ complete -c cap -n "__fish_cap_using_subcommand decide" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand decide" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand decide" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand decide" -l always -d 'With allow: allow the same use for the rest of the session'
 complete -c cap -n "__fish_cap_using_subcommand decide" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand decide" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
@@ -216,6 +229,7 @@ complete -c cap -n "__fish_cap_using_subcommand attach" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand attach" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand attach" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand attach" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand attach" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand attach" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -225,6 +239,7 @@ complete -c cap -n "__fish_cap_using_subcommand result" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand result" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand result" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand result" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand result" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand result" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -237,6 +252,7 @@ complete -c cap -n "__fish_cap_using_subcommand log" -l format -d 'Output format
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand log" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand log" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand log" -s f -l follow -d 'Keep printing the records of new turns until the session ends'
 complete -c cap -n "__fish_cap_using_subcommand log" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand log" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
@@ -251,6 +267,7 @@ complete -c cap -n "__fish_cap_using_subcommand export" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand export" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand export" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand export" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand export" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -260,29 +277,34 @@ complete -c cap -n "__fish_cap_using_subcommand agents" -l format -d 'Output for
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand agents" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand agents" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand agents" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand agents" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand agents" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cap -n "__fish_cap_using_subcommand agents" -s V -l version -d 'Print version'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -s V -l version -d 'Print version'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -f -a "start" -d 'Start capd in the background unless one already answers'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -f -a "stop" -d 'Ask capd to shut down and wait until it is gone'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -f -a "restart" -d 'Stop capd (if running), then start it again'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -f -a "status" -d 'Show pid, version, uptime, socket, sessions and limits'
-complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -s V -l version -d 'Print version'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -f -a "start" -d 'Start capd in the background unless one already answers'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -f -a "stop" -d 'Ask capd to shut down and wait until it is gone'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -f -a "restart" -d 'Stop capd (if running), then start it again'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -f -a "status" -d 'Show pid, version, uptime, socket, sessions and limits'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -f -a "dial-stdio" -d 'Bridge stdin and stdout to capd\'s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -f -a "install-service" -d 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and not __fish_seen_subcommand_from start stop restart status dial-stdio install-service help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from start" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from start" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from start" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from start" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from start" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -292,6 +314,7 @@ complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcomma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -301,6 +324,7 @@ complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcomma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from restart" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from restart" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from restart" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from restart" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -310,20 +334,46 @@ complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcomma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from status" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from status" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from status" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
+json\t'One JSON event per line (NDJSON); one JSON document for other commands'
+quiet\t'Only the final answer on stdout; one line on stderr on failure'"
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from dial-stdio" -s V -l version -d 'Print version'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
+json\t'One JSON event per line (NDJSON); one JSON document for other commands'
+quiet\t'Only the final answer on stdout; one line on stderr on failure'"
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l dry-run -d 'Print the files and commands instead of writing and running them'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l no-enable -d 'Write the files but do not enable or start the service'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -s V -l version -d 'Print version'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start capd in the background unless one already answers'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Ask capd to shut down and wait until it is gone'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "restart" -d 'Stop capd (if running), then start it again'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show pid, version, uptime, socket, sessions and limits'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "dial-stdio" -d 'Bridge stdin and stdout to capd\'s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "install-service" -d 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
 complete -c cap -n "__fish_cap_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cap -n "__fish_cap_using_subcommand gc" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand gc" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand gc" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand gc" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand gc" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand gc" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -333,6 +383,7 @@ complete -c cap -n "__fish_cap_using_subcommand budget; and not __fish_seen_subc
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand budget; and not __fish_seen_subcommand_from reset help" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand budget; and not __fish_seen_subcommand_from reset help" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand budget; and not __fish_seen_subcommand_from reset help" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand budget; and not __fish_seen_subcommand_from reset help" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand budget; and not __fish_seen_subcommand_from reset help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -345,6 +396,7 @@ complete -c cap -n "__fish_cap_using_subcommand budget; and __fish_seen_subcomma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand budget; and __fish_seen_subcommand_from reset" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand budget; and __fish_seen_subcommand_from reset" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand budget; and __fish_seen_subcommand_from reset" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand budget; and __fish_seen_subcommand_from reset" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand budget; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -356,6 +408,7 @@ complete -c cap -n "__fish_cap_using_subcommand config; and not __fish_seen_subc
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand config; and not __fish_seen_subcommand_from show path help" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand config; and not __fish_seen_subcommand_from show path help" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand config; and not __fish_seen_subcommand_from show path help" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand config; and not __fish_seen_subcommand_from show path help" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand config; and not __fish_seen_subcommand_from show path help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -368,6 +421,7 @@ complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcomma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from show" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from show" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -377,6 +431,7 @@ complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcomma
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from path" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from path" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from path" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -389,6 +444,7 @@ complete -c cap -n "__fish_cap_using_subcommand completions" -l format -d 'Outpu
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'
 quiet\t'Only the final answer on stdout; one line on stderr on failure'"
 complete -c cap -n "__fish_cap_using_subcommand completions" -l config -d 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]' -r -F
+complete -c cap -n "__fish_cap_using_subcommand completions" -l host -d 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there' -r
 complete -c cap -n "__fish_cap_using_subcommand completions" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand completions" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -419,6 +475,8 @@ complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Ask capd to shut down and wait until it is gone'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "restart" -d 'Stop capd (if running), then start it again'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Show pid, version, uptime, socket, sessions and limits'
+complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "dial-stdio" -d 'Bridge stdin and stdout to capd\'s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "install-service" -d 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from budget" -f -a "reset" -d 'Forget what a key has spent, so its budget allows prompts again'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'The configuration capd resolved (defaults included)'
 complete -c cap -n "__fish_cap_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Where the config file is looked for (no daemon needed)'
