@@ -382,7 +382,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
-            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh')
+            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off); a remote host''s cap runs this over ssh')
             [CompletionResult]::new('install-service', 'install-service', [CompletionResultType]::ParameterValue, 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -478,7 +478,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
-            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh')
+            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off); a remote host''s cap runs this over ssh')
             [CompletionResult]::new('install-service', 'install-service', [CompletionResultType]::ParameterValue, 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -713,7 +713,7 @@ Register-ArgumentCompleter -Native -CommandName 'cap' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask capd to shut down and wait until it is gone')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Stop capd (if running), then start it again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show pid, version, uptime, socket, sessions and limits')
-            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh')
+            [CompletionResult]::new('dial-stdio', 'dial-stdio', [CompletionResultType]::ParameterValue, 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off); a remote host''s cap runs this over ssh')
             [CompletionResult]::new('install-service', 'install-service', [CompletionResultType]::ParameterValue, 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS')
             break
         }

@@ -361,7 +361,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand stop 'Ask capd to shut down and wait until it is gone'
             cand restart 'Stop capd (if running), then start it again'
             cand status 'Show pid, version, uptime, socket, sessions and limits'
-            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off); a remote host''s cap runs this over ssh'
             cand install-service 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -450,7 +450,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand stop 'Ask capd to shut down and wait until it is gone'
             cand restart 'Stop capd (if running), then start it again'
             cand status 'Show pid, version, uptime, socket, sessions and limits'
-            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off); a remote host''s cap runs this over ssh'
             cand install-service 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -646,7 +646,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand stop 'Ask capd to shut down and wait until it is gone'
             cand restart 'Stop capd (if running), then start it again'
             cand status 'Show pid, version, uptime, socket, sessions and limits'
-            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off). `cap --host` runs this on the far side of ssh'
+            cand dial-stdio 'Bridge stdin and stdout to capd''s socket byte for byte (starting capd first unless autostart is off); a remote host''s cap runs this over ssh'
             cand install-service 'Install and enable the per-user service that starts capd at login: systemd user units with socket activation on Linux, a launchd agent on macOS'
         }
         &'cap;help;daemon;start'= {

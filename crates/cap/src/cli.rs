@@ -424,7 +424,7 @@ pub enum DaemonAction {
     /// Show pid, version, uptime, socket, sessions and limits.
     Status,
     /// Bridge stdin and stdout to capd's socket byte for byte (starting capd first unless
-    /// autostart is off). `cap --host` runs this on the far side of ssh.
+    /// autostart is off); a remote host's cap runs this over ssh.
     DialStdio,
     /// Install and enable the per-user service that starts capd at login: systemd user
     /// units with socket activation on Linux, a launchd agent on macOS.
