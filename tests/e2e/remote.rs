@@ -301,3 +301,38 @@ fn dial_stdio_bridges_stdin_and_stdout_to_the_daemon() {
     let out = env.cap(&["--no-autostart", "daemon", "dial-stdio"]);
     assert_eq!(code(&out), 6, "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_capd_of_another_version_on_the_host_is_named_with_both_versions() {
+    let env = Env::new();
+    let sshd = Sshd::start(&env);
+    // Stands in for the host's cap whose capd is another build: it answers hello with
+    // another protocol and its own version.
+    let fake = env.dir.path().join("old-cap");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nread line\nprintf '%s\\n' \
+         '{\"id\":1,\"hello\":{\"version\":999,\"daemon_version\":\"9.9.9\",\"pid\":1}}'\n\
+         cat >/dev/null\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.set_config(&format!(
+        "[hosts.old]\nurl = \"{}\"\ncap = \"{}\"\n",
+        sshd.url(),
+        fake.display()
+    ));
+    let mut cmd = env.command("cap");
+    cmd.env("CAP_SSH", &sshd.ssh)
+        .env("CAP_SOCKET", env.dir.path().join("local-only.sock"))
+        .args(["--host", "old", "sessions"]);
+    let out = output_within_deadline(&mut cmd);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("capd 9.9.9")
+            && err.contains(&format!("this cap {}", env!("CARGO_PKG_VERSION"))),
+        "{err}"
+    );
+}

@@ -154,10 +154,17 @@ fn hello_with_a_wrong_version_is_refused_with_a_restart_hint() {
     env.start_daemon();
     let mut conn = Raw::connect(&env.socket);
     let wrong = cap_proto::PROTOCOL_VERSION + 1;
-    conn.send_line(&format!(r#"{{"id":1,"op":"hello","version":{wrong}}}"#));
+    conn.send_line(&format!(
+        r#"{{"id":1,"op":"hello","version":{wrong},"client":"cap/9.9.9"}}"#
+    ));
     let reply = conn.recv();
     assert_eq!(reply["id"], 1, "{reply}");
     let message = reply["error"]["message"].as_str().unwrap_or_default();
+    // Both versions are named: this capd's and the client's.
+    assert!(
+        message.contains(&format!("capd {}", cap_proto::VERSION)) && message.contains("cap/9.9.9"),
+        "{reply}"
+    );
     assert!(
         message.contains("restart") && message.contains("cap daemon restart"),
         "no restart hint: {reply}"

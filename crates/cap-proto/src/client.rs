@@ -139,6 +139,7 @@ impl Client {
                 return Err(ProtoError::VersionMismatch {
                     daemon: h.version,
                     client: PROTOCOL_VERSION,
+                    daemon_version: h.daemon_version,
                 });
             }
             Ok(other) => return Err(ProtoError::Unexpected(format!("{other:?}"))),

@@ -105,9 +105,15 @@ pub enum ProtoError {
     #[error("the daemon closed the connection")]
     Closed,
     #[error(
-        "the daemon speaks protocol {daemon} but this cap speaks {client}; restart it with `cap daemon restart`"
+        "capd {daemon_version} speaks protocol {daemon} but this cap ({}) speaks {client}; restart it with `cap daemon restart`",
+        crate::VERSION
     )]
-    VersionMismatch { daemon: u32, client: u32 },
+    VersionMismatch {
+        daemon: u32,
+        client: u32,
+        /// The daemon's own version (`hello`'s `daemon_version`), so a message can name both.
+        daemon_version: String,
+    },
     #[error("unexpected reply from the daemon: {0}")]
     Unexpected(String),
     #[error(transparent)]

@@ -268,19 +268,26 @@ pub fn connect_or_why(ctx: &Ctx, host: &Host, autostart: bool) -> Result<Conn, U
         Err(ProtoError::Closed | ProtoError::Io { .. }) => {
             Err(tunnel.failure(host, "the connection closed before capd said hello"))
         }
-        Err(ProtoError::VersionMismatch { daemon, client }) => {
-            Err(plain(Failure::unavailable(format!(
-                "the capd on {host} speaks protocol {daemon}, this cap {} speaks {client}; \
-                 install the same cap version on both machines",
-                cap_proto::VERSION
-            ))))
-        }
+        Err(ProtoError::VersionMismatch {
+            daemon,
+            client,
+            daemon_version,
+        }) => Err(plain(Failure::unavailable(format!(
+            "capd {daemon_version} on {host} speaks protocol {daemon}, but this cap {} \
+             speaks {client}; install the same cap version on both machines",
+            cap_proto::VERSION
+        )))),
         Err(ProtoError::Remote(body)) => Err(plain(Failure::new(
             body.code.exit_code(),
             format!(
-                "the capd on {host} refused this cap {}: {}",
+                "the capd on {host} refused this cap {}: {}{}",
                 cap_proto::VERSION,
-                body.message
+                body.message,
+                if body.code == cap_proto::ErrorCode::Unavailable {
+                    "; install the same cap version on both machines"
+                } else {
+                    ""
+                }
             ),
         ))),
         Err(e) => Err(plain(Failure::new(

@@ -317,7 +317,9 @@ impl Reader {
             (false, Op::Hello(h)) => {
                 if h.version != PROTOCOL_VERSION {
                     let msg = format!(
-                        "capd speaks protocol {PROTOCOL_VERSION} but the client speaks {}; restart the daemon with `cap daemon restart`",
+                        "capd {} speaks protocol {PROTOCOL_VERSION} but {} speaks {}; restart the daemon with `cap daemon restart`",
+                        cap_proto::VERSION,
+                        h.client.as_deref().unwrap_or("the client"),
                         h.version
                     );
                     let reply = Reply::Error(ErrorBody::new(ErrorCode::Unavailable, msg));
