@@ -336,3 +336,31 @@ fn a_capd_of_another_version_on_the_host_is_named_with_both_versions() {
         "{err}"
     );
 }
+
+#[test]
+fn a_permission_question_of_a_remote_turn_is_answered_here() {
+    let env = Env::with_config("default_permissions = \"approve-reads\"");
+    let sshd = Sshd::start(&env);
+    let dir = work(&env);
+    let mut run = sshd.spawn_cap(
+        &env,
+        &["--format", "json", "prompt", "-C", &dir, "PERMISSION"],
+    );
+    let asked = run.wait_for("the question", |v| {
+        v["type"] == "permission" && v["decision"] == "ask"
+    });
+    let question = asked["id"].as_str().expect("question id").to_string();
+    let out = sshd.cap(&env, &["decide", &question, "allow"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let (events, rc, stderr) = run.finish();
+    assert_eq!(rc, 0, "{events:#?}\n{stderr}");
+    assert!(
+        result_output(&events).contains("[permission granted"),
+        "{events:#?}"
+    );
+    let answer = events
+        .iter()
+        .find(|e| e["type"] == "permission" && e["decision"] == "allow")
+        .expect("the decision");
+    assert_eq!(answer["by"], "user", "{answer}");
+}
