@@ -107,6 +107,13 @@ fn capd_serves_a_socket_passed_the_way_systemd_passes_it() {
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert!(capd.wait().unwrap().success());
     assert_eq!(std::fs::metadata(&env.socket).unwrap().ino(), inode);
+    // `stop` did not connect once capd was gone: under systemd that would start the next
+    // capd straight away.
+    listener.set_nonblocking(true).unwrap();
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("a connection waits on the socket after stop: {other:?}"),
+    }
     let (mut again, rx) = activated(&env, &fd);
     wait_listening(&rx);
     let second = env.prompt_ok(&["again"]);

@@ -142,14 +142,26 @@ fn terminate(ctx: &Ctx, why: ProtoError) -> anyhow::Result<u32> {
     Ok(pid.unsigned_abs())
 }
 
-/// Waits until the socket stops answering and the process has exited (so that a following
-/// `start` does not find the old daemon's pid file still guarded).
+/// Waits until the process has exited and its socket no longer answers as it (so that a
+/// following `start` does not find the old daemon's pid file still guarded).
+///
+/// A daemon that exits normally removes its pid file, which settles it without connecting:
+/// under socket activation (`cap daemon install-service`) a connection to the socket would
+/// start the next capd at once. Only a pid file left behind sends a probe, and a daemon that
+/// answers with another pid is a successor, not the one being stopped.
 fn wait_gone(ctx: &Ctx, pid: u32) -> anyhow::Result<()> {
     let deadline = Instant::now() + STOP_TIMEOUT;
     let alive = || running(pid);
+    let pid_file = cap_proto::paths::pid_file(&ctx.socket);
+    let still_claimed = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            == Some(pid)
+    };
+    let answers_as_old = || try_connect(ctx).is_ok_and(|c| c.hello.pid == pid);
     loop {
-        let answers = try_connect(ctx).is_ok();
-        if !answers && !alive() {
+        if !alive() && (!still_claimed() || !answers_as_old()) {
             return Ok(());
         }
         if Instant::now() >= deadline {
