@@ -7,6 +7,10 @@ use std::path::PathBuf;
 ///
 /// Runs in the foreground; `cap` starts it detached on demand. Logs go to stderr, or to
 /// <state dir>/cap/capd.log with --detach. Set CAP_LOG or RUST_LOG (e.g. `debug`) for more.
+///
+/// Started by systemd with a listening socket (socket activation: LISTEN_PID, LISTEN_FDS=1,
+/// descriptor 3), it serves that socket instead of binding one; `cap daemon
+/// install-service` sets this up.
 #[derive(Debug, Parser)]
 #[command(name = "capd", version, about)]
 pub struct Args {
