@@ -75,6 +75,10 @@ fn a_remote_prompt_streams_from_the_capd_on_the_host() {
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     let list: Value = serde_json::from_slice(&out.stdout).expect("sessions JSON");
     assert_eq!(list[0]["id"], sid.as_str(), "{list:#}");
+    let out = sshd.cap(&env, &["--format", "json", "config", "path"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let paths: Value = serde_json::from_slice(&out.stdout).expect("config path JSON");
+    assert_eq!(paths["socket"], env.socket.display().to_string().as_str());
     let out = sshd.cap(&env, &["daemon", "status"]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert!(

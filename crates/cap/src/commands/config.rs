@@ -50,8 +50,12 @@ fn strip_nulls(value: Value) -> Value {
     }
 }
 
-/// Resolved locally, because the question is usually asked when no daemon runs yet.
+/// Resolved locally, because the question is usually asked when no daemon runs yet. With
+/// `--host` the question is about the host, so its capd answers (starting there if need be).
 fn path(ctx: &Ctx) -> anyhow::Result<()> {
+    if ctx.host.is_some() {
+        return remote_path(ctx);
+    }
     let Some(file) = cap_proto::paths::config_file(ctx.config.as_deref()) else {
         return Err(Failure::runtime(
             "this platform has no config directory; pass --config FILE or set CAP_CONFIG",
@@ -75,6 +79,26 @@ fn path(ctx: &Ctx) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+fn remote_path(ctx: &Ctx) -> anyhow::Result<()> {
+    let answer = super::call(ctx, Op::Status)?;
+    let Reply::Status(st) = &answer.reply else {
+        return Err(output::unexpected("status", &answer.reply));
+    };
+    let file = st
+        .config_file
+        .as_ref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_else(|| "(none: built-in defaults)".into());
+    match ctx.format {
+        Format::Json => print_json(&serde_json::json!({
+            "config_file": st.config_file,
+            "socket": st.socket,
+            "state_file": st.state_file,
+        })),
+        Format::Quiet | Format::Text => output::println(&file),
     }
 }
 
