@@ -368,3 +368,46 @@ fn a_permission_question_of_a_remote_turn_is_answered_here() {
         .expect("the decision");
     assert_eq!(answer["by"], "user", "{answer}");
 }
+
+#[test]
+fn the_daemon_verbs_manage_the_capd_on_the_host() {
+    let env = Env::new();
+    let sshd = Sshd::start(&env);
+    let started = sshd.cap(&env, &["--format", "json", "daemon", "start"]);
+    assert_eq!(code(&started), 0, "{}", text(&started.stderr));
+    let started: Value = serde_json::from_slice(&started.stdout).expect("start JSON");
+    let first = started["pid"].as_u64().expect("pid");
+    assert_eq!(env.cap_doc(&["daemon", "status"])["pid"], first);
+
+    let restarted = sshd.cap(&env, &["--format", "quiet", "daemon", "restart"]);
+    assert_eq!(code(&restarted), 0, "{}", text(&restarted.stderr));
+    let second: u64 = text(&restarted.stdout).trim().parse().expect("new pid");
+    assert_ne!(second, first);
+    // Its connection closed as it shut down; the exit itself is announced by nothing.
+    wait_until("the old capd to exit", || !alive(first as u32));
+    assert_eq!(env.cap_doc(&["daemon", "status"])["pid"], second);
+
+    let out = sshd.cap(&env, &["daemon", "stop"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("capd stopped"),
+        "{}",
+        text(&out.stdout)
+    );
+    wait_until("capd to exit", || !alive(second as u32));
+    // Nothing runs now, and stop says so (without starting one to stop it).
+    let out = sshd.cap(&env, &["daemon", "stop"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("not running"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = env.cap(&["--no-autostart", "daemon", "status"]);
+    assert_eq!(
+        code(&out),
+        6,
+        "no daemon was started: {}",
+        text(&out.stdout)
+    );
+}
