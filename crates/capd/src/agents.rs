@@ -466,6 +466,7 @@ pub fn list(config: &Config) -> Vec<AgentInfo> {
                 protocol: spec.protocol.name().to_string(),
                 args: spec.args,
                 source,
+                footprint: None,
             })
         })
         .collect()

@@ -51,6 +51,8 @@ pub struct Daemon {
     saver: Saver,
     /// Fires once when the daemon should shut down.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// The agents' memory as last measured ([`Daemon::measured`]).
+    memory: tokio::sync::watch::Sender<crate::memory::Usage>,
 }
 
 /// Live sessions plus the routing tables.
@@ -160,6 +162,7 @@ impl Daemon {
                 }),
                 saver: Saver::spawn(source, write),
                 shutdown: tokio::sync::watch::channel(false).0,
+                memory: tokio::sync::watch::channel(Default::default()).0,
             }
         });
         tokio::spawn(d.clone().changes(rx));
@@ -652,10 +655,57 @@ impl Daemon {
         let Some(limit) = self.config.idle_timeout() else {
             return (Vec::new(), Saved::nothing());
         };
+        let now = Instant::now();
+        self.end_idle(
+            |state| routing::stale(&state.live(), now, limit),
+            "idle sweep ended the session",
+        )
+    }
+
+    /// Takes a memory measurement (resident bytes by process group): publishes each
+    /// session's figure and each agent's footprint, then evicts idle sessions while the
+    /// agents together hold more than `max_agent_memory`. Their records stay, so their keys
+    /// resume them on the next prompt.
+    pub fn measured(&self, groups: &HashMap<u32, u64>) -> Vec<String> {
+        let limit = self.config.max_agent_memory.bytes();
+        self.end_idle(
+            |state| {
+                let mut usage = self.memory.borrow().clone();
+                usage.sessions.clear();
+                for h in state.sessions.values() {
+                    let Some(bytes) = h.snapshot().pid.and_then(|p| groups.get(&p)) else {
+                        continue;
+                    };
+                    usage.sessions.insert(h.id.clone(), *bytes);
+                    let peak = usage.footprint.entry(h.agent.clone()).or_default();
+                    *peak = (*peak).max(*bytes);
+                }
+                usage.total = usage.sessions.values().sum();
+                let evict = match limit {
+                    Some(limit) => {
+                        routing::over_memory(&state.table, &state.live(), &usage.sessions, limit)
+                    }
+                    None => Vec::new(),
+                };
+                self.memory.send_replace(usage);
+                evict
+            },
+            "the agents' memory was over max_agent_memory; evicted the least recently used idle session",
+        )
+        .0
+    }
+
+    /// Ends the idle sessions `pick` chooses (under the lock), keeping their records so the
+    /// next prompt on their keys resumes them; logs `why` for each.
+    fn end_idle(
+        &self,
+        pick: impl FnOnce(&State) -> Vec<String>,
+        why: &str,
+    ) -> (Vec<String>, Saved) {
         let mut state = self.lock();
-        let stale = routing::stale(&state.live(), Instant::now(), limit);
+        let picked = pick(&state);
         let mut fx = Effects::default();
-        for sid in &stale {
+        for sid in &picked {
             state.table.forget_session(sid);
             state.routed.remove(sid);
             fx.end.extend(state.sessions.remove(sid));
@@ -663,10 +713,15 @@ impl Daemon {
         let saved = self.note(&mut state);
         drop(state);
         for h in &fx.end {
-            tracing::info!(session = %h.id, agent = %h.agent, "idle sweep ended the session; its key resumes it on the next prompt");
+            tracing::info!(session = %h.id, agent = %h.agent, "{why}; its key resumes it on the next prompt");
         }
         fx.send();
-        (stale, saved)
+        (picked, saved)
+    }
+
+    /// The last memory measurement.
+    pub fn memory(&self) -> crate::memory::Usage {
+        self.memory.borrow().clone()
     }
 
     /// A snapshot of one session for `sessions`, `show` and `open`.
@@ -691,6 +746,7 @@ impl Daemon {
             idle_secs: snap.last_active.elapsed().as_secs(),
             queued: snap.queued,
             pid: snap.pid,
+            memory: self.memory.borrow().sessions.get(&h.id).copied(),
             model: h.model.clone(),
             how,
             usage: (!snap.usage.is_empty()).then_some(snap.usage),

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod drivers;
 mod handlers;
 mod handoff;
+pub mod memory;
 pub mod persist;
 pub mod routing;
 pub mod saver;
@@ -58,6 +59,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         cap_proto::VERSION
     );
     tokio::spawn(sweeper(d.clone()));
+    tokio::spawn(memory::sampler(d.clone()));
     if opts.handle_signals {
         tokio::spawn(on_signals(d.clone()));
     }

@@ -30,5 +30,8 @@ pub fn handle(d: &Daemon) -> Reply {
             }
             (!total.is_empty()).then_some(total)
         },
+        // Measured only where /proc exists.
+        agent_memory: cfg!(target_os = "linux").then(|| d.memory().total),
+        max_agent_memory: d.config.max_agent_memory.bytes(),
     })
 }
