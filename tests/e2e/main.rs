@@ -15,6 +15,7 @@ mod limits;
 mod memory;
 mod misbehave;
 mod permissions;
+mod prewarm;
 mod races;
 mod record;
 mod sessions;

@@ -16,18 +16,8 @@ fn heavy(mb: u64, extra: &str) -> String {
     )
 }
 
-fn sessions(env: &Env) -> Vec<Value> {
-    let out = env.cap(&["--format", "json", "sessions"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Value>(&out.stdout)
-        .expect("sessions json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 fn memory_of(env: &Env, sid: &str) -> Option<u64> {
-    sessions(env)
+    env.sessions_doc()
         .iter()
         .find(|s| s["id"] == sid)
         .and_then(|s| s["memory"].as_u64())

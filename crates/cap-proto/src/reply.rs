@@ -191,6 +191,9 @@ pub struct DaemonStatus {
     /// `max_agent_memory` in bytes, when a limit applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_agent_memory: Option<u64>,
+    /// Prewarmed agent processes waiting for a session (`[prewarm]`).
+    #[serde(default)]
+    pub spares: usize,
 }
 
 /// The answer to `gc`.

@@ -255,7 +255,7 @@ pub fn resolve(name: &str, config: &Config) -> Result<AgentSpec, ErrorBody> {
 
 /// The spec for a name without checking that its program exists, and the hint to show when
 /// it does not.
-fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBody> {
+pub fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBody> {
     if let Some(cmd) = name.strip_prefix("acp:") {
         let words = shlex::split(cmd).filter(|w| !w.is_empty()).ok_or_else(|| {
             ErrorBody::new(

@@ -48,6 +48,8 @@ pub struct Config {
     /// evicted (their records kept): a size like `"8GiB"`, or `"off"`. Default: half the
     /// machine's memory.
     pub max_agent_memory: MemoryLimit,
+    /// Agent name → how many processes to keep started and initialized for new sessions.
+    pub prewarm: BTreeMap<String, usize>,
 }
 
 /// `max_agent_memory`.
@@ -124,6 +126,7 @@ impl Default for Config {
             transcript_days: 30,
             agents: BTreeMap::new(),
             max_agent_memory: MemoryLimit::default(),
+            prewarm: BTreeMap::new(),
         }
     }
 }
@@ -191,6 +194,17 @@ impl Config {
         if cfg.queue_depth == 0 {
             return Err("queue_depth must be at least 1\n".into());
         }
+        for agent in cfg.prewarm.keys() {
+            let (spec, _) = crate::agents::describe(agent, &cfg)
+                .map_err(|e| format!("[prewarm] {agent}: {}\n", e.message))?;
+            if spec.protocol == crate::agents::Protocol::ClaudeStreamJson {
+                return Err(format!(
+                    "[prewarm] {agent}: Claude stream-json agents cannot be prewarmed (their cwd \
+                     and session are fixed when they start); remove it, or prewarm an ACP or \
+                     Codex agent\n"
+                ));
+            }
+        }
         Ok(cfg)
     }
 
@@ -251,6 +265,14 @@ mod tests {
         let err = Config::parse("max_agent_memory = \"lots\"").unwrap_err();
         assert!(err.contains("max_agent_memory"), "{err}");
         assert!(Config::parse("max_agent_memory = 0").is_err());
+        let err = Config::parse("[prewarm]\nclaude = 1").unwrap_err();
+        assert!(err.contains("cannot be prewarmed"), "{err}");
+        let err = Config::parse("[prewarm]\nnobody-knows = 1").unwrap_err();
+        assert!(err.contains("nobody-knows"), "{err}");
+        assert_eq!(
+            Config::parse("[prewarm]\ncodex = 2").unwrap().prewarm["codex"],
+            2
+        );
         let err = Config::parse("[permissions]\ndeny = [\"rm -rf\"]").unwrap_err();
         assert!(err.contains("KIND(PATTERN)"), "{err}");
     }

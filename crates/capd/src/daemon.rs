@@ -53,6 +53,8 @@ pub struct Daemon {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// The agents' memory as last measured ([`Daemon::measured`]).
     memory: tokio::sync::watch::Sender<crate::memory::Usage>,
+    /// Tells the prewarmer which agent's spare was taken.
+    prewarm: mpsc::UnboundedSender<String>,
 }
 
 /// Live sessions plus the routing tables.
@@ -64,6 +66,8 @@ pub struct State {
     routed: HashMap<String, Instant>,
     /// Counts the changes to what the state file holds; the saver acknowledges by it.
     generation: u64,
+    /// Prewarmed agent processes waiting for a session.
+    pub spares: crate::spares::Spares,
 }
 
 impl State {
@@ -107,6 +111,8 @@ struct Effects {
     park: Vec<SessionHandle>,
     unpark: Vec<SessionHandle>,
     end: Vec<SessionHandle>,
+    /// Spares to end (dropping one ends its process group).
+    spares: Vec<crate::drivers::Spare>,
 }
 
 impl Effects {
@@ -120,6 +126,7 @@ impl Effects {
         for h in self.end {
             drop(h.shutdown());
         }
+        drop(self.spares);
     }
 }
 
@@ -138,6 +145,7 @@ impl Daemon {
         factory: Arc<dyn Factory>,
     ) -> Arc<Daemon> {
         let (up, rx) = mpsc::unbounded_channel();
+        let (prewarm, prewarm_rx) = mpsc::unbounded_channel();
         let write = saver::state_writer(paths.state_file.clone());
         let d = Arc::new_cyclic(|me: &std::sync::Weak<Daemon>| {
             let me = me.clone();
@@ -159,13 +167,16 @@ impl Daemon {
                     table: Table::with_records(Records::from_persisted(records)),
                     routed: HashMap::new(),
                     generation: 0,
+                    spares: Default::default(),
                 }),
                 saver: Saver::spawn(source, write),
                 shutdown: tokio::sync::watch::channel(false).0,
                 memory: tokio::sync::watch::channel(Default::default()).0,
+                prewarm,
             }
         });
         tokio::spawn(d.clone().changes(rx));
+        tokio::spawn(crate::spares::prewarmer(d.clone(), prewarm_rx));
         d
     }
 
@@ -393,7 +404,18 @@ impl Daemon {
                         self.config.permission_timeout.clamp(1, 365 * 24 * 3600),
                     ),
                     transcripts: self.transcripts(),
+                    spare: state.spares.take(&spec.name),
                 };
+                if open.spare.is_some() {
+                    // Refilled off the lock; the prewarmer checks the room first.
+                    let _ = self.prewarm.send(spec.name.clone());
+                }
+                // Sessions win: spares left over the limit go.
+                let room = self
+                    .config
+                    .max_sessions
+                    .saturating_sub(state.sessions.len() + 1);
+                fx.spares.extend(state.spares.trim(room, &spec.name));
                 let h = self.spawn(open);
                 state.sessions.insert(h.id.clone(), h.clone());
                 (h, *how)
@@ -719,6 +741,34 @@ impl Daemon {
         (picked, saved)
     }
 
+    /// How starting agents is done (the prewarmer starts spares with it).
+    pub fn factory(&self) -> &Arc<dyn Factory> {
+        &self.factory
+    }
+
+    pub fn spare_count(&self, agent: &str) -> usize {
+        self.lock().spares.count(agent)
+    }
+
+    /// Whether another spare fits under `max_sessions` beside the sessions and spares.
+    pub fn room_for_spare(&self) -> bool {
+        let state = self.lock();
+        state.sessions.len() + state.spares.total() < self.config.max_sessions
+    }
+
+    /// Adds a started spare to the pool, unless sessions took the room meanwhile (then it is
+    /// dropped, ending it). Returns whether it was kept.
+    pub fn add_spare(&self, agent: &str, spare: crate::drivers::Spare) -> bool {
+        let mut state = self.lock();
+        if state.sessions.len() + state.spares.total() >= self.config.max_sessions {
+            drop(state);
+            drop(spare);
+            return false;
+        }
+        state.spares.add(agent, spare);
+        true
+    }
+
     /// The last memory measurement.
     pub fn memory(&self) -> crate::memory::Usage {
         self.memory.borrow().clone()
@@ -755,7 +805,12 @@ impl Daemon {
 
     /// Ends every session (daemon shutdown); records stay so a restart resumes them.
     pub async fn end_all(&self) {
-        let handles: Vec<SessionHandle> = self.lock().sessions.drain().map(|(_, h)| h).collect();
+        let (handles, spares) = {
+            let mut state = self.lock();
+            let handles: Vec<SessionHandle> = state.sessions.drain().map(|(_, h)| h).collect();
+            (handles, state.spares.drain())
+        };
+        drop(spares);
         let waits: Vec<_> = handles.iter().map(SessionHandle::shutdown).collect();
         for w in waits {
             let _ = w.await;

@@ -16,6 +16,7 @@ pub mod routing;
 pub mod saver;
 pub mod server;
 pub mod session;
+pub mod spares;
 pub mod transcript;
 
 use daemon::{Daemon, Paths};

@@ -173,8 +173,15 @@ fn render(st: &DaemonStatus) -> String {
         (
             "sessions",
             format!(
-                "{} live ({} busy, {} parked), at most {}",
-                st.sessions, st.busy, st.parked, st.max_sessions
+                "{} live ({} busy, {} parked), at most {}{}",
+                st.sessions,
+                st.busy,
+                st.parked,
+                st.max_sessions,
+                match st.spares {
+                    0 => String::new(),
+                    n => format!("; {n} prewarmed spare(s)"),
+                }
             ),
         ),
         ("idle timeout", limit_secs(st.idle_timeout_secs, "never")),

@@ -33,5 +33,6 @@ pub fn handle(d: &Daemon) -> Reply {
         // Measured only where /proc exists.
         agent_memory: cfg!(target_os = "linux").then(|| d.memory().total),
         max_agent_memory: d.config.max_agent_memory.bytes(),
+        spares: state.spares.total(),
     })
 }

@@ -269,6 +269,8 @@ pub struct Open {
     pub permission_timeout: Duration,
     /// Where the session's transcript goes; `None` when recording is off.
     pub transcripts: Option<PathBuf>,
+    /// A prewarmed agent to open the session on, skipping its start (first start only).
+    pub spare: Option<crate::drivers::Spare>,
 }
 
 /// Spawns the actor; it starts the agent at once so the session is warm by the first prompt.

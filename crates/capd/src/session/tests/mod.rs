@@ -197,6 +197,7 @@ pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<Pat
         cancel_grace: Duration::from_secs(2),
         permission_timeout: Duration::from_secs(30),
         transcripts,
+        spare: None,
     };
     Rig {
         handle: spawn(open, factory, up),
