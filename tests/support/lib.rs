@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 /// How long any single wait in a test may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
+/// How long `start_daemon` waits for capd's "listening" line.
+const DAEMON_START: Duration = Duration::from_secs(120);
 
 /// Path of a workspace binary, built on first use so `cargo test -p cap-tests` works alone.
 pub fn bin(name: &str) -> PathBuf {
@@ -206,7 +208,9 @@ impl Env {
                 }
             }
         });
-        rx.recv_timeout(DEADLINE)
+        // Waits for the event, so a long deadline costs nothing when capd is quick; it must
+        // cover a debug capd loading a 300,000-key state on a 2-core machine under load.
+        rx.recv_timeout(DAEMON_START)
             .unwrap_or_else(|_| panic!("capd did not start; log:\n{}", self.daemon_log()));
         self.daemon = Some(child);
     }
