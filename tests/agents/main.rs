@@ -6,6 +6,7 @@
 //! are printed (run with `--nocapture`) and recorded in docs/agents.md.
 
 mod permissions;
+mod prewarm;
 mod record;
 
 use cap_tests::real::real_env;

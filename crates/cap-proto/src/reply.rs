@@ -194,6 +194,9 @@ pub struct DaemonStatus {
     /// Prewarmed agent processes waiting for a session (`[prewarm]`).
     #[serde(default)]
     pub spares: usize,
+    /// Their process ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spare_pids: Vec<u32>,
 }
 
 /// The answer to `gc`.

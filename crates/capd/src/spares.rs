@@ -64,7 +64,7 @@ impl Spares {
         self.by_agent.drain().flat_map(|(_, v)| v).collect()
     }
 
-    /// The pids of every spare, by agent (for `cap agents` and tests).
+    /// The pids of every spare, with its agent (`cap daemon status`).
     pub fn pids(&self) -> Vec<(String, u32)> {
         self.by_agent
             .iter()
