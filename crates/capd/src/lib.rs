@@ -13,6 +13,7 @@ mod handoff;
 pub mod persist;
 pub mod routing;
 pub mod saver;
+pub mod schema;
 pub mod server;
 pub mod session;
 pub mod transcript;
