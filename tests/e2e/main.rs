@@ -22,6 +22,7 @@ mod sessions;
 mod smoke;
 mod socket;
 mod state;
+mod structured;
 mod sweep;
 mod turns;
 mod usage;

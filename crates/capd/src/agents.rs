@@ -32,6 +32,15 @@ impl Protocol {
         self != Protocol::CodexAppServer
     }
 
+    /// Whether a turn can be held to a JSON Schema by the protocol itself: Codex's
+    /// `turn/start` takes an `outputSchema` for that turn alone. Claude Code's
+    /// `--json-schema` (and the `jsonSchema` of its `initialize`) binds the whole process,
+    /// and ACP has no such field, so those agents are told the schema in the prompt
+    /// (docs/protocols.md, "Structured output").
+    pub fn native_schema(self) -> bool {
+        self == Protocol::CodexAppServer
+    }
+
     fn parse(s: &str) -> Option<Protocol> {
         [
             Protocol::ClaudeStreamJson,

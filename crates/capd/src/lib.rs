@@ -14,6 +14,7 @@ pub mod memory;
 pub mod persist;
 pub mod routing;
 pub mod saver;
+pub mod schema;
 pub mod server;
 pub mod session;
 pub mod spares;

@@ -157,6 +157,10 @@ pub trait Driver: Send {
     fn stderr_tail(&self) -> String;
     /// Ends the agent and its whole process group.
     fn shutdown(self: Box<Self>) -> BoxFuture<()>;
+    /// Holds the turns sent from now on to this JSON Schema natively, or frees them with
+    /// `None`. Only a protocol whose [`Protocol::native_schema`] is true does anything here;
+    /// every other agent is told the schema in its prompt (`crate::schema`).
+    fn output_schema(&mut self, _schema: Option<&serde_json::Value>) {}
 }
 
 /// The [`Driver`] methods every process-backed driver answers from its `conn: Conn` field.

@@ -12,6 +12,7 @@ mod actor;
 mod events;
 mod permit;
 mod record;
+mod structured;
 #[cfg(test)]
 mod tests;
 mod turn;
@@ -49,6 +50,8 @@ pub struct Turn {
     pub notices: Vec<(StatusKind, String)>,
     /// Put before the prompt like a preamble, and recorded as one: a handoff's context.
     pub context: Option<String>,
+    /// The JSON Schema the answer must meet (`--schema`), compiled once by the handler.
+    pub schema: Option<Arc<crate::schema::Schema>>,
 }
 
 /// What a cancel found.

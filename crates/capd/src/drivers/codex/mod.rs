@@ -65,6 +65,8 @@ pub struct CodexDriver {
     thread: String,
     shared: Arc<Mutex<Shared>>,
     next_id: Arc<AtomicU64>,
+    /// The `outputSchema` of the turns sent from now on (`--schema`).
+    output_schema: Option<Value>,
 }
 
 impl CodexDriver {
@@ -117,6 +119,7 @@ impl CodexDriver {
             thread,
             shared,
             next_id,
+            output_schema: None,
         }
     }
 }
@@ -519,12 +522,17 @@ impl Driver for CodexDriver {
         }
         // Every turn asks for approval of anything Codex does not trust, so the session's
         // policy decides; the sandbox is left open because that policy is the wall.
-        let params = json!({
+        let mut params = json!({
             "threadId": self.thread,
             "input": [{"type": "text", "text": text}],
             "approvalPolicy": APPROVAL,
             "sandboxPolicy": {"type": "dangerFullAccess"},
         });
+        if let Some(schema) = &self.output_schema {
+            // Codex 0.169's TurnStartParams: "JSON Schema used to constrain the final
+            // assistant message for this turn"; it is not kept for later turns.
+            params["outputSchema"] = schema.clone();
+        }
         self.conn.send(&DIALECT.request(id, "turn/start", params))
     }
 
@@ -567,6 +575,10 @@ impl Driver for CodexDriver {
     }
 
     super::process_plumbing!();
+
+    fn output_schema(&mut self, schema: Option<&Value>) {
+        self.output_schema = schema.cloned();
+    }
 }
 
 /// A reader in the state of a turn in progress, for fuzzing.

@@ -3,6 +3,7 @@
 
 mod permissions;
 mod record;
+mod structured;
 mod turns;
 
 use super::*;
@@ -264,6 +265,7 @@ impl Rig {
             how: How::Opened,
             notices: Vec::new(),
             context: None,
+            schema: None,
         };
         self.handle.submit(turn).await.expect("queued");
         Caller {
