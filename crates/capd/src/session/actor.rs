@@ -27,6 +27,9 @@ pub(super) struct Queued {
     pub announced: bool,
     /// What the agent reported spending on this turn so far (every attempt counts).
     pub usage: Usage,
+    /// When the turn's time is up, fixed when it starts running, so every send of the turn
+    /// (a retry, a `--schema` re-ask) shares one `--timeout`.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 /// What a message means for the wait it arrived in.
@@ -246,6 +249,7 @@ impl Actor {
                         seq: 0,
                         announced: false,
                         usage: Usage::default(),
+                        deadline: None,
                     });
                     // Published before the caller hears of its session, so what it reads next
                     // already counts this turn.

@@ -45,6 +45,8 @@ fn cancelled(output: String) -> Outcome {
 impl Actor {
     pub(super) async fn run_turn(&mut self, mut q: Queued) {
         self.begin_turn(&q.turn.request);
+        // A timeout too large to add to the clock is no timeout at all.
+        q.deadline = q.turn.timeout.and_then(|t| Deadline::now().checked_add(t));
         if let Some(context) = q.turn.context.take() {
             self.preamble = Some(match self.preamble.take() {
                 Some(p) => format!("{p}\n\n{context}"),
@@ -97,8 +99,7 @@ impl Actor {
     /// fails (once), a fresh session when that resume turns out impossible, and up to two
     /// re-sends of an empty reply.
     pub(super) async fn attempts(&mut self, q: &mut Queued, text: &str) -> Outcome {
-        // A timeout too large to add to the clock is no timeout at all.
-        let deadline = q.turn.timeout.and_then(|t| Deadline::now().checked_add(t));
+        let deadline = q.deadline;
         let mut respawned = false;
         let mut empty_resends = 0;
         loop {

@@ -6,6 +6,10 @@ use crate::schema::{SCHEMA_HEADER, Schema};
 use serde_json::json;
 
 async fn submit_schema(rig: &Rig, text: &str) -> Caller {
+    submit_schema_within(rig, text, None).await
+}
+
+async fn submit_schema_within(rig: &Rig, text: &str, timeout: Option<Duration>) -> Caller {
     let schema = Schema::compile(json!({
         "type": "object",
         "properties": {"risk": {"enum": ["low", "high"]}},
@@ -17,7 +21,7 @@ async fn submit_schema(rig: &Rig, text: &str) -> Caller {
     let turn = Turn {
         request: request.clone(),
         text: text.into(),
-        timeout: None,
+        timeout,
         policy: Policy::default(),
         asker: Asker::Nobody,
         events: tx,
@@ -134,4 +138,32 @@ async fn a_cancelled_schema_turn_ends_without_a_value_and_without_reasks() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn re_asks_share_the_turns_timeout() {
+    let mut rig = rig(OpenMode::Fresh, vec![]);
+    let _ups = take_ups(&mut rig);
+    let mut agent = rig.remote().await;
+    let start = tokio::time::Instant::now();
+    let mut caller = submit_schema_within(&rig, "classify", Some(Duration::from_secs(10))).await;
+    sent(agent.call().await);
+    // A wrong answer after 6 s of a 10 s timeout; the re-ask has 4 s left, not 10.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    agent.reply("{\"risk\": 7}");
+    sent(agent.call().await);
+    assert_eq!(
+        agent.call().await,
+        Call::Cancel,
+        "the re-ask is cancelled when the turn's 10 s are up"
+    );
+    // The clock is paused (it only moves when told or when everything waits), so this is
+    // exact: the cancel came at the turn's deadline, not 10 s after the re-ask.
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    agent.end(StopReason::Cancelled);
+    let events = caller.finish().await;
+    assert!(
+        matches!(last(&events), Event::Error(e) if e.code == ErrorCode::Timeout),
+        "{events:?}"
+    );
 }
