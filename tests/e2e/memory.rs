@@ -106,3 +106,23 @@ fn a_bad_max_agent_memory_is_refused_with_the_key_named() {
     assert!(err.contains("max_agent_memory"), "{err}");
     assert!(err.contains("is not a size"), "{err}");
 }
+
+#[test]
+fn over_max_agent_memory_prewarmed_spares_go_first() {
+    let config = format!(
+        "max_agent_memory = \"32MiB\"\n[agents.heavyacp]\nprotocol = \"acp\"\ncommand = \"{}\"\nargs = [\"acp\"]\nenv = {{ FAKE_BALLAST_MB = \"64\" }}\n[prewarm]\nheavyacp = 1\n",
+        bin("cap-fake-agent").display()
+    );
+    let mut env = Env::with_config(&config);
+    env.start_daemon();
+    wait_until("the spare to start", || !env.invocations().is_empty());
+    let pid = env.invocations()[0]["pid"].as_u64().expect("pid");
+    let pid = u32::try_from(pid).expect("pid");
+    wait_until("the spare to be ended for memory", || !alive(pid));
+    assert_eq!(env.cap_doc(&["daemon", "status"])["spares"], 0);
+    assert!(
+        env.daemon_log().contains("ended the prewarmed spares"),
+        "{}",
+        env.daemon_log()
+    );
+}

@@ -690,7 +690,8 @@ impl Daemon {
     /// resume them on the next prompt.
     pub fn measured(&self, groups: &HashMap<u32, u64>) -> Vec<String> {
         let limit = self.config.max_agent_memory.bytes();
-        self.end_idle(
+        let mut dropped = Vec::new();
+        let evicted = self.end_idle(
             |state| {
                 let mut usage = self.memory.borrow().clone();
                 usage.sessions.clear();
@@ -702,30 +703,43 @@ impl Daemon {
                     let peak = usage.footprint.entry(h.agent.clone()).or_default();
                     *peak = (*peak).max(*bytes);
                 }
-                usage.total = usage.sessions.values().sum();
-                let evict = match limit {
-                    Some(limit) => {
-                        routing::over_memory(&state.table, &state.live(), &usage.sessions, limit)
+                let spares: u64 = state
+                    .spares
+                    .pids()
+                    .iter()
+                    .filter_map(|(_, p)| groups.get(p))
+                    .sum();
+                usage.total = usage.sessions.values().sum::<u64>() + spares;
+                let mut evict = Vec::new();
+                if let Some(limit) = limit.filter(|l| usage.total > *l) {
+                    // Spares go first: nobody is using them.
+                    if spares > 0 {
+                        tracing::info!("the agents' memory was over max_agent_memory; ended the prewarmed spares");
+                        dropped.extend(state.spares.drain());
                     }
-                    None => Vec::new(),
-                };
+                    let live = state.live();
+                    evict = routing::over_memory(&state.table, &live, &usage.sessions, limit);
+                }
                 self.memory.send_replace(usage);
                 evict
             },
             "the agents' memory was over max_agent_memory; evicted the least recently used idle session",
         )
-        .0
+        .0;
+        // Dropping a spare ends its process group: outside the lock.
+        drop(dropped);
+        evicted
     }
 
     /// Ends the idle sessions `pick` chooses (under the lock), keeping their records so the
     /// next prompt on their keys resumes them; logs `why` for each.
     fn end_idle(
         &self,
-        pick: impl FnOnce(&State) -> Vec<String>,
+        pick: impl FnOnce(&mut State) -> Vec<String>,
         why: &str,
     ) -> (Vec<String>, Saved) {
         let mut state = self.lock();
-        let picked = pick(&state);
+        let picked = pick(&mut state);
         let mut fx = Effects::default();
         for sid in &picked {
             state.table.forget_session(sid);
