@@ -396,6 +396,7 @@ mod tests {
             no_wait: false,
             budget_usd: None,
             handoff: false,
+            schema: None,
         });
         assert!(matches!(c.send(op), Err(ProtoError::LineTooLong { .. })));
         drop(c);

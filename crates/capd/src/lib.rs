@@ -10,11 +10,14 @@ pub mod daemon;
 pub mod drivers;
 mod handlers;
 mod handoff;
+pub mod memory;
 pub mod persist;
 pub mod routing;
 pub mod saver;
+pub mod schema;
 pub mod server;
 pub mod session;
+pub mod spares;
 pub mod transcript;
 
 use daemon::{Daemon, Paths};
@@ -80,6 +83,7 @@ pub async fn run_with(
         cap_proto::VERSION
     );
     tokio::spawn(sweeper(d.clone()));
+    tokio::spawn(memory::sampler(d.clone()));
     if opts.handle_signals {
         tokio::spawn(on_signals(d.clone()));
     }

@@ -27,6 +27,9 @@ pub(super) struct Queued {
     pub announced: bool,
     /// What the agent reported spending on this turn so far (every attempt counts).
     pub usage: Usage,
+    /// When the turn's time is up, fixed when it starts running, so every send of the turn
+    /// (a retry, a `--schema` re-ask) shares one `--timeout`.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 /// What a message means for the wait it arrived in.
@@ -63,6 +66,8 @@ pub(super) struct Actor {
     pub permits: Permits,
     /// The transcript of the running turn, and where it goes.
     pub(super) record: Recorder,
+    /// A prewarmed agent for the first start.
+    spare: Option<crate::drivers::Spare>,
     factory: Arc<dyn Factory>,
     up: mpsc::UnboundedSender<Up>,
     pub rx: mpsc::UnboundedReceiver<Msg>,
@@ -118,6 +123,7 @@ pub(super) fn start(
         permission_timeout: open.permission_timeout,
         permits: Permits::default(),
         record: Recorder::new(open.transcripts),
+        spare: open.spare,
         factory,
         up,
         rx,
@@ -243,6 +249,7 @@ impl Actor {
                         seq: 0,
                         announced: false,
                         usage: Usage::default(),
+                        deadline: None,
                     });
                     // Published before the caller hears of its session, so what it reads next
                     // already counts this turn.
@@ -357,7 +364,10 @@ impl Actor {
             model: self.model.clone(),
             ready_timeout: self.ready_timeout,
         };
-        let start = self.factory.start(spec);
+        let start = match self.spare.take() {
+            Some(spare) => self.factory.start_on(spare, spec),
+            None => self.factory.start(spec),
+        };
         tokio::pin!(start);
         loop {
             tokio::select! {
