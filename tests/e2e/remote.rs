@@ -239,6 +239,18 @@ fn a_remote_prompt_without_a_directory_or_key_is_a_usage_error() {
     assert!(err.contains("-C DIR") && err.contains("--key"), "{err}");
     let out = sshd.cap(&env, &["cancel"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    // CAP_HOST is --host from the environment.
+    let mut cmd = env.command("cap");
+    cmd.env("CAP_HOST", sshd.url())
+        .env("CAP_SSH", &sshd.ssh)
+        .args(["prompt", "where am I"]);
+    let out = output_within_deadline(&mut cmd);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&sshd.url()),
+        "{}",
+        text(&out.stderr)
+    );
     // Refused before anything was sent: ssh never connected.
     assert!(!sshd.log().contains("Accepted"), "{}", sshd.log());
     // A directory that does not exist on the host is the host's usage error.
