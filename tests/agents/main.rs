@@ -8,6 +8,7 @@
 mod permissions;
 mod prewarm;
 mod record;
+mod sandbox;
 mod structured;
 
 use cap_tests::real::real_env;

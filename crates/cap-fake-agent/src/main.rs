@@ -47,6 +47,12 @@ fn main() {
     } else {
         "claude"
     };
+    if args.first().is_some_and(|a| a == "sandbox") {
+        // capd asks Codex whether its sandbox runs here (`codex sandbox … -- true`); the
+        // fake has none, and this probe is no agent start to log.
+        eprintln!("cap-fake-agent: no sandbox");
+        exit_now(1);
+    }
     let cwd = current_cwd();
     let home = Home::from_env();
     home.log_invocation(protocol, &argv, &cwd);

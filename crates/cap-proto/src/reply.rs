@@ -223,6 +223,10 @@ pub struct AgentInfo {
     /// daemon started: what another session of it will likely cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footprint: Option<u64>,
+    /// For an agent with a sandbox of its own (Codex): whether it runs on this machine, and
+    /// so walls in the turns nobody is asked about (docs/permissions.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<bool>,
 }
 
 /// The answer to `prompt --no-wait`.

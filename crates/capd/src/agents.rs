@@ -469,10 +469,17 @@ pub fn list(config: &Config) -> Vec<AgentInfo> {
             };
             Some(AgentInfo {
                 version: found.as_deref().and_then(version_of),
-                command: found.map(|p| p.display().to_string()),
+                command: found.as_ref().map(|p| p.display().to_string()),
                 hint: Some(hint),
                 name,
                 protocol: spec.protocol.name().to_string(),
+                sandbox: (spec.protocol == Protocol::CodexAppServer)
+                    .then_some(found.as_deref())
+                    .flatten()
+                    .map(|p| {
+                        let native = crate::drivers::codex::native_binary(p);
+                        crate::drivers::codex::sandbox::works(&native, &spec.env)
+                    }),
                 args: spec.args,
                 source,
                 footprint: None,

@@ -50,6 +50,19 @@ fn render(list: &[AgentInfo], verbose: bool) -> String {
         headers.push("SOURCE");
     }
     let mut text = table(&headers, &rows);
+    for a in list {
+        match a.sandbox {
+            Some(true) => text.push_str(&format!(
+                "\n{}: its own sandbox runs here: turns nobody is asked about are walled in by it too\n",
+                a.name
+            )),
+            Some(false) => text.push_str(&format!(
+                "\n{}: its own sandbox does not run here (no Landlock or user namespaces): cap's policy alone holds it\n",
+                a.name
+            )),
+            None => {}
+        }
+    }
     let hints: Vec<String> = list
         .iter()
         .filter(|a| a.command.is_none())

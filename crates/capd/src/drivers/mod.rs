@@ -161,6 +161,9 @@ pub trait Driver: Send {
     /// `None`. Only a protocol whose [`Protocol::native_schema`] is true does anything here;
     /// every other agent is told the schema in its prompt (`crate::schema`).
     fn output_schema(&mut self, _schema: Option<&serde_json::Value>) {}
+    /// Holds the turns sent from now on behind the agent's own sandbox, where it has one
+    /// (`session::wall`); the others rely on the policy alone.
+    fn wall(&mut self, _wall: crate::session::wall::Wall) {}
 }
 
 /// The [`Driver`] methods every process-backed driver answers from its `conn: Conn` field.

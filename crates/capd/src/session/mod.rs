@@ -16,6 +16,7 @@ mod structured;
 #[cfg(test)]
 mod tests;
 mod turn;
+pub mod wall;
 
 use crate::agents::AgentSpec;
 use crate::drivers::{Factory, OpenMode};

@@ -137,6 +137,7 @@ impl Actor {
             };
             // Set before every send: a respawned agent is a new driver.
             driver.output_schema(q.turn.schema.as_deref().map(Schema::value));
+            driver.wall(super::wall::Wall::of(&q.turn.policy, q.turn.asker));
             if let Err(e) = driver.send_turn(text) {
                 self.driver = None;
                 if respawned {

@@ -22,6 +22,7 @@ use super::{
     Conn, Driver, DriverError, DriverEvent, OpenMode, Spare, StartSpec, TurnEnd, open_on,
     spawn_and_open, summary,
 };
+use crate::session::wall::Wall;
 use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
 use cap_proto::{StopReason, Usage};
@@ -67,6 +68,11 @@ pub struct CodexDriver {
     next_id: Arc<AtomicU64>,
     /// The `outputSchema` of the turns sent from now on (`--schema`).
     output_schema: Option<Value>,
+    /// The second wall of the turns sent from now on, where Codex's sandbox runs here.
+    wall: Wall,
+    /// Whether Codex's sandbox runs on this machine ([`sandbox::works`]).
+    sandboxed: bool,
+    cwd: PathBuf,
 }
 
 impl CodexDriver {
@@ -85,7 +91,8 @@ impl CodexDriver {
             open_thread(proc, lines, &spec).await
         })
         .await?;
-        Ok(CodexDriver::on(proc, lines, thread, &spec))
+        let sandboxed = sandboxed(&spec).await;
+        Ok(CodexDriver::on(proc, lines, thread, &spec, sandboxed))
     }
 
     /// Opens the thread on a prewarmed app-server, already initialized.
@@ -100,11 +107,18 @@ impl CodexDriver {
             open_thread(w, l, &spec).await
         })
         .await?;
-        Ok(CodexDriver::on(proc, lines, thread, &spec))
+        let sandboxed = sandboxed(&spec).await;
+        Ok(CodexDriver::on(proc, lines, thread, &spec, sandboxed))
     }
 
     /// The driver of `thread`, opened on `proc`.
-    fn on(proc: AgentProcess, lines: Lines, thread: String, spec: &StartSpec) -> CodexDriver {
+    fn on(
+        proc: AgentProcess,
+        lines: Lines,
+        thread: String,
+        spec: &StartSpec,
+        sandboxed: bool,
+    ) -> CodexDriver {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let next_id = Arc::new(AtomicU64::new(10));
         let reader = Reader {
@@ -120,8 +134,21 @@ impl CodexDriver {
             shared,
             next_id,
             output_schema: None,
+            wall: Wall::Open,
+            sandboxed,
+            cwd: spec.cwd.clone(),
         }
     }
+}
+
+/// Whether `spec`'s Codex can sandbox its turns here (probed once per binary, off the
+/// runtime's threads).
+async fn sandboxed(spec: &StartSpec) -> bool {
+    let program = native_binary(&spec.agent.program);
+    let env = spec.agent.env.clone();
+    tokio::task::spawn_blocking(move || sandbox::works(&program, &env))
+        .await
+        .unwrap_or(false)
 }
 
 /// `initialize` and `initialized`; returns the agent's answer.
@@ -521,12 +548,17 @@ impl Driver for CodexDriver {
             s.interrupt_pending = false;
         }
         // Every turn asks for approval of anything Codex does not trust, so the session's
-        // policy decides; the sandbox is left open because that policy is the wall.
+        // policy decides; Codex's sandbox holds the same line again where it runs.
+        let wall = if self.sandboxed {
+            self.wall
+        } else {
+            Wall::Open
+        };
         let mut params = json!({
             "threadId": self.thread,
             "input": [{"type": "text", "text": text}],
             "approvalPolicy": APPROVAL,
-            "sandboxPolicy": {"type": "dangerFullAccess"},
+            "sandboxPolicy": sandbox::policy(wall, &self.cwd),
         });
         if let Some(schema) = &self.output_schema {
             // Codex 0.169's TurnStartParams: "JSON Schema used to constrain the final
@@ -576,6 +608,10 @@ impl Driver for CodexDriver {
 
     super::process_plumbing!();
 
+    fn wall(&mut self, wall: Wall) {
+        self.wall = wall;
+    }
+
     fn output_schema(&mut self, schema: Option<&Value>) {
         self.output_schema = schema.cloned();
     }
@@ -596,5 +632,6 @@ pub(crate) fn fuzz_reader() -> impl Handler {
     }
 }
 
+pub mod sandbox;
 #[cfg(test)]
 mod tests;
