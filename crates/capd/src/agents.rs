@@ -53,7 +53,7 @@ pub struct AgentSpec {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub mode: Option<String>,
-    pub mcp_servers: Vec<serde_json::Value>,
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 /// A built-in agent: name, protocol, program, fixed args, and how to install it.
@@ -279,7 +279,7 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
                 args: args.to_vec(),
                 env: BTreeMap::new(),
                 mode: None,
-                mcp_servers: Vec::new(),
+                mcp_servers: Default::default(),
             },
             "check the command in the acp: agent".to_string(),
         ));
@@ -328,7 +328,7 @@ fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBod
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             mode: None,
-            mcp_servers: Vec::new(),
+            mcp_servers: Default::default(),
         },
         format!(
             "install it with `{}`, or point capd at it with `{var}=/path/to/{} cap daemon restart`",

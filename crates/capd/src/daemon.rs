@@ -192,16 +192,24 @@ impl Daemon {
                 self.saver.changed_with(state.generation, up.applied);
                 return;
             }
-            Change::NativeId(native) => {
+            Change::NativeId(_) | Change::Settings => {
+                // What the session runs with now (its snapshot is published before the
+                // change is sent), so a resume opens it the same way.
                 if let Some(h) = state.sessions.get(sid).cloned()
                     && state.table.routes_to(&h.home_key, &h.agent, sid)
                 {
+                    let snap = h.snapshot();
+                    let native = match up.change {
+                        Change::NativeId(native) => Some(native),
+                        _ => snap.native_id,
+                    };
                     state.table.remember(
                         &h.home_key,
                         &h.agent,
                         h.cwd.clone(),
-                        Some(native),
-                        h.model.clone(),
+                        native,
+                        snap.model,
+                        snap.mcp_servers,
                     );
                 }
             }
@@ -209,10 +217,15 @@ impl Daemon {
                 if let Some(h) = state.sessions.get(sid).cloned()
                     && state.table.routes_to(&h.home_key, &h.agent, sid)
                 {
-                    let (cwd, model) = (h.cwd.clone(), h.model.clone());
-                    state
-                        .table
-                        .remember(&h.home_key, &h.agent, cwd, None, model);
+                    let snap = h.snapshot();
+                    state.table.remember(
+                        &h.home_key,
+                        &h.agent,
+                        h.cwd.clone(),
+                        None,
+                        snap.model,
+                        snap.mcp_servers,
+                    );
                 }
             }
             Change::Spent(usage) => {
@@ -327,6 +340,7 @@ impl Daemon {
             cwd: &route.cwd,
             bind,
             model: route.model.as_deref(),
+            mcp: route.mcp_servers.as_ref(),
             new_id: &new_id,
             max_sessions: self.config.max_sessions,
         };
@@ -366,6 +380,7 @@ impl Daemon {
                 cwd,
                 model,
                 how,
+                mcp,
             } => {
                 let preamble = match mode {
                     OpenMode::Fresh => route
@@ -390,6 +405,7 @@ impl Daemon {
                         self.config.permission_timeout.clamp(1, 365 * 24 * 3600),
                     ),
                     transcripts: self.transcripts(),
+                    mcp_servers: mcp.clone(),
                 };
                 let h = self.spawn(open);
                 state.sessions.insert(h.id.clone(), h.clone());
@@ -565,13 +581,14 @@ impl Daemon {
             state.routed.remove(s);
             fx.end.extend(state.sessions.remove(s));
         }
-        let native = handle.snapshot().native_id;
+        let snap = handle.snapshot();
         state.table.remember(
             key,
             &handle.agent,
             handle.cwd.clone(),
-            native,
-            handle.model.clone(),
+            snap.native_id,
+            snap.model,
+            snap.mcp_servers,
         );
         let saved = self.note(&mut state);
         drop(state);
@@ -691,9 +708,10 @@ impl Daemon {
             idle_secs: snap.last_active.elapsed().as_secs(),
             queued: snap.queued,
             pid: snap.pid,
-            model: h.model.clone(),
+            model: snap.model,
             how,
             usage: (!snap.usage.is_empty()).then_some(snap.usage),
+            mcp_servers: snap.mcp_servers.into_keys().collect(),
         }
     }
 

@@ -27,6 +27,7 @@ fn render(list: &[SessionInfo]) -> String {
             vec![
                 s.id.clone(),
                 s.agent.clone(),
+                or_dash(s.model.as_deref()),
                 s.state.to_string(),
                 if s.keys.is_empty() {
                     "-".into()
@@ -44,6 +45,7 @@ fn render(list: &[SessionInfo]) -> String {
         &[
             "ID",
             "AGENT",
+            "MODEL",
             "STATE",
             "KEYS",
             "CWD",

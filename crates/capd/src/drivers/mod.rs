@@ -10,6 +10,7 @@
 //! A protocol module keeps only its handshake and its translation. What each protocol's
 //! agents were measured to do, and what the drivers rely on, is in docs/protocols.md.
 
+pub mod acks;
 pub mod acp;
 pub mod claude;
 pub mod codex;
@@ -38,6 +39,8 @@ pub struct StartSpec {
     pub model: Option<String>,
     /// Bound on the wait for the agent's ready signal.
     pub ready_timeout: Duration,
+    /// The MCP servers the agent gets: its configured ones and the session's own, merged.
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 /// Something the agent did.
@@ -104,6 +107,10 @@ pub enum DriverError {
     Send(std::io::Error),
     #[error("{0} is not supported")]
     Unsupported(&'static str),
+    /// The agent cannot do what the request asks (a model switch, a kind of MCP server): the
+    /// caller's request is at fault, not the agent (exit code 2).
+    #[error("{0}")]
+    Cannot(String),
 }
 
 /// What every driver holds: the agent process, a writer to it, and the events its reader
@@ -157,7 +164,24 @@ pub trait Driver: Send {
     fn stderr_tail(&self) -> String;
     /// Ends the agent and its whole process group.
     fn shutdown(self: Box<Self>) -> BoxFuture<()>;
+    /// Switches the session's model from the next model call on, keeping the conversation.
+    /// The [`Ack`] fires with the agent's answer. An agent without a way to switch says so
+    /// with [`DriverError::Cannot`] before anything is sent.
+    fn set_model(&mut self, model: &str) -> Result<Ack, DriverError> {
+        let _ = model;
+        Err(DriverError::Cannot(
+            "this agent cannot switch the model of a running session".into(),
+        ))
+    }
+    /// Adds user input to the running turn. [`DriverError::Unsupported`] when the agent
+    /// cannot take input mid-turn (or not yet): the caller queues it as a turn of its own.
+    fn steer(&mut self, text: &str) -> Result<Ack, DriverError> {
+        let _ = text;
+        Err(DriverError::Unsupported("steering a running turn"))
+    }
 }
+
+pub use acks::Ack;
 
 /// The [`Driver`] methods every process-backed driver answers from its `conn: Conn` field.
 macro_rules! process_plumbing {

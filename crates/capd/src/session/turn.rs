@@ -58,11 +58,15 @@ impl Actor {
         {
             self.emit(&mut q, Event::Status { kind, message });
         }
+        self.steer_not_running(&mut q);
         let text = match self.preamble.take() {
             Some(p) => format!("{p}\n\n{}", q.turn.text),
             None => q.turn.text.clone(),
         };
-        let outcome = self.attempts(&mut q, &text).await;
+        let outcome = match self.apply_settings(&mut q).await {
+            Ok(()) => self.attempts(&mut q, &text).await,
+            Err(e) => Outcome::Failed(e),
+        };
         let event = match outcome {
             Outcome::Done {
                 output,
@@ -212,6 +216,8 @@ impl Actor {
         let mut liveness =
             tokio::time::interval_at(Deadline::now() + LIVENESS_CHECK, LIVENESS_CHECK);
         liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // `--steer` prompts that came while the agent started are added now.
+        self.steer_waiting().await;
         loop {
             let Some(driver) = self.driver.as_mut() else {
                 return Wait::Died(String::new());
@@ -287,6 +293,7 @@ impl Actor {
                         let found = self.decide(q, &id, allow, always);
                         let _ = reply.send(found);
                     }
+                    Interrupt::Steer => self.steer_waiting().await,
                 },
                 _ = sleep_until(self.permits.deadline()) => self.expire(q),
                 _ = sleep_until(deadline), if !timed_out && !cancelling => {

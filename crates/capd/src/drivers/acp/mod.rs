@@ -16,6 +16,7 @@
 
 mod permission;
 
+use super::acks::{Ack, Pending};
 use super::lines::{Lines, Lost, Segment};
 use super::process::Writer;
 use super::reader::Handler;
@@ -48,41 +49,121 @@ pub struct AcpDriver {
     session: String,
     shared: Arc<Mutex<Shared>>,
     next_id: AtomicU64,
+    /// How this agent lets the client pick the model, if it does.
+    models: Option<ModelControl>,
+    /// Our requests outside a turn (a model switch) waiting for their answer.
+    pending: Pending<u64>,
+}
+
+/// How an ACP agent lets a client pick the model, as its session's answer says: a config
+/// option of category `model` (`session/set_config_option`, preferred: it is stable ACP), or
+/// the `models` state of the unstable `session/set_model`.
+#[derive(Debug, Clone, PartialEq)]
+enum ModelControl {
+    ConfigOption(String),
+    SetModel,
+}
+
+impl ModelControl {
+    /// Reads the answer to `session/new`, `session/resume`, `session/load` or `session/fork`.
+    fn of(answer: &Value) -> Option<ModelControl> {
+        let option = answer["configOptions"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["category"] == "model"))
+            .and_then(|o| o["id"].as_str());
+        match option {
+            Some(id) => Some(ModelControl::ConfigOption(id.to_string())),
+            None if answer["models"].is_object() => Some(ModelControl::SetModel),
+            None => None,
+        }
+    }
+
+    /// The request that switches `session` to `model`.
+    fn request(&self, session: &str, model: &str) -> (&'static str, Value) {
+        match self {
+            ModelControl::ConfigOption(id) => (
+                "session/set_config_option",
+                json!({"sessionId": session, "configId": id, "value": model}),
+            ),
+            ModelControl::SetModel => (
+                "session/set_model",
+                json!({"sessionId": session, "modelId": model}),
+            ),
+        }
+    }
 }
 
 impl AcpDriver {
     /// Spawns the agent, initialises it and opens, resumes or loads the session.
     pub async fn start(spec: StartSpec) -> Result<AcpDriver, DriverError> {
-        let (proc, lines, session) = spawn_and_open(&spec, &[], async |proc, lines| {
-            open_session(proc, lines, &spec).await
-        })
-        .await?;
+        let (proc, mut lines, (session, models)) =
+            spawn_and_open(&spec, &[], async |proc, lines| {
+                open_session(proc, lines, &spec).await
+            })
+            .await?;
+        if let Some(model) = &spec.model {
+            // The session opens with the agent's default model; switch before any turn.
+            let Some(control) = &models else {
+                return Err(no_model_control(&spec.agent.name));
+            };
+            let (method, params) = control.request(&session, model);
+            let writer = proc.writer();
+            let call = rpc::call(&writer, &mut lines, DIALECT, 5, method, params);
+            match tokio::time::timeout(spec.ready_timeout, call).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    return Err(DriverError::Rejected {
+                        agent: spec.agent.name.clone(),
+                        message: format!("it could not switch to model {model}: {e}"),
+                    });
+                }
+                Err(_) => {
+                    return Err(DriverError::NotReady {
+                        agent: spec.agent.name.clone(),
+                        secs: spec.ready_timeout.as_secs(),
+                        stderr: String::new(),
+                    });
+                }
+            }
+        }
         let shared = Arc::new(Mutex::new(Shared {
             prompt_request: None,
             asks: HashMap::new(),
         }));
+        let pending = Pending::default();
         let reader = Reader {
             shared: shared.clone(),
             tools: HashMap::new(),
             cost_so_far: None,
             calls: Calls::default(),
+            pending: pending.clone(),
         };
         Ok(AcpDriver {
             conn: Conn::new(proc, lines, reader),
             session,
             shared,
             next_id: AtomicU64::new(100),
+            models,
+            pending,
         })
     }
 }
 
+/// The refusal of `--model` by an agent that offers no way to pick one.
+fn no_model_control(agent: &str) -> DriverError {
+    DriverError::Cannot(format!(
+        "{agent} cannot switch models: it offers neither a model config option nor session/set_model; drop --model, or set the model in the agent's own configuration"
+    ))
+}
+
 /// `initialize`, then `session/new`, `session/resume`, `session/load` or (for `--continue`)
-/// `session/list` + resume; then `session/set_mode` when a mode is configured.
+/// `session/list` + resume; then `session/set_mode` when a mode is configured. Returns the
+/// session id and how the agent lets the client pick the model.
 async fn open_session(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
-) -> Result<String, String> {
+) -> Result<(String, Option<ModelControl>), String> {
     let init = json!({
         "protocolVersion": 1,
         "clientCapabilities": {"fs": {"readTextFile": false, "writeTextFile": false}, "terminal": false},
@@ -93,7 +174,8 @@ async fn open_session(
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);
     let can_list = caps["sessionCapabilities"]["list"].is_object();
-    let mut base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    let servers = crate::mcp::acp_servers(&spec.mcp_servers, caps)?;
+    let mut base = json!({"cwd": spec.cwd, "mcpServers": servers});
     if let Some(meta) = session_meta(&info) {
         base["_meta"] = meta;
     }
@@ -109,7 +191,7 @@ async fn open_session(
         let forked = rpc::call(writer, lines, DIALECT, 3, "session/fork", params).await?;
         return forked["sessionId"]
             .as_str()
-            .map(str::to_string)
+            .map(|id| (id.to_string(), ModelControl::of(&forked)))
             .ok_or_else(|| format!("session/fork answered without a sessionId: {forked}"));
     }
     let target = match &spec.mode {
@@ -139,13 +221,14 @@ async fn open_session(
             Some(latest.ok_or("no previous session in this cwd (Session not found)")?)
         }
     };
-    let session = match target {
+    let (session, models) = match target {
         None => {
             let created = rpc::call(writer, lines, DIALECT, 3, "session/new", base).await?;
-            created["sessionId"]
+            let id = created["sessionId"]
                 .as_str()
                 .map(str::to_string)
-                .ok_or_else(|| format!("session/new answered without a sessionId: {created}"))?
+                .ok_or_else(|| format!("session/new answered without a sessionId: {created}"))?;
+            (id, ModelControl::of(&created))
         }
         Some(id) => {
             let mut params = base;
@@ -159,11 +242,11 @@ async fn open_session(
                     "this agent can neither resume nor load sessions (Session not found)".into(),
                 );
             };
-            rpc::call(writer, lines, DIALECT, 3, method, params).await?;
+            let opened = rpc::call(writer, lines, DIALECT, 3, method, params).await?;
             if method == "session/load" {
                 drain_replay(writer, lines).await;
             }
-            id
+            (id, ModelControl::of(&opened))
         }
     };
     if let Some(mode) = &spec.agent.mode {
@@ -177,7 +260,7 @@ async fn open_session(
         )
         .await?;
     }
-    Ok(session)
+    Ok((session, models))
 }
 
 /// How long the agent must stay quiet after `session/load` before the replay counts as over.
@@ -208,6 +291,7 @@ struct Reader {
     cost_so_far: Option<f64>,
     /// What the agent told of each running tool call, for its permission requests.
     calls: Calls,
+    pending: Pending<u64>,
 }
 
 impl Reader {
@@ -220,6 +304,9 @@ impl Handler for Reader {
     fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
+                if self.pending.settle(&id, result.clone().map(|_| ())) {
+                    return;
+                }
                 let mut s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                 if s.prompt_request == Some(id) {
                     s.prompt_request = None;
@@ -407,6 +494,17 @@ impl Driver for AcpDriver {
         Some(self.session.clone())
     }
 
+    fn set_model(&mut self, model: &str) -> Result<Ack, DriverError> {
+        let Some(control) = &self.models else {
+            return Err(no_model_control("this agent"));
+        };
+        let (method, params) = control.request(&self.session, model);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let ack = self.pending.add(id);
+        self.conn.send(&DIALECT.request(id, method, params))?;
+        Ok(ack)
+    }
+
     super::process_plumbing!();
 }
 
@@ -420,6 +518,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
         tools: HashMap::new(),
         cost_so_far: None,
         calls: Calls::default(),
+        pending: Pending::default(),
     }
 }
 
@@ -439,6 +538,7 @@ mod tests {
             tools: HashMap::new(),
             cost_so_far: None,
             calls: Calls::default(),
+            pending: Pending::default(),
         };
         let input = format!(
             r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"update":{{"sessionUpdate":"tool_call_update","rawOutput":"{pad}"}}}}}}
@@ -548,6 +648,7 @@ mod tests {
                 tools: HashMap::new(),
                 cost_so_far: None,
                 calls: Calls::default(),
+                pending: Pending::default(),
             };
             let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
             crate::drivers::reader::tests::check(&events, &written);

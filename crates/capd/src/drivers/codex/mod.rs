@@ -13,6 +13,7 @@
 //! "no orphans" simple. The cost, about 80 MB RSS per idle app-server, is measured in
 //! docs/agents.md.
 
+use super::acks::{Ack, Pending};
 use super::lines::{Lines, Lost};
 use super::process::Writer;
 use super::reader::Handler;
@@ -63,6 +64,10 @@ pub struct CodexDriver {
     thread: String,
     shared: Arc<Mutex<Shared>>,
     next_id: Arc<AtomicU64>,
+    /// The model every `turn/start` names once switched (`--model` on a warm session).
+    model: Option<String>,
+    /// Our `turn/steer` requests waiting for their answer.
+    pending: Pending<u64>,
 }
 
 impl CodexDriver {
@@ -82,18 +87,22 @@ impl CodexDriver {
         .await?;
         let shared = Arc::new(Mutex::new(Shared::default()));
         let next_id = Arc::new(AtomicU64::new(10));
+        let pending = Pending::default();
         let reader = Reader {
             shared: shared.clone(),
             last_error: None,
             thread: thread.clone(),
             next_id: next_id.clone(),
             cwd: spec.cwd.clone(),
+            pending: pending.clone(),
         };
         Ok(CodexDriver {
             conn: Conn::new(proc, lines, reader),
             thread,
             shared,
             next_id,
+            model: None,
+            pending,
         })
     }
 }
@@ -110,17 +119,16 @@ async fn open_thread(
     writer
         .send(&DIALECT.notification("initialized", None))
         .map_err(|e| e.to_string())?;
+    // MCP servers are config overrides on the thread (one dotted key each, so the user's own
+    // servers stay), given again on every resume: the thread does not keep them.
+    let config = crate::mcp::codex_config(&spec.mcp_servers)?;
     let result = match &spec.mode {
         OpenMode::Resume(id) => {
-            rpc::call(
-                writer,
-                lines,
-                DIALECT,
-                2,
-                "thread/resume",
-                json!({"threadId": id, "excludeTurns": true}),
-            )
-            .await?
+            let mut params = json!({"threadId": id, "excludeTurns": true, "config": config});
+            if let Some(m) = &spec.model {
+                params["model"] = json!(m);
+            }
+            rpc::call(writer, lines, DIALECT, 2, "thread/resume", params).await?
         }
         OpenMode::Fork(id) => {
             rpc::call(
@@ -129,12 +137,12 @@ async fn open_thread(
                 DIALECT,
                 2,
                 "thread/fork",
-                json!({"threadId": id, "excludeTurns": true}),
+                json!({"threadId": id, "excludeTurns": true, "config": config}),
             )
             .await?
         }
         _ => {
-            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": APPROVAL});
+            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": APPROVAL, "config": config});
             if let Some(m) = &spec.model {
                 params["model"] = json!(m);
             }
@@ -157,6 +165,7 @@ struct Reader {
     next_id: Arc<AtomicU64>,
     /// The session's cwd, to judge which changed file matters most.
     cwd: std::path::PathBuf,
+    pending: Pending<u64>,
 }
 
 impl Reader {
@@ -175,6 +184,9 @@ impl Handler for Reader {
     fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
+                if self.pending.settle(&id, result.clone().map(|_| ())) {
+                    return;
+                }
                 let mut s = self.shared();
                 if s.start_request != Some(id) {
                     return;
@@ -490,13 +502,49 @@ impl Driver for CodexDriver {
         }
         // Every turn asks for approval of anything Codex does not trust, so the session's
         // policy decides; the sandbox is left open because that policy is the wall.
-        let params = json!({
+        let mut params = json!({
             "threadId": self.thread,
             "input": [{"type": "text", "text": text}],
             "approvalPolicy": APPROVAL,
             "sandboxPolicy": {"type": "dangerFullAccess"},
         });
+        if let Some(m) = &self.model {
+            params["model"] = json!(m);
+        }
         self.conn.send(&DIALECT.request(id, "turn/start", params))
+    }
+
+    /// `turn/start` takes a model "for this turn and subsequent turns" (Codex 0.169): the
+    /// switch is sent with the next turn, and an unknown model fails that turn.
+    fn set_model(&mut self, model: &str) -> Result<Ack, DriverError> {
+        self.model = Some(model.to_string());
+        Ok(super::acks::done())
+    }
+
+    /// `turn/steer {threadId, expectedTurnId, input}` adds input to the running turn; it
+    /// needs the turn's id, so input that comes before `turn/start` is answered is refused
+    /// (and queued by the session).
+    fn steer(&mut self, text: &str) -> Result<Ack, DriverError> {
+        let turn = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .turn
+            .clone();
+        let Some(turn) = turn else {
+            return Err(DriverError::Unsupported(
+                "steering before the turn has started",
+            ));
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let ack = self.pending.add(id);
+        let params = json!({
+            "threadId": self.thread,
+            "expectedTurnId": turn,
+            "input": [{"type": "text", "text": text}],
+        });
+        self.conn.send(&DIALECT.request(id, "turn/steer", params))?;
+        Ok(ack)
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
@@ -552,6 +600,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
         thread: "th".into(),
         next_id: Arc::new(AtomicU64::new(10)),
         cwd: "/w".into(),
+        pending: Pending::default(),
     }
 }
 

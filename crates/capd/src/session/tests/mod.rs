@@ -185,7 +185,7 @@ pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<Pat
             args: Vec::new(),
             env: BTreeMap::new(),
             mode: None,
-            mcp_servers: Vec::new(),
+            mcp_servers: Default::default(),
         },
         home_key: "k".into(),
         cwd: "/".into(),
@@ -197,6 +197,7 @@ pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<Pat
         cancel_grace: Duration::from_secs(2),
         permission_timeout: Duration::from_secs(30),
         transcripts,
+        mcp_servers: Default::default(),
     };
     Rig {
         handle: spawn(open, factory, up),
@@ -263,6 +264,9 @@ impl Rig {
             how: How::Opened,
             notices: Vec::new(),
             context: None,
+            model: None,
+            mcp_servers: None,
+            steer: false,
         };
         self.handle.submit(turn).await.expect("queued");
         Caller {

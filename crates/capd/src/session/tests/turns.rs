@@ -53,6 +53,9 @@ async fn a_full_queue_refuses_with_the_limit_code() {
         how: How::Reused,
         notices: Vec::new(),
         context: None,
+        model: None,
+        mcp_servers: None,
+        steer: false,
     };
     match rig.handle.submit(turn).await {
         Err(Refused::Error(e)) => assert_eq!(e.code, ErrorCode::Limit),
