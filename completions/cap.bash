@@ -1535,7 +1535,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__open)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --no-bind --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --mcp-config --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --no-bind --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1582,6 +1582,10 @@ _cap() {
                     return 0
                     ;;
                 --preamble)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mcp-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1625,7 +1629,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__prompt)
-            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --file --timeout --no-wait --budget --handoff --socket --format --no-autostart --verbose --config --help --version"
+            opts="-a -k -s -C -v -h -V --agent --key --session --new --resume --continue --cwd --model --preamble --mcp-config --permissions --approve-all --deny-all --allow --deny --ask --non-interactive --file --timeout --no-wait --budget --handoff --steer --socket --format --no-autostart --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1672,6 +1676,10 @@ _cap() {
                     return 0
                     ;;
                 --preamble)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mcp-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

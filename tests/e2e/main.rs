@@ -21,5 +21,6 @@ mod smoke;
 mod socket;
 mod state;
 mod sweep;
+mod turnopts;
 mod turns;
 mod usage;

@@ -221,16 +221,37 @@ impl Factory for Spawner {
     }
 }
 
+/// Why an opening handshake failed: the agent's error text, or something the request asked
+/// that the agent cannot do (found before it was sent).
+#[derive(Debug)]
+pub enum OpenError {
+    Failed(String),
+    Cannot(String),
+}
+
+impl From<String> for OpenError {
+    fn from(message: String) -> OpenError {
+        OpenError::Failed(message)
+    }
+}
+
+impl From<&str> for OpenError {
+    fn from(message: &str) -> OpenError {
+        OpenError::Failed(message.to_string())
+    }
+}
+
 /// Spawns `spec`'s agent with `extra_args` and runs its opening handshake `open` within the
 /// ready timeout. A handshake that fails while the agent lives is a rejection (a missing
 /// session, say); one that ends with the agent gone is an early exit.
-pub async fn spawn_and_open<T, F>(
+pub async fn spawn_and_open<T, E, F>(
     spec: &StartSpec,
     extra_args: &[String],
     open: F,
 ) -> Result<(process::AgentProcess, Lines, T), DriverError>
 where
-    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, String>,
+    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, E>,
+    E: Into<OpenError>,
 {
     let agent = spec.agent.name.clone();
     let (mut proc, mut lines) = process::AgentProcess::spawn(&spec.agent, extra_args, &spec.cwd)
@@ -240,7 +261,11 @@ where
         })?;
     match tokio::time::timeout(spec.ready_timeout, open(&proc.writer(), &mut lines)).await {
         Ok(Ok(value)) => Ok((proc, lines, value)),
-        Ok(Err(message)) => {
+        Ok(Err(e)) => {
+            let message = match e.into() {
+                OpenError::Failed(message) => message,
+                OpenError::Cannot(why) => return Err(DriverError::Cannot(why)),
+            };
             // Let the agent finish dying, and the stderr collector catch its last words.
             let exited = tokio::time::timeout(Duration::from_millis(500), proc.wait())
                 .await

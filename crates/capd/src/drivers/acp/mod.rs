@@ -22,7 +22,8 @@ use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, StartSpec, TurnEnd,
+    spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use cap_proto::{StopReason, Usage};
@@ -163,7 +164,7 @@ async fn open_session(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
-) -> Result<(String, Option<ModelControl>), String> {
+) -> Result<(String, Option<ModelControl>), OpenError> {
     let init = json!({
         "protocolVersion": 1,
         "clientCapabilities": {"fs": {"readTextFile": false, "writeTextFile": false}, "terminal": false},
@@ -174,7 +175,7 @@ async fn open_session(
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);
     let can_list = caps["sessionCapabilities"]["list"].is_object();
-    let servers = crate::mcp::acp_servers(&spec.mcp_servers, caps)?;
+    let servers = crate::mcp::acp_servers(&spec.mcp_servers, caps).map_err(OpenError::Cannot)?;
     let mut base = json!({"cwd": spec.cwd, "mcpServers": servers});
     if let Some(meta) = session_meta(&info) {
         base["_meta"] = meta;
@@ -184,7 +185,8 @@ async fn open_session(
             return Err(format!(
                 "{} cannot fork a session: it does not offer session/fork",
                 spec.agent.name
-            ));
+            )
+            .into());
         }
         let mut params = base;
         params["sessionId"] = json!(source);
@@ -192,7 +194,7 @@ async fn open_session(
         return forked["sessionId"]
             .as_str()
             .map(|id| (id.to_string(), ModelControl::of(&forked)))
-            .ok_or_else(|| format!("session/fork answered without a sessionId: {forked}"));
+            .ok_or_else(|| format!("session/fork answered without a sessionId: {forked}").into());
     }
     let target = match &spec.mode {
         OpenMode::Fresh | OpenMode::Fork(_) => None,

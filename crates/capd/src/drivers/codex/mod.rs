@@ -19,7 +19,8 @@ use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, StartSpec, TurnEnd,
+    spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
@@ -112,7 +113,7 @@ async fn open_thread(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
-) -> Result<String, String> {
+) -> Result<String, OpenError> {
     let init =
         json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
     rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
@@ -121,7 +122,7 @@ async fn open_thread(
         .map_err(|e| e.to_string())?;
     // MCP servers are config overrides on the thread (one dotted key each, so the user's own
     // servers stay), given again on every resume: the thread does not keep them.
-    let config = crate::mcp::codex_config(&spec.mcp_servers)?;
+    let config = crate::mcp::codex_config(&spec.mcp_servers).map_err(OpenError::Cannot)?;
     let result = match &spec.mode {
         OpenMode::Resume(id) => {
             let mut params = json!({"threadId": id, "excludeTurns": true, "config": config});
@@ -152,7 +153,7 @@ async fn open_thread(
     result["thread"]["id"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| format!("codex answered without a thread id: {result}"))
+        .ok_or_else(|| format!("codex answered without a thread id: {result}").into())
 }
 
 /// Codex's reading of its output: turn state shared with the driver, and what it needs to
