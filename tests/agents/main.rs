@@ -7,6 +7,7 @@
 
 mod permissions;
 mod record;
+mod turnopts;
 
 use cap_tests::real::real_env;
 use cap_tests::*;
