@@ -5,7 +5,6 @@
 //! records the model and the tool names of every request.
 
 use cap_tests::real::{RealEnv, fake_mcp, real_env};
-use cap_tests::*;
 use serde_json::Value;
 
 /// Every request the agents made to the fake LLM.
