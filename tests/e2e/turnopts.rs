@@ -522,3 +522,20 @@ fn steer_falls_back_to_the_queue_and_says_so() {
         text(&out.stderr)
     );
 }
+
+/// `cap open` sends no turn, so it cannot switch the key's warm session: another model or
+/// other servers are refused with exit 2 (never ignored); the same ones are fine.
+#[test]
+fn open_refuses_to_change_a_warm_session_it_cannot_switch() {
+    let env = env_for("", &[]);
+    env.prompt_ok(&["-a", "claude", "--model", "fake-a", "one"]);
+    let out = env.cap(&["open", "-a", "claude", "--model", "fake-b"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cap prompt --model"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.cap(&["open", "-a", "claude", "--model", "fake-a"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}
