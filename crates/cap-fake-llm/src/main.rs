@@ -8,7 +8,10 @@
 //! 10 s (to cancel mid-turn), `FAIL500` answers HTTP 500, `RUNCMD <command>`,
 //! `WRITEFILE <path>` and `READFILE <path>` call the agent's shell, file-write or
 //! file-read tool and then answer
-//! `TOOL RESULT: <what the tool returned>` (see `tools`).
+//! `TOOL RESULT: <what the tool returned>` (see `tools`). A request for JSON, by the
+//! API's own schema field or by a `JSON Schema:` block in the prompt (`cap prompt
+//! --schema`), gets an instance of the schema; with `WRONGJSON` one that breaks it
+//! (see `schema`).
 
 mod anthropic;
 mod conversation;

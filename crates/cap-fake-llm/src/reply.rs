@@ -58,13 +58,35 @@ impl Plan {
         let fail = last.contains(FAIL_WORD);
         // A tool result is answered before the magic words are looked at again: the user's
         // last text still holds them, and the agent must not loop calling the tool.
-        let tool_call = match (&request.schema, &request.tool_result) {
-            (None, None) => Action::find(last).and_then(|a| tools::call(&a, &request.tools)),
+        let in_prompt = schema::in_prompt(last);
+        let tool_call = match (&request.schema, &request.tool_result, &in_prompt) {
+            (None, None, None) => Action::find(last).and_then(|a| tools::call(&a, &request.tools)),
             _ => None,
         };
+        // WRONGJSON breaks the turn's own answer only: a schema in the prompt, or an API
+        // schema on a request that offers tools (an agent's turn, as with Codex's
+        // outputSchema). Side requests (titles, Gemini's router) offer none and stay valid:
+        // a broken router answer makes Gemini CLI hang.
+        let spoil = last.contains(schema::WRONG_WORD);
+        let spoil_api = spoil && !request.tools.is_empty();
+        let answer = |schema: &Value, spoil: bool| {
+            if spoil {
+                schema::wrong(schema)
+            } else {
+                schema::instance(schema)
+            }
+        };
         let (text, json_schema) = match (&request.schema, &request.tool_result, &tool_call) {
-            (Some(schema), _, _) => (schema::instance(schema).to_string(), true),
+            (Some(schema), _, _) => (answer(schema, spoil_api).to_string(), true),
             (None, Some(result), _) => (tools::result_reply(result), false),
+            // Asked in the prompt: answered as instructed, in a fenced block.
+            (None, None, None) if in_prompt.is_some() => {
+                let value = in_prompt
+                    .as_ref()
+                    .map(|s| answer(s, spoil))
+                    .unwrap_or_default();
+                (format!("```json\n{value}\n```"), true)
+            }
             (None, None, Some(call)) => (
                 format!("TOOL CALL {}: {}", call.name, call.input.as_text()),
                 false,
@@ -222,6 +244,24 @@ mod tests {
         let plan = Plan::new(&req, 1);
         assert_eq!(plan.text, r#"{"title":"fake"}"#);
         assert!(plan.json_schema && !plan.slow);
+    }
+
+    #[test]
+    fn schemas_in_the_prompt_get_a_fenced_instance_or_a_wrong_one() {
+        let ask = "classify\nJSON Schema:\n```json\n{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}},\"required\":[\"n\"]}\n```";
+        let plan = Plan::new(&request(&[ask], true), 1);
+        assert_eq!(plan.text, "```json\n{\"n\":1}\n```");
+        assert!(plan.json_schema);
+        let wrong = format!("WRONGJSON {ask}");
+        let plan = Plan::new(&request(&[&wrong], true), 1);
+        assert_eq!(plan.text, "```json\n\"not what the schema asks for\"\n```");
+        // An API-level schema breaks the same way on a turn (tools offered), never on a
+        // side request.
+        let mut req = request(&["WRONGJSON please"], true);
+        req.schema = Some(json!({"type": "string"}));
+        assert_eq!(Plan::new(&req, 1).text, "\"fake\"");
+        req.tools = vec![Offered::function("shell")];
+        assert_eq!(Plan::new(&req, 1).text, "0");
     }
 
     #[test]

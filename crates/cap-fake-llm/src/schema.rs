@@ -6,8 +6,40 @@
 //! hangs, so such requests get the smallest value that satisfies the schema instead.
 //! Both JSON Schema (`"type": "object"`) and Gemini's OpenAPI subset
 //! (`"type": "OBJECT"`) spellings are accepted.
+//!
+//! `cap prompt --schema` asks most agents in the prompt itself: a `JSON Schema:` line and
+//! the schema in a fenced block under it ([`in_prompt`]). Such a prompt is answered like
+//! a model that follows the instructions would, with an instance in a fenced block; the
+//! magic word `WRONGJSON` makes the answer break the schema instead ([`wrong`]), so a
+//! client's validation and re-asks can be tested.
 
 use serde_json::{Map, Value, json};
+
+/// The line that introduces a schema in a prompt (capd's `schema::SCHEMA_HEADER`).
+pub const PROMPT_HEADER: &str = "JSON Schema:";
+
+/// Magic word: answer a schema request with a value that breaks the schema.
+pub const WRONG_WORD: &str = "WRONGJSON";
+
+/// The schema a prompt asks for under [`PROMPT_HEADER`], when it has one that parses.
+pub fn in_prompt(text: &str) -> Option<Value> {
+    let after = &text[text.rfind(PROMPT_HEADER)? + PROMPT_HEADER.len()..];
+    let open = after.find("```")?;
+    let body = &after[open + 3..];
+    let body = &body[body.find('\n')? + 1..];
+    let close = body.find("```")?;
+    serde_json::from_str(&body[..close]).ok()
+}
+
+/// A value that breaks `schema` (any schema that fixes its type): a string where the
+/// schema wants anything else, a number where it wants a string. Never the magic word
+/// itself: a client's re-ask quotes the wrong value, and must not be spoiled in turn.
+pub fn wrong(schema: &Value) -> Value {
+    match instance(schema) {
+        Value::String(_) => json!(0),
+        _ => json!("not what the schema asks for"),
+    }
+}
 
 /// Deeper schemas than this are either recursive or absurd; they get `null`.
 const MAX_DEPTH: usize = 32;
@@ -293,6 +325,17 @@ mod tests {
                 "score": 4
             })
         );
+    }
+
+    #[test]
+    fn schemas_are_found_in_prompts_and_wrong_values_break_them() {
+        let text = "classify\n\nAnswer in a fenced block.\nJSON Schema:\n```json\n{\"type\": \"string\"}\n```";
+        assert_eq!(in_prompt(text), Some(json!({"type": "string"})));
+        assert_eq!(in_prompt("no schema here"), None);
+        assert_eq!(in_prompt("JSON Schema:\n```json\n{broken\n```"), None);
+        assert_eq!(wrong(&json!({"type": "string"})), json!(0));
+        let spoiled = wrong(&json!({"type": "object"}));
+        assert!(spoiled.is_string() && !spoiled.to_string().contains(WRONG_WORD));
     }
 
     #[test]

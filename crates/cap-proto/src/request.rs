@@ -174,6 +174,11 @@ pub struct PromptRequest {
     /// switches the key to another agent (`--handoff`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub handoff: bool,
+    /// A JSON Schema the answer must validate against (`--schema`). The turn's `result`
+    /// then carries the validated value as `structured`; a schema the daemon cannot compile
+    /// is a usage error before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
     /// Add the text to the turn in progress (`--steer`) where the agent can take input
     /// mid-turn; elsewhere, or when no turn runs, it is queued as an ordinary prompt and a
     /// `status` event says so.

@@ -354,6 +354,11 @@ pub struct PromptArgs {
     #[arg(long, requires = "agent")]
     pub handoff: bool,
 
+    /// Answer with JSON valid against this JSON Schema (a file, or the schema itself):
+    /// stdout is then that JSON alone. A wrong answer is asked for again twice, then the
+    /// prompt fails (exit 1) naming the failing path.
+    #[arg(long, value_name = "FILE|JSON")]
+    pub schema: Option<String>,
     /// Add the text to the turn running on the session (Codex), instead of queueing it as a
     /// prompt of its own; where the agent cannot take input mid-turn, or no turn runs, it is
     /// queued as usual and a status line says so.

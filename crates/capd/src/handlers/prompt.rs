@@ -3,6 +3,7 @@
 //! the closing `result` or `error`; this handler only relays them.
 
 use crate::daemon::Daemon;
+use crate::schema::Schema;
 use crate::server::Out;
 use crate::session::{Refused, Turn};
 use cap_proto::reply::Queued;
@@ -17,10 +18,13 @@ use tokio::sync::mpsc;
 const ROUTE_ATTEMPTS: usize = 3;
 
 pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
-    if let Err(e) = check(&p) {
-        out.send(id, Reply::Error(e)).await;
-        return;
-    }
+    let schema = match check(&p) {
+        Ok(schema) => schema,
+        Err(e) => {
+            out.send(id, Reply::Error(e)).await;
+            return;
+        }
+    };
     let key = match &p.route.session {
         Some(sid) => crate::daemon::find(&d.lock(), sid)
             .map(|h| h.home_key.clone())
@@ -69,6 +73,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             how: acq.how,
             notices: acq.notices,
             context: context.clone(),
+            schema: schema.clone(),
             model: p.route.model.clone(),
             mcp_servers: p.route.mcp_servers.clone(),
             steer: p.steer,
@@ -132,12 +137,25 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     out.send(id, Reply::Event(err)).await;
 }
 
-fn check(p: &PromptRequest) -> Result<(), ErrorBody> {
+/// Refuses a prompt that cannot run as asked, before it is routed: nothing reaches an agent.
+/// Returns the compiled schema, when the prompt has one.
+fn check(p: &PromptRequest) -> Result<Option<Arc<Schema>>, ErrorBody> {
     if p.text.trim().is_empty() {
         return Err(ErrorBody::new(
             ErrorCode::Usage,
             "empty prompt; pass text, --file F, or pipe it on stdin",
         ));
     }
-    super::open::check_route(&p.route)
+    super::open::check_route(&p.route)?;
+    p.schema
+        .clone()
+        .map(|value| {
+            Schema::compile(value).map(Arc::new).map_err(|e| {
+                ErrorBody::new(
+                    ErrorCode::Usage,
+                    format!("--schema is not a valid JSON Schema: {e}"),
+                )
+            })
+        })
+        .transpose()
 }

@@ -27,6 +27,9 @@ pub(super) struct Queued {
     pub announced: bool,
     /// What the agent reported spending on this turn so far (every attempt counts).
     pub usage: Usage,
+    /// When the turn's time is up, fixed when it starts running, so every send of the turn
+    /// (a retry, a `--schema` re-ask) shares one `--timeout`.
+    pub deadline: Option<tokio::time::Instant>,
     /// A `--steer` prompt that could not be steered: it waits as an ordinary prompt now.
     pub steer_refused: bool,
 }
@@ -70,6 +73,8 @@ pub(super) struct Actor {
     pub permits: Permits,
     /// The transcript of the running turn, and where it goes.
     pub(super) record: Recorder,
+    /// A prewarmed agent for the first start.
+    spare: Option<crate::drivers::Spare>,
     factory: Arc<dyn Factory>,
     up: mpsc::UnboundedSender<Up>,
     pub rx: mpsc::UnboundedReceiver<Msg>,
@@ -126,6 +131,7 @@ pub(super) fn start(
         permission_timeout: open.permission_timeout,
         permits: Permits::default(),
         record: Recorder::new(open.transcripts),
+        spare: open.spare,
         factory,
         up,
         rx,
@@ -251,6 +257,7 @@ impl Actor {
                         seq: 0,
                         announced: false,
                         usage: Usage::default(),
+                        deadline: None,
                         steer_refused: false,
                     });
                     // Published before the caller hears of its session, so what it reads next
@@ -372,7 +379,10 @@ impl Actor {
             ready_timeout: self.ready_timeout,
             mcp_servers: crate::mcp::merged(&self.spec.mcp_servers, &self.mcp),
         };
-        let start = self.factory.start(spec);
+        let start = match self.spare.take() {
+            Some(spare) => self.factory.start_on(spare, spec),
+            None => self.factory.start(spec),
+        };
         tokio::pin!(start);
         loop {
             tokio::select! {

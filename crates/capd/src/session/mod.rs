@@ -13,6 +13,7 @@ mod events;
 mod permit;
 mod record;
 mod settings;
+mod structured;
 #[cfg(test)]
 mod tests;
 mod turn;
@@ -50,6 +51,8 @@ pub struct Turn {
     pub notices: Vec<(StatusKind, String)>,
     /// Put before the prompt like a preamble, and recorded as one: a handoff's context.
     pub context: Option<String>,
+    /// The JSON Schema the answer must meet (`--schema`), compiled once by the handler.
+    pub schema: Option<Arc<crate::schema::Schema>>,
     /// Switch the session to this model before the prompt is sent (`--model`).
     pub model: Option<String>,
     /// Give the agent these MCP servers (the session's own, `--mcp-config`) before the
@@ -283,6 +286,8 @@ pub struct Open {
     pub permission_timeout: Duration,
     /// Where the session's transcript goes; `None` when recording is off.
     pub transcripts: Option<PathBuf>,
+    /// A prewarmed agent to open the session on, skipping its start (first start only).
+    pub spare: Option<crate::drivers::Spare>,
     /// The session's own MCP servers (on top of the agent's configured ones).
     pub mcp_servers: crate::mcp::McpServers,
 }

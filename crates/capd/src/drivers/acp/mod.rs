@@ -18,12 +18,13 @@ mod permission;
 
 use super::acks::{Ack, Pending};
 use super::lines::{Lines, Lost, Segment};
+use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, StartSpec, TurnEnd,
-    spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, Spare, StartSpec, TurnEnd,
+    open_on, spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use cap_proto::{StopReason, Usage};
@@ -94,16 +95,40 @@ impl ModelControl {
     }
 }
 
+/// A session just opened: its id and how its model is picked.
+type Opened = (String, Option<ModelControl>);
+
 impl AcpDriver {
     /// Spawns the agent, initialises it and opens, resumes or loads the session.
     pub async fn start(spec: StartSpec) -> Result<AcpDriver, DriverError> {
-        let (proc, mut lines, (session, models)) =
-            spawn_and_open(&spec, &[], async |proc, lines| {
-                open_session(proc, lines, &spec).await
-            })
-            .await?;
+        let (proc, lines, opened) = spawn_and_open(&spec, &[], async |proc, lines| {
+            open_session(proc, lines, &spec, None).await
+        })
+        .await?;
+        AcpDriver::on(proc, lines, opened, &spec).await
+    }
+
+    /// Opens the session on a prewarmed agent, already initialized.
+    pub async fn start_on(spare: Spare, spec: StartSpec) -> Result<AcpDriver, DriverError> {
+        let Spare {
+            proc, lines, init, ..
+        } = spare;
+        let (proc, lines, opened) = open_on(&spec, proc, lines, async |w, l| {
+            open_session(w, l, &spec, Some(init)).await
+        })
+        .await?;
+        AcpDriver::on(proc, lines, opened, &spec).await
+    }
+
+    /// The driver of the session just opened on `proc`, switched to `spec`'s model first
+    /// when one is asked for (a session opens with the agent's default).
+    async fn on(
+        proc: AgentProcess,
+        mut lines: Lines,
+        (session, models): Opened,
+        spec: &StartSpec,
+    ) -> Result<AcpDriver, DriverError> {
         if let Some(model) = &spec.model {
-            // The session opens with the agent's default model; switch before any turn.
             let Some(control) = &models else {
                 return Err(no_model_control(&spec.agent.name));
             };
@@ -150,6 +175,16 @@ impl AcpDriver {
     }
 }
 
+/// `initialize`; the answer says what the agent can do.
+pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Value, String> {
+    let init = json!({
+        "protocolVersion": 1,
+        "clientCapabilities": {"fs": {"readTextFile": false, "writeTextFile": false}, "terminal": false},
+        "clientInfo": {"name": "cap", "version": cap_proto::VERSION},
+    });
+    rpc::call(writer, lines, DIALECT, 1, "initialize", init).await
+}
+
 /// The refusal of `--model` by an agent that offers no way to pick one.
 fn no_model_control(agent: &str) -> DriverError {
     DriverError::Cannot(format!(
@@ -157,20 +192,20 @@ fn no_model_control(agent: &str) -> DriverError {
     ))
 }
 
-/// `initialize`, then `session/new`, `session/resume`, `session/load` or (for `--continue`)
-/// `session/list` + resume; then `session/set_mode` when a mode is configured. Returns the
-/// session id and how the agent lets the client pick the model.
+/// `initialize` (unless a spare's answer `info` is given), then `session/new`,
+/// `session/resume`, `session/load` or (for `--continue`) `session/list` + resume; then
+/// `session/set_mode` when a mode is configured. Returns the session id and how the agent
+/// lets the client pick the model.
 async fn open_session(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
-) -> Result<(String, Option<ModelControl>), OpenError> {
-    let init = json!({
-        "protocolVersion": 1,
-        "clientCapabilities": {"fs": {"readTextFile": false, "writeTextFile": false}, "terminal": false},
-        "clientInfo": {"name": "cap", "version": cap_proto::VERSION},
-    });
-    let info = rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
+    info: Option<Value>,
+) -> Result<Opened, OpenError> {
+    let info = match info {
+        Some(info) => info,
+        None => initialize(writer, lines).await?,
+    };
     let caps = &info["agentCapabilities"];
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);

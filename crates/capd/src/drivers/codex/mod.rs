@@ -15,12 +15,13 @@
 
 use super::acks::{Ack, Pending};
 use super::lines::{Lines, Lost};
+use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, StartSpec, TurnEnd,
-    spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, Spare, StartSpec, TurnEnd,
+    open_on, spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
@@ -65,6 +66,8 @@ pub struct CodexDriver {
     thread: String,
     shared: Arc<Mutex<Shared>>,
     next_id: Arc<AtomicU64>,
+    /// The `outputSchema` of the turns sent from now on (`--schema`).
+    output_schema: Option<Value>,
     /// The model every `turn/start` names once switched (`--model` on a warm session).
     model: Option<String>,
     /// Our `turn/steer` requests waiting for their answer.
@@ -83,9 +86,30 @@ impl CodexDriver {
         }
         spec.agent.program = native_binary(&spec.agent.program);
         let (proc, lines, thread) = spawn_and_open(&spec, &[], async |proc, lines| {
+            initialize(proc, lines).await?;
             open_thread(proc, lines, &spec).await
         })
         .await?;
+        Ok(CodexDriver::on(proc, lines, thread, &spec))
+    }
+
+    /// Opens the thread on a prewarmed app-server, already initialized.
+    pub async fn start_on(spare: Spare, spec: StartSpec) -> Result<CodexDriver, DriverError> {
+        if spec.mode == OpenMode::Continue {
+            return Err(DriverError::Unsupported(
+                "--continue with codex (resume a thread with --resume THREAD_ID)",
+            ));
+        }
+        let Spare { proc, lines, .. } = spare;
+        let (proc, lines, thread) = open_on(&spec, proc, lines, async |w, l| {
+            open_thread(w, l, &spec).await
+        })
+        .await?;
+        Ok(CodexDriver::on(proc, lines, thread, &spec))
+    }
+
+    /// The driver of `thread`, opened on `proc`.
+    fn on(proc: AgentProcess, lines: Lines, thread: String, spec: &StartSpec) -> CodexDriver {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let next_id = Arc::new(AtomicU64::new(10));
         let pending = Pending::default();
@@ -97,29 +121,36 @@ impl CodexDriver {
             cwd: spec.cwd.clone(),
             pending: pending.clone(),
         };
-        Ok(CodexDriver {
+        CodexDriver {
             conn: Conn::new(proc, lines, reader),
             thread,
             shared,
             next_id,
+            output_schema: None,
             model: None,
             pending,
-        })
+        }
     }
 }
 
-/// `initialize`, `initialized`, then `thread/start` or `thread/resume`; returns the thread id.
+/// `initialize` and `initialized`; returns the agent's answer.
+pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Value, String> {
+    let init =
+        json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
+    let info = rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
+    writer
+        .send(&DIALECT.notification("initialized", None))
+        .map_err(|e| e.to_string())?;
+    Ok(info)
+}
+
+/// `thread/start`, `thread/resume` or `thread/fork` on an initialized app-server; returns
+/// the thread id.
 async fn open_thread(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
 ) -> Result<String, OpenError> {
-    let init =
-        json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
-    rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
-    writer
-        .send(&DIALECT.notification("initialized", None))
-        .map_err(|e| e.to_string())?;
     // MCP servers are config overrides on the thread (one dotted key each, so the user's own
     // servers stay), given again on every resume: the thread does not keep them.
     let config = crate::mcp::codex_config(&spec.mcp_servers).map_err(OpenError::Cannot)?;
@@ -509,6 +540,11 @@ impl Driver for CodexDriver {
             "approvalPolicy": APPROVAL,
             "sandboxPolicy": {"type": "dangerFullAccess"},
         });
+        if let Some(schema) = &self.output_schema {
+            // Codex 0.169's TurnStartParams: "JSON Schema used to constrain the final
+            // assistant message for this turn"; it is not kept for later turns.
+            params["outputSchema"] = schema.clone();
+        }
         if let Some(m) = &self.model {
             params["model"] = json!(m);
         }
@@ -587,6 +623,10 @@ impl Driver for CodexDriver {
     }
 
     super::process_plumbing!();
+
+    fn output_schema(&mut self, schema: Option<&Value>) {
+        self.output_schema = schema.cloned();
+    }
 }
 
 /// A reader in the state of a turn in progress, for fuzzing.
