@@ -606,6 +606,29 @@ mod tests {
     }
 
     #[test]
+    fn the_model_is_picked_by_config_option_first_then_set_model() {
+        let option = json!({"configOptions": [
+            {"id": "mode", "category": "mode"},
+            {"id": "model", "category": "model", "currentValue": "default"}]});
+        let models = json!({"models": {"availableModels": [], "currentModelId": "auto"}});
+        assert_eq!(
+            ModelControl::of(&option),
+            Some(ModelControl::ConfigOption("model".into()))
+        );
+        assert_eq!(ModelControl::of(&models), Some(ModelControl::SetModel));
+        assert_eq!(ModelControl::of(&json!({"configOptions": []})), None);
+        let (method, params) = ModelControl::ConfigOption("model".into()).request("s1", "haiku");
+        assert_eq!(method, "session/set_config_option");
+        assert_eq!(
+            params,
+            json!({"sessionId": "s1", "configId": "model", "value": "haiku"})
+        );
+        let (method, params) = ModelControl::SetModel.request("s1", "gemini-2.5-pro");
+        assert_eq!(method, "session/set_model");
+        assert_eq!(params["modelId"], "gemini-2.5-pro");
+    }
+
+    #[test]
     fn updates_map_to_events_and_unknown_kinds_pass_through() {
         let mut tools = HashMap::new();
         let text = json!({"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "hi"}});
