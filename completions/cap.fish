@@ -62,8 +62,9 @@ complete -c cap -n "__fish_cap_using_subcommand prompt" -s k -l key -d 'Routing 
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s s -l session -d 'Use this daemon session, bypassing keys' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l resume -d 'Resume the agent\'s own session with this id' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s C -l cwd -d 'Working directory of the session [default: the current directory]' -r -F
-complete -c cap -n "__fish_cap_using_subcommand prompt" -l model -d 'Model passed to the agent when a session is opened' -r
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l model -d 'Model of the session: given to the agent when a session opens; `prompt` on a warm session switches it before sending, keeping the conversation (exit 2 when the agent cannot switch)' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l preamble -d 'File whose text is prepended to the first prompt of a fresh session' -r -F
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l mcp-config -d 'MCP servers for the session, from a `{"mcpServers": {NAME: {...}}}` file, on top of the agent\'s configured `mcp_servers`; kept with the key\'s record, so a resume gets them too. A warm session with other servers is restarted by resume to take them' -r -F
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l permissions -d 'What the agent may do without asking [default: config `default_permissions`, else approve-edits: reads anywhere and edits inside the cwd; commands are asked]' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l allow -d 'Allow a tool use without asking: KIND or KIND(PATTERN), e.g. \'execute(cargo test*)\' (kinds: read, edit, execute, fetch). Repeatable' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l deny -d 'Refuse a tool use, whatever else allows it, e.g. \'edit(/etc/**)\'. Repeatable' -r
@@ -86,6 +87,7 @@ complete -c cap -n "__fish_cap_using_subcommand prompt" -l approve-all -d 'Short
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l deny-all -d 'Short for --permissions deny-all'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-wait -d 'Return as soon as the prompt is queued; fetch the answer with `cap result`'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l handoff -d 'Switching the key to --agent: start with its recorded turns with the previous agent (the last few, cut to a size limit), saying which agent did what'
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l steer -d 'Add the text to the turn running on the session (Codex), instead of queueing it as a prompt of its own; where the agent cannot take input mid-turn, or no turn runs, it is queued as usual and a status line says so'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l no-autostart -d 'Never start capd; fail with exit code 6 when none is running'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s v -l verbose -d 'Say more on stderr (repeat for raw agent updates)'
 complete -c cap -n "__fish_cap_using_subcommand prompt" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -95,8 +97,9 @@ complete -c cap -n "__fish_cap_using_subcommand open" -s k -l key -d 'Routing ke
 complete -c cap -n "__fish_cap_using_subcommand open" -s s -l session -d 'Use this daemon session, bypassing keys' -r
 complete -c cap -n "__fish_cap_using_subcommand open" -l resume -d 'Resume the agent\'s own session with this id' -r
 complete -c cap -n "__fish_cap_using_subcommand open" -s C -l cwd -d 'Working directory of the session [default: the current directory]' -r -F
-complete -c cap -n "__fish_cap_using_subcommand open" -l model -d 'Model passed to the agent when a session is opened' -r
+complete -c cap -n "__fish_cap_using_subcommand open" -l model -d 'Model of the session: given to the agent when a session opens; `prompt` on a warm session switches it before sending, keeping the conversation (exit 2 when the agent cannot switch)' -r
 complete -c cap -n "__fish_cap_using_subcommand open" -l preamble -d 'File whose text is prepended to the first prompt of a fresh session' -r -F
+complete -c cap -n "__fish_cap_using_subcommand open" -l mcp-config -d 'MCP servers for the session, from a `{"mcpServers": {NAME: {...}}}` file, on top of the agent\'s configured `mcp_servers`; kept with the key\'s record, so a resume gets them too. A warm session with other servers is restarted by resume to take them' -r -F
 complete -c cap -n "__fish_cap_using_subcommand open" -l permissions -d 'What the agent may do without asking [default: config `default_permissions`, else approve-edits: reads anywhere and edits inside the cwd; commands are asked]' -r
 complete -c cap -n "__fish_cap_using_subcommand open" -l allow -d 'Allow a tool use without asking: KIND or KIND(PATTERN), e.g. \'execute(cargo test*)\' (kinds: read, edit, execute, fetch). Repeatable' -r
 complete -c cap -n "__fish_cap_using_subcommand open" -l deny -d 'Refuse a tool use, whatever else allows it, e.g. \'edit(/etc/**)\'. Repeatable' -r

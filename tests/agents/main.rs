@@ -10,6 +10,7 @@ mod prewarm;
 mod record;
 mod sandbox;
 mod structured;
+mod turnopts;
 
 use cap_tests::real::real_env;
 use cap_tests::*;

@@ -28,5 +28,6 @@ mod socket;
 mod state;
 mod structured;
 mod sweep;
+mod turnopts;
 mod turns;
 mod usage;

@@ -57,6 +57,21 @@ fn fake_llm() -> PathBuf {
     bin("cap-fake-llm")
 }
 
+/// The fake MCP server (one tool, `cap_fake_ping`), built on first use like the fake LLM.
+pub fn fake_mcp() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", "cap-fake-mcp"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building cap-fake-mcp failed");
+    });
+    bin("cap-fake-mcp")
+}
+
 /// An [`Env`] for the genuine agents; kills the fake LLMs it started when dropped.
 pub struct RealEnv {
     pub env: Env,
@@ -170,7 +185,7 @@ apps = false
 
     // opencode: a loopback OpenAI-compatible provider (acp.md §3.2).
     let opencode = format!(
-        r#"{{"provider":{{"fake":{{"npm":"@ai-sdk/openai-compatible","name":"Fake loopback LLM","options":{{"baseURL":"{url}/v1","apiKey":"fake-key"}},"models":{{"fake-model":{{"name":"Fake Model"}}}}}}}},"model":"fake/fake-model","small_model":"fake/fake-model","autoupdate":false,"share":"disabled"}}"#
+        r#"{{"provider":{{"fake":{{"npm":"@ai-sdk/openai-compatible","name":"Fake loopback LLM","options":{{"baseURL":"{url}/v1","apiKey":"fake-key"}},"models":{{"fake-model":{{"name":"Fake Model"}},"fake-model-2":{{"name":"Fake Model 2"}}}}}}}},"model":"fake/fake-model","small_model":"fake/fake-model","autoupdate":false,"share":"disabled"}}"#
     );
 
     let vars: &[(&str, String)] = &[

@@ -81,6 +81,25 @@ fn modes() -> Value {
     })
 }
 
+/// The model config option ACP agents offer (`category: "model"`), unless
+/// `FAKE_ACP_NO_MODELS` makes this an agent that cannot switch models.
+fn config_options(current: &str) -> Value {
+    if env_flag("FAKE_ACP_NO_MODELS") {
+        return json!([]);
+    }
+    json!([{
+        "id": "model",
+        "name": "Model",
+        "category": "model",
+        "type": "select",
+        "currentValue": current,
+        "options": [
+            {"value": "fake-default", "name": "Default"},
+            {"value": "fake-other", "name": "Other"},
+        ],
+    }])
+}
+
 impl Acp {
     pub fn new(home: Home) -> Acp {
         Acp {
@@ -162,7 +181,11 @@ impl Acp {
                     );
                 }
             }
-            "session/set_model" | "session/set_config_option" => respond(id, json!({})),
+            "session/set_config_option" if !env_flag("FAKE_ACP_NO_MODELS") => {
+                let value = params.get("value").and_then(Value::as_str).unwrap_or("");
+                respond(id, json!({"configOptions": config_options(value)}));
+            }
+            "session/set_model" if !env_flag("FAKE_ACP_NO_MODELS") => respond(id, json!({})),
             _ => error(id, -32601, &format!("Method not found: {method}")),
         }
     }
@@ -185,7 +208,10 @@ impl Acp {
                 queue: VecDeque::new(),
             },
         );
-        respond(id, json!({"sessionId": sid, "modes": modes()}));
+        respond(
+            id,
+            json!({"sessionId": sid, "modes": modes(), "configOptions": config_options("fake-default")}),
+        );
     }
 
     /// `session/fork`: a new session whose history starts as a copy of the source's.
@@ -230,8 +256,9 @@ impl Acp {
             );
         }
         let late = replay && self.late_replay;
+        let answer = json!({"configOptions": config_options("fake-default")});
         if late {
-            respond(id, json!({}));
+            respond(id, answer.clone());
         }
         if replay && let Some(s) = self.sessions.get(sid) {
             for t in &s.history.turns {
@@ -248,7 +275,7 @@ impl Acp {
             }
         }
         if !late {
-            respond(id, json!({}));
+            respond(id, answer);
         }
     }
 

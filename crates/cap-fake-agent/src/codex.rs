@@ -18,6 +18,7 @@ const METHODS: &[&str] = &[
     "thread/resume",
     "thread/fork",
     "turn/start",
+    "turn/steer",
     "turn/interrupt",
 ];
 
@@ -199,6 +200,7 @@ impl Codex {
             "thread/resume" => self.thread_resume(id, params),
             "thread/fork" => self.thread_fork(id, params),
             "turn/start" => self.turn_start(id, params),
+            "turn/steer" => self.turn_steer(id, params),
             "turn/interrupt" => self.turn_interrupt(id, params),
             _ => error(id, -32600, "Invalid request"),
         }
@@ -275,6 +277,10 @@ impl Codex {
         let Some(thread) = self.threads.get_mut(tid) else {
             return error(id, -32600, &format!("thread not found: {tid}"));
         };
+        if let Some(model) = params.get("model").and_then(Value::as_str) {
+            // "Override the model for this turn and subsequent turns."
+            thread.model = model.to_string();
+        }
         if let Some(turn) = &thread.running {
             // Real codex steers the input into the active turn and returns its id.
             thread.history.begin_turn(&text);
@@ -366,6 +372,42 @@ impl Codex {
             stream,
             started,
         });
+    }
+
+    /// `turn/steer {threadId, expectedTurnId, input}`: the input joins the running turn (it
+    /// is recorded as a user turn, which the next reply's count shows); without a running
+    /// turn of that id it fails, as Codex 0.169 does.
+    fn turn_steer(&mut self, id: &Value, params: &Value) {
+        let Some(tid) = params.get("threadId").and_then(Value::as_str) else {
+            return error(id, -32602, "Invalid params: missing field `threadId`");
+        };
+        let text = params
+            .get("input")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        let expected = params.get("expectedTurnId").and_then(Value::as_str);
+        let home = self.home.clone();
+        let Some(thread) = self.threads.get_mut(tid) else {
+            return error(id, -32600, &format!("thread not found: {tid}"));
+        };
+        let Some(turn) = thread
+            .running
+            .as_ref()
+            .filter(|t| Some(t.id.as_str()) == expected)
+        else {
+            return error(id, -32600, "no active turn to steer");
+        };
+        let turn_id = turn.id.clone();
+        thread.history.begin_turn(&text);
+        home.save_or_warn(&thread.history);
+        emit(&json!({"id": id, "result": {"turnId": turn_id}}));
     }
 
     fn turn_interrupt(&mut self, id: &Value, params: &Value) {

@@ -329,6 +329,29 @@ impl Home {
         }
     }
 
+    /// Appends one line the agent read to `<home>/input.jsonl` (`{pid, line}`, the line as
+    /// JSON when it is JSON), so tests can check what cap sent: models, MCP servers, steering.
+    /// Lines over 64 KiB are left out (the huge-prompt tests would only slow down).
+    pub fn log_input(&self, line: &str) {
+        if line.len() > 64 * 1024 {
+            return;
+        }
+        let parsed: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_string()));
+        let entry = serde_json::json!({"pid": std::process::id(), "line": parsed});
+        let res = (|| {
+            fs::create_dir_all(&self.dir)?;
+            let mut f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join("input.jsonl"))?;
+            f.write_all(format!("{entry}\n").as_bytes())
+        })();
+        if let Err(e) = res {
+            eprintln!("cap-fake-agent: cannot log input: {e}");
+        }
+    }
+
     /// Spawns `sleep 1000` in our process group and records its pid in `<home>/orphan.pid`.
     pub fn spawn_orphan(&self) {
         let spawned = std::process::Command::new("sleep")
@@ -455,6 +478,7 @@ pub trait Agent {
 
 /// The event loop: stdin lines, timed output, exit.
 pub fn run(agent: &mut dyn Agent, rx: Receiver<Input>) -> i32 {
+    let home = Home::from_env();
     let mut eof = false;
     loop {
         if let Flow::Exit(code) = agent.tick(Instant::now()) {
@@ -478,6 +502,7 @@ pub fn run(agent: &mut dyn Agent, rx: Receiver<Input>) -> i32 {
                 if line.trim().is_empty() {
                     Flow::Continue
                 } else {
+                    home.log_input(&line);
                     agent.on_line(&line)
                 }
             }

@@ -397,6 +397,7 @@ mod tests {
             budget_usd: None,
             handoff: false,
             schema: None,
+            steer: false,
         });
         assert!(matches!(c.send(op), Err(ProtoError::LineTooLong { .. })));
         drop(c);

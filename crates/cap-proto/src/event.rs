@@ -277,6 +277,11 @@ pub enum StatusKind {
     /// The session's transcript could not be written (said once per session); the turn
     /// itself goes on.
     Transcript,
+    /// A `--steer` prompt was added to the turn in progress.
+    Steered,
+    /// A `--steer` prompt could not be added to a running turn (none ran, or the agent takes
+    /// no input mid-turn); it was queued as an ordinary prompt.
+    NotSteered,
     /// A kind this client does not know.
     #[serde(untagged)]
     Other(String),
@@ -291,6 +296,8 @@ impl std::fmt::Display for StatusKind {
             StatusKind::Evicted => "evicted",
             StatusKind::Reask => "reask",
             StatusKind::Transcript => "transcript",
+            StatusKind::Steered => "steered",
+            StatusKind::NotSteered => "not_steered",
             StatusKind::Other(s) => s,
         })
     }

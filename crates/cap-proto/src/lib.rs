@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod framing;
 pub mod key;
+pub mod mcp;
 pub mod paths;
 pub mod policy;
 pub mod reply;

@@ -103,6 +103,10 @@ pub struct SessionInfo {
     /// What this session's turns have spent, where the agent reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::event::Usage>,
+    /// The names of the session's own MCP servers (`--mcp-config`; the agent's configured
+    /// ones are in `cap config show`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<String>,
 }
 
 /// The answer to `end`.

@@ -93,7 +93,8 @@ pub struct Route {
     pub open: Option<OpenMode>,
     /// The caller's working directory (absolute); the session's cwd when one is opened.
     pub cwd: PathBuf,
-    /// Model name passed to the agent when a session is opened.
+    /// The model: passed to the agent when a session is opened, and switched to on a warm
+    /// session before the prompt is sent.
     #[serde(default)]
     pub model: Option<String>,
     /// Context preamble text for a fresh session (the client reads `--preamble FILE`).
@@ -103,6 +104,11 @@ pub struct Route {
     /// nobody to ask.
     #[serde(default)]
     pub permissions: Option<Permissions>,
+    /// MCP servers for the session (`--mcp-config FILE`, parsed by the client), on top of
+    /// the agent's configured ones; kept with the key's record so a resume gets them too.
+    /// `None`: the session's (or the record's) servers stay as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<crate::mcp::McpServers>,
 }
 
 /// How an agent session is opened. One enum, so "both --new and --resume" cannot be said.
@@ -173,6 +179,11 @@ pub struct PromptRequest {
     /// is a usage error before anything is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<serde_json::Value>,
+    /// Add the text to the turn in progress (`--steer`) where the agent can take input
+    /// mid-turn; elsewhere, or when no turn runs, it is queued as an ordinary prompt and a
+    /// `status` event says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub steer: bool,
 }
 
 /// `open`: a session without a prompt.

@@ -258,13 +258,21 @@ pub struct RouteArgs {
     #[arg(short = 'C', long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
 
-    /// Model passed to the agent when a session is opened.
+    /// Model of the session: given to the agent when a session opens; `prompt` on a warm
+    /// session switches it before sending, keeping the conversation (exit 2 when the agent
+    /// cannot switch).
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
 
     /// File whose text is prepended to the first prompt of a fresh session.
     #[arg(long, value_name = "FILE")]
     pub preamble: Option<PathBuf>,
+
+    /// MCP servers for the session, from a `{"mcpServers": {NAME: {...}}}` file, on top of
+    /// the agent's configured `mcp_servers`; kept with the key's record, so a resume gets
+    /// them too. A warm session with other servers is restarted by resume to take them.
+    #[arg(long, value_name = "FILE")]
+    pub mcp_config: Option<PathBuf>,
 
     #[command(flatten)]
     pub permissions: PermissionArgs,
@@ -356,6 +364,11 @@ pub struct PromptArgs {
     /// prompt fails (exit 1) naming the failing path.
     #[arg(long, value_name = "FILE|JSON")]
     pub schema: Option<String>,
+    /// Add the text to the turn running on the session (Codex), instead of queueing it as a
+    /// prompt of its own; where the agent cannot take input mid-turn, or no turn runs, it is
+    /// queued as usual and a status line says so.
+    #[arg(long)]
+    pub steer: bool,
 }
 
 #[derive(Debug, Clone, Args)]

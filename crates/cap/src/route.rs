@@ -69,6 +69,10 @@ pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
         })?),
         None => None,
     };
+    let mcp_servers = match &args.mcp_config {
+        Some(file) => Some(mcp_config(file)?),
+        None => None,
+    };
     Ok(Route {
         agent: args.agent.clone(),
         key: args.key.clone(),
@@ -86,6 +90,24 @@ pub fn route(args: &RouteArgs) -> Result<Route, Failure> {
         model: args.model.clone(),
         preamble,
         permissions: Some(permissions(&args.permissions, Asker::Nobody)),
+        mcp_servers,
+    })
+}
+
+/// Reads and checks `--mcp-config FILE` here, so a bad file is refused before anything is
+/// sent.
+fn mcp_config(file: &Path) -> Result<cap_proto::mcp::McpServers, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::usage(format!(
+            "cannot read the MCP config file {}: {e}",
+            file.display()
+        ))
+    })?;
+    cap_proto::mcp::parse_config(&text).map_err(|e| {
+        Failure::usage(format!(
+            "cannot use the MCP config file {}: {e}",
+            file.display()
+        ))
     })
 }
 

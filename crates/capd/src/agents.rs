@@ -62,7 +62,7 @@ pub struct AgentSpec {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub mode: Option<String>,
-    pub mcp_servers: Vec<serde_json::Value>,
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 /// A built-in agent: name, protocol, program, fixed args, and how to install it.
@@ -288,7 +288,7 @@ pub fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), Erro
                 args: args.to_vec(),
                 env: BTreeMap::new(),
                 mode: None,
-                mcp_servers: Vec::new(),
+                mcp_servers: Default::default(),
             },
             "check the command in the acp: agent".to_string(),
         ));
@@ -337,7 +337,7 @@ pub fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), Erro
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             mode: None,
-            mcp_servers: Vec::new(),
+            mcp_servers: Default::default(),
         },
         format!(
             "install it with `{}`, or point capd at it with `{var}=/path/to/{} cap daemon restart`",

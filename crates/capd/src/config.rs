@@ -151,9 +151,10 @@ pub struct AgentConfig {
     /// ACP mode to set after the session opens.
     #[serde(default)]
     pub mode: Option<String>,
-    /// MCP servers passed to ACP `session/new`, as the agent expects them.
-    #[serde(default)]
-    pub mcp_servers: Vec<serde_json::Value>,
+    /// MCP servers every session of this agent gets, by name (the common shape: `command`,
+    /// `args`, `env`, or `type` and `url`), passed in the agent's own way (crate::mcp).
+    #[serde(default, deserialize_with = "crate::mcp::deserialize_config")]
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 /// A config file that could not be used.

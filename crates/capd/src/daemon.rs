@@ -206,16 +206,24 @@ impl Daemon {
                 self.saver.changed_with(state.generation, up.applied);
                 return;
             }
-            Change::NativeId(native) => {
+            Change::NativeId(_) | Change::Settings => {
+                // What the session runs with now (its snapshot is published before the
+                // change is sent), so a resume opens it the same way.
                 if let Some(h) = state.sessions.get(sid).cloned()
                     && state.table.routes_to(&h.home_key, &h.agent, sid)
                 {
+                    let snap = h.snapshot();
+                    let native = match up.change {
+                        Change::NativeId(native) => Some(native),
+                        _ => snap.native_id,
+                    };
                     state.table.remember(
                         &h.home_key,
                         &h.agent,
                         h.cwd.clone(),
-                        Some(native),
-                        h.model.clone(),
+                        native,
+                        snap.model,
+                        snap.mcp_servers,
                     );
                 }
             }
@@ -223,10 +231,15 @@ impl Daemon {
                 if let Some(h) = state.sessions.get(sid).cloned()
                     && state.table.routes_to(&h.home_key, &h.agent, sid)
                 {
-                    let (cwd, model) = (h.cwd.clone(), h.model.clone());
-                    state
-                        .table
-                        .remember(&h.home_key, &h.agent, cwd, None, model);
+                    let snap = h.snapshot();
+                    state.table.remember(
+                        &h.home_key,
+                        &h.agent,
+                        h.cwd.clone(),
+                        None,
+                        snap.model,
+                        snap.mcp_servers,
+                    );
                 }
             }
             Change::Spent(usage) => {
@@ -341,6 +354,7 @@ impl Daemon {
             cwd: &route.cwd,
             bind,
             model: route.model.as_deref(),
+            mcp: route.mcp_servers.as_ref(),
             new_id: &new_id,
             max_sessions: self.config.max_sessions,
         };
@@ -380,6 +394,7 @@ impl Daemon {
                 cwd,
                 model,
                 how,
+                mcp,
             } => {
                 let preamble = match mode {
                     OpenMode::Fresh => route
@@ -405,6 +420,7 @@ impl Daemon {
                     ),
                     transcripts: self.transcripts(),
                     spare: state.spares.take(&spec.name),
+                    mcp_servers: mcp.clone(),
                 };
                 if open.spare.is_some() {
                     // Refilled off the lock; the prewarmer checks the room first.
@@ -590,13 +606,14 @@ impl Daemon {
             state.routed.remove(s);
             fx.end.extend(state.sessions.remove(s));
         }
-        let native = handle.snapshot().native_id;
+        let snap = handle.snapshot();
         state.table.remember(
             key,
             &handle.agent,
             handle.cwd.clone(),
-            native,
-            handle.model.clone(),
+            snap.native_id,
+            snap.model,
+            snap.mcp_servers,
         );
         let saved = self.note(&mut state);
         drop(state);
@@ -811,9 +828,10 @@ impl Daemon {
             queued: snap.queued,
             pid: snap.pid,
             memory: self.memory.borrow().sessions.get(&h.id).copied(),
-            model: h.model.clone(),
+            model: snap.model,
             how,
             usage: (!snap.usage.is_empty()).then_some(snap.usage),
+            mcp_servers: snap.mcp_servers.into_keys().collect(),
         }
     }
 

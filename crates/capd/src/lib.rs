@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod drivers;
 mod handlers;
 mod handoff;
+pub mod mcp;
 pub mod memory;
 pub mod persist;
 pub mod routing;

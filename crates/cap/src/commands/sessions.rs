@@ -27,6 +27,7 @@ fn render(list: &[SessionInfo]) -> String {
             vec![
                 s.id.clone(),
                 s.agent.clone(),
+                or_dash(s.model.as_deref()),
                 s.state.to_string(),
                 if s.keys.is_empty() {
                     "-".into()
@@ -45,6 +46,7 @@ fn render(list: &[SessionInfo]) -> String {
         &[
             "ID",
             "AGENT",
+            "MODEL",
             "STATE",
             "KEYS",
             "CWD",

@@ -34,6 +34,14 @@ fn render(s: &SessionInfo) -> String {
         ("cwd", s.cwd.display().to_string()),
         ("native id", or_dash(s.native_id.as_deref())),
         ("model", or_dash(s.model.as_deref())),
+        (
+            "mcp",
+            if s.mcp_servers.is_empty() {
+                "-".into()
+            } else {
+                s.mcp_servers.join(", ")
+            },
+        ),
         ("turns", s.turns.to_string()),
         ("queued", s.queued.to_string()),
         ("idle", secs(s.idle_secs)),

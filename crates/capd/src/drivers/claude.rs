@@ -6,6 +6,7 @@
 //! `interrupt` cancels; one non-JSON stdin line kills it, so only serde-made lines are written;
 //! resume is scoped to the session's original cwd, which the caller passes.
 
+use super::acks::{Ack, Pending};
 use super::lines::{Lines, Lost, Segment};
 use super::process::Writer;
 use super::reader::Handler;
@@ -40,6 +41,8 @@ pub struct ClaudeDriver {
     native: Arc<Mutex<Option<String>>>,
     asks: Asks,
     next_request: u64,
+    /// Our control requests (`set_model`) waiting for their `control_response`.
+    pending: Pending<String>,
 }
 
 impl ClaudeDriver {
@@ -67,6 +70,7 @@ impl ClaudeDriver {
         if let Some(m) = &spec.model {
             args.extend(["--model".to_string(), m.clone()]);
         }
+        args.extend(crate::mcp::claude_args(&spec.mcp_servers));
         let native = match &spec.mode {
             OpenMode::Fresh => {
                 let id = uuid::Uuid::new_v4().to_string();
@@ -98,18 +102,21 @@ impl ClaudeDriver {
         let (proc, lines, ()) = spawn_and_open(&spec, &args, initialize).await?;
         let native = Arc::new(Mutex::new(native));
         let asks = Asks::default();
+        let pending = Pending::default();
         let reader = Reader {
             native: native.clone(),
             asks: asks.clone(),
             cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
+            pending: pending.clone(),
         };
         Ok(ClaudeDriver {
             conn: Conn::new(proc, lines, reader),
             native,
             asks,
             next_request: 1,
+            pending,
         })
     }
 }
@@ -154,6 +161,7 @@ struct Reader {
     cost_so_far: Option<f64>,
     tools: HashMap<String, String>,
     streamed: bool,
+    pending: Pending<String>,
 }
 
 impl Handler for Reader {
@@ -198,6 +206,16 @@ impl Handler for Reader {
                 out.push(DriverEvent::Permission { id, tool });
             }
             Some("control_request") => refuse(writer, &v["request_id"]),
+            Some("control_response") => {
+                let r = &v["response"];
+                if let Some(id) = r["request_id"].as_str() {
+                    let answer = match r["subtype"].as_str() {
+                        Some("error") => Err(r["error"].as_str().unwrap_or("refused").to_string()),
+                        _ => Ok(()),
+                    };
+                    self.pending.settle(&id.to_string(), answer);
+                }
+            }
             // Claude no longer needs an answer (the turn was interrupted).
             Some("control_cancel_request") => {
                 if let Some(id) = v["request_id"].as_str() {
@@ -391,6 +409,18 @@ impl Driver for ClaudeDriver {
         self.native.lock().ok().and_then(|n| n.clone())
     }
 
+    /// The `set_model` control request (Claude Code 2.1.197; the Agent SDK's `setModel`):
+    /// answered at once, and the next model call uses the new model with the same history.
+    fn set_model(&mut self, model: &str) -> Result<Ack, DriverError> {
+        let id = format!("cap-model-{}", self.next_request);
+        self.next_request += 1;
+        let ack = self.pending.add(id.clone());
+        let line = json!({"type":"control_request","request_id":id,
+            "request":{"subtype":"set_model","model":model}});
+        self.conn.send(&line)?;
+        Ok(ack)
+    }
+
     fn answer(&mut self, id: &str, allow: bool) -> Result<(), DriverError> {
         let input = self
             .asks
@@ -421,6 +451,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
         cost_so_far: None,
         tools: HashMap::new(),
         streamed: false,
+        pending: Pending::default(),
     }
 }
 
@@ -483,6 +514,7 @@ mod tests {
             cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
+            pending: Pending::default(),
         };
         let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
         match &events[..] {
@@ -528,6 +560,7 @@ mod tests {
             cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
+            pending: Pending::default(),
         };
         let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
         let asked: Vec<(String, ToolUse)> = events
@@ -616,6 +649,7 @@ mod tests {
             cost_so_far: None,
             tools: HashMap::new(),
             streamed: false,
+            pending: Pending::default(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! A protocol module keeps only its handshake and its translation. What each protocol's
 //! agents were measured to do, and what the drivers rely on, is in docs/protocols.md.
 
+pub mod acks;
 pub mod acp;
 pub mod claude;
 pub mod codex;
@@ -38,6 +39,8 @@ pub struct StartSpec {
     pub model: Option<String>,
     /// Bound on the wait for the agent's ready signal.
     pub ready_timeout: Duration,
+    /// The MCP servers the agent gets: its configured ones and the session's own, merged.
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 /// Something the agent did.
@@ -104,6 +107,10 @@ pub enum DriverError {
     Send(std::io::Error),
     #[error("{0} is not supported")]
     Unsupported(&'static str),
+    /// The agent cannot do what the request asks (a model switch, a kind of MCP server): the
+    /// caller's request is at fault, not the agent (exit code 2).
+    #[error("{0}")]
+    Cannot(String),
 }
 
 /// What every driver holds: the agent process, a writer to it, and the events its reader
@@ -164,7 +171,24 @@ pub trait Driver: Send {
     /// Holds the turns sent from now on behind the agent's own sandbox, where it has one
     /// (`session::wall`); the others rely on the policy alone.
     fn wall(&mut self, _wall: crate::session::wall::Wall) {}
+    /// Switches the session's model from the next model call on, keeping the conversation.
+    /// The [`Ack`] fires with the agent's answer. An agent without a way to switch says so
+    /// with [`DriverError::Cannot`] before anything is sent.
+    fn set_model(&mut self, model: &str) -> Result<Ack, DriverError> {
+        let _ = model;
+        Err(DriverError::Cannot(
+            "this agent cannot switch the model of a running session".into(),
+        ))
+    }
+    /// Adds user input to the running turn. [`DriverError::Unsupported`] when the agent
+    /// cannot take input mid-turn (or not yet): the caller queues it as a turn of its own.
+    fn steer(&mut self, text: &str) -> Result<Ack, DriverError> {
+        let _ = text;
+        Err(DriverError::Unsupported("steering a running turn"))
+    }
 }
+
+pub use acks::Ack;
 
 /// The [`Driver`] methods every process-backed driver answers from its `conn: Conn` field.
 macro_rules! process_plumbing {
@@ -298,6 +322,7 @@ pub async fn prewarm(
         mode: OpenMode::Fresh,
         model: None,
         ready_timeout,
+        mcp_servers: Default::default(),
     };
     let (proc, lines, init) = match spec.agent.protocol {
         Protocol::CodexAppServer => {
@@ -322,16 +347,37 @@ pub async fn prewarm(
     })
 }
 
+/// Why an opening handshake failed: the agent's error text, or something the request asked
+/// that the agent cannot do (found before it was sent).
+#[derive(Debug)]
+pub enum OpenError {
+    Failed(String),
+    Cannot(String),
+}
+
+impl From<String> for OpenError {
+    fn from(message: String) -> OpenError {
+        OpenError::Failed(message)
+    }
+}
+
+impl From<&str> for OpenError {
+    fn from(message: &str) -> OpenError {
+        OpenError::Failed(message.to_string())
+    }
+}
+
 /// Spawns `spec`'s agent with `extra_args` and runs its opening handshake `open` within the
 /// ready timeout. A handshake that fails while the agent lives is a rejection (a missing
 /// session, say); one that ends with the agent gone is an early exit.
-pub async fn spawn_and_open<T, F>(
+pub async fn spawn_and_open<T, E, F>(
     spec: &StartSpec,
     extra_args: &[String],
     open: F,
 ) -> Result<(process::AgentProcess, Lines, T), DriverError>
 where
-    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, String>,
+    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, E>,
+    E: Into<OpenError>,
 {
     let (proc, lines) =
         process::AgentProcess::spawn(&spec.agent, extra_args, &spec.cwd).map_err(|source| {
@@ -345,19 +391,24 @@ where
 
 /// Runs the handshake `open` on a started agent (fresh, or a [`Spare`]) within the ready
 /// timeout; see [`spawn_and_open`].
-pub async fn open_on<T, F>(
+pub async fn open_on<T, E, F>(
     spec: &StartSpec,
     mut proc: process::AgentProcess,
     mut lines: Lines,
     open: F,
 ) -> Result<(process::AgentProcess, Lines, T), DriverError>
 where
-    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, String>,
+    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, E>,
+    E: Into<OpenError>,
 {
     let agent = spec.agent.name.clone();
     match tokio::time::timeout(spec.ready_timeout, open(&proc.writer(), &mut lines)).await {
         Ok(Ok(value)) => Ok((proc, lines, value)),
-        Ok(Err(message)) => {
+        Ok(Err(e)) => {
+            let message = match e.into() {
+                OpenError::Failed(message) => message,
+                OpenError::Cannot(why) => return Err(DriverError::Cannot(why)),
+            };
             // Let the agent finish dying, and the stderr collector catch its last words.
             let exited = tokio::time::timeout(Duration::from_millis(500), proc.wait())
                 .await

@@ -74,6 +74,9 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             notices: acq.notices,
             context: context.clone(),
             schema: schema.clone(),
+            model: p.route.model.clone(),
+            mcp_servers: p.route.mcp_servers.clone(),
+            steer: p.steer,
         };
         saved.push(acq.saved);
         match acq.handle.submit(turn).await {

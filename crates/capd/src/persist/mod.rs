@@ -61,6 +61,9 @@ pub struct AgentRecord {
     /// Whether the session sat in the suspended pool.
     #[serde(default)]
     pub parked: bool,
+    /// The session's own MCP servers (`--mcp-config`), given again on every resume.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 /// A state file that must not be touched, so the daemon must not start.
@@ -268,6 +271,7 @@ mod tests {
             cwd: cwd.into(),
             native_id: Some(native.into()),
             model: None,
+            mcp_servers: Default::default(),
             parked: false,
         }
     }

@@ -230,6 +230,7 @@ impl Serialize for AgentsView<'_> {
                 native_id: &r.native_id,
                 model: &r.model,
                 parked: self.snap.is_parked(self.key, agent),
+                mcp_servers: &r.mcp_servers,
             };
             map.serialize_entry(agent, &view)?;
         }
@@ -244,6 +245,8 @@ struct AgentView<'a> {
     native_id: &'a Option<String>,
     model: &'a Option<String>,
     parked: bool,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    mcp_servers: &'a crate::mcp::McpServers,
 }
 
 // A compile-time reminder: a field added to the records must be added to the views above.
@@ -253,6 +256,7 @@ const _: fn(AgentRecord, KeyRecord) = |a, k| {
         native_id: _,
         model: _,
         parked: _,
+        mcp_servers: _,
     } = a;
     let KeyRecord {
         current: _,
@@ -324,6 +328,7 @@ mod tests {
                 native_id: None,
                 model: None,
                 parked: false,
+                mcp_servers: Default::default(),
             },
         );
         records.remove("dir:/home/ada/notes");

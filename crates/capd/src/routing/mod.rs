@@ -71,6 +71,8 @@ pub struct Want<'a> {
     pub bind: bool,
     /// `--model`: the model of a newly opened session (else the remembered one).
     pub model: Option<&'a str>,
+    /// `--mcp-config`: a newly opened session's own MCP servers (else the remembered ones).
+    pub mcp: Option<&'a crate::mcp::McpServers>,
     /// The id a newly opened session will get.
     pub new_id: &'a str,
     pub max_sessions: usize,
@@ -87,6 +89,7 @@ pub enum Target {
         cwd: PathBuf,
         model: Option<String>,
         how: How,
+        mcp: crate::mcp::McpServers,
     },
 }
 
@@ -233,14 +236,19 @@ impl Table {
             self.dirty = true;
         }
         if let Target::Open {
-            mode, cwd, model, ..
+            mode,
+            cwd,
+            model,
+            mcp,
+            ..
         } = &plan.target
         {
             let native = match mode {
                 OpenMode::Resume(n) => Some(n.clone()),
                 _ => None,
             };
-            self.remember(want.key, want.agent, cwd.clone(), native, model.clone());
+            let (cwd, model) = (cwd.clone(), model.clone());
+            self.remember(want.key, want.agent, cwd, native, model, mcp.clone());
         }
     }
 
@@ -271,6 +279,7 @@ impl Table {
             cwd: Path::new("/"),
             bind: true,
             model: None,
+            mcp: None,
             new_id: sid,
             max_sessions: usize::MAX,
         };
@@ -329,12 +338,14 @@ impl Table {
         cwd: PathBuf,
         native_id: Option<String>,
         model: Option<String>,
+        mcp_servers: crate::mcp::McpServers,
     ) {
         let record = AgentRecord {
             cwd,
             native_id,
             model,
             parked: false,
+            mcp_servers,
         };
         if self.record(key, agent) == Some(&record) {
             // Unchanged (a warm session re-reporting its native id): nothing to save.
@@ -452,6 +463,12 @@ fn open_target(table: &Table, want: &Want) -> Target {
         .model
         .map(str::to_string)
         .or_else(|| remembered.and_then(|r| r.model.clone()));
+    let mcp = match want.mcp {
+        Some(m) => m.clone(),
+        None => remembered
+            .map(|r| r.mcp_servers.clone())
+            .unwrap_or_default(),
+    };
     let (mode, cwd, how) = match want.open {
         Some(OpenMode::Fresh) => (OpenMode::Fresh, want.cwd.to_path_buf(), How::Opened),
         Some(OpenMode::Resume(native)) => {
@@ -477,6 +494,7 @@ fn open_target(table: &Table, want: &Want) -> Target {
         cwd,
         model,
         how,
+        mcp,
     }
 }
 

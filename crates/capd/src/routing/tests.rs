@@ -49,6 +49,7 @@ impl World {
             cwd: Path::new("/work"),
             bind,
             model: None,
+            mcp: None,
             new_id: &new_id,
             max_sessions: self.max,
         };
@@ -67,8 +68,14 @@ impl World {
         facts.last_used = now;
         if let Target::Open { .. } = plan.target {
             // The agent reports its native id once started.
-            self.table
-                .remember(key, agent, "/work".into(), Some(format!("n-{sid}")), None);
+            self.table.remember(
+                key,
+                agent,
+                "/work".into(),
+                Some(format!("n-{sid}")),
+                None,
+                Default::default(),
+            );
         }
         Ok(plan)
     }
@@ -168,8 +175,14 @@ fn one_parked_session_per_key_and_agent() {
 #[test]
 fn a_remembered_native_id_is_resumed_in_its_recorded_cwd() {
     let mut w = World::new(8);
-    w.table
-        .remember("k", "claude", "/elsewhere".into(), Some("n1".into()), None);
+    w.table.remember(
+        "k",
+        "claude",
+        "/elsewhere".into(),
+        Some("n1".into()),
+        None,
+        Default::default(),
+    );
     let p = w.route("k", "claude", None).unwrap();
     match &p.target {
         Target::Open { mode, cwd, how, .. } => {
@@ -184,8 +197,14 @@ fn a_remembered_native_id_is_resumed_in_its_recorded_cwd() {
 #[test]
 fn resume_by_native_id_uses_the_cwd_recorded_for_it_and_continue_the_callers() {
     let mut w = World::new(8);
-    w.table
-        .remember("other", "claude", "/orig".into(), Some("n9".into()), None);
+    w.table.remember(
+        "other",
+        "claude",
+        "/orig".into(),
+        Some("n9".into()),
+        None,
+        Default::default(),
+    );
     let p = w
         .route("k", "claude", Some(OpenMode::Resume("n9".into())))
         .unwrap();
@@ -408,11 +427,23 @@ fn dirty_says_exactly_whether_the_state_file_changed() {
     assert_dirty_iff_changed(&mut w, s, "unparked");
     w.route("a", "claude", None).unwrap(); // evicts a parked one
     assert_dirty_iff_changed(&mut w, s, "an eviction");
-    w.table
-        .remember("k", "claude", "/work".into(), Some("n-s1".into()), None);
+    w.table.remember(
+        "k",
+        "claude",
+        "/work".into(),
+        Some("n-s1".into()),
+        None,
+        Default::default(),
+    );
     assert_dirty_iff_changed(&mut w, s, "the same native id again");
-    w.table
-        .remember("k", "claude", "/work".into(), Some("n-other".into()), None);
+    w.table.remember(
+        "k",
+        "claude",
+        "/work".into(),
+        Some("n-other".into()),
+        None,
+        Default::default(),
+    );
     assert_dirty_iff_changed(&mut w, s, "a new native id");
     w.table.forget_session("s1");
     assert_dirty_iff_changed(&mut w, s, "a bound session gone (bindings are not saved)");

@@ -30,6 +30,8 @@ pub(super) struct Queued {
     /// When the turn's time is up, fixed when it starts running, so every send of the turn
     /// (a retry, a `--schema` re-ask) shares one `--timeout`.
     pub deadline: Option<tokio::time::Instant>,
+    /// A `--steer` prompt that could not be steered: it waits as an ordinary prompt now.
+    pub steer_refused: bool,
 }
 
 /// What a message means for the wait it arrived in.
@@ -39,6 +41,8 @@ pub(super) enum Interrupt {
     Cancel,
     /// End the session.
     Shutdown,
+    /// A `--steer` prompt was queued: add it to the running turn if there is one.
+    Steer,
     /// An answer to a permission question of the running turn.
     Decide {
         id: String,
@@ -53,6 +57,9 @@ pub(super) struct Actor {
     pub spec: AgentSpec,
     pub cwd: PathBuf,
     pub model: Option<String>,
+    /// The session's own MCP servers; every start gives the agent these and its configured
+    /// ones.
+    pub mcp: crate::mcp::McpServers,
     /// How the next start opens the agent session. After the first start it becomes
     /// `Resume(native id)`, so every respawn continues the same conversation.
     pub mode: OpenMode,
@@ -115,6 +122,7 @@ pub(super) fn start(
         spec: open.agent,
         cwd: open.cwd,
         model: open.model,
+        mcp: open.mcp_servers,
         mode: open.mode,
         preamble: open.preamble,
         queue_depth: open.queue_depth,
@@ -250,15 +258,21 @@ impl Actor {
                         announced: false,
                         usage: Usage::default(),
                         deadline: None,
+                        steer_refused: false,
                     });
                     // Published before the caller hears of its session, so what it reads next
                     // already counts this turn.
                     self.publish();
+                    let mut steer = false;
                     if self.started
                         && let Some(mut q) = self.queue.pop_back()
                     {
                         self.announce(&mut q);
+                        steer = q.turn.steer;
                         self.queue.push_back(q);
+                    }
+                    if steer {
+                        return Interrupt::Steer;
                     }
                 }
                 Interrupt::None
@@ -363,6 +377,7 @@ impl Actor {
             mode: self.mode.clone(),
             model: self.model.clone(),
             ready_timeout: self.ready_timeout,
+            mcp_servers: crate::mcp::merged(&self.spec.mcp_servers, &self.mcp),
         };
         let start = match self.spare.take() {
             Some(spare) => self.factory.start_on(spare, spec),
@@ -373,7 +388,7 @@ impl Actor {
             tokio::select! {
                 r = &mut start => return Ok(r),
                 msg = self.rx.recv() => match self.on_msg(msg) {
-                    Interrupt::None | Interrupt::Decide { .. } => {}
+                    Interrupt::None | Interrupt::Decide { .. } | Interrupt::Steer => {}
                     Interrupt::Cancel => self.cancelled_while_starting = true,
                     Interrupt::Shutdown => return Err(None),
                 },
@@ -450,7 +465,7 @@ impl Actor {
     }
 
     /// Tells the daemon about a change.
-    fn send_up(&mut self, change: Change) {
+    pub(super) fn send_up(&mut self, change: Change) {
         let (applied, rx) = oneshot::channel();
         let up = Up {
             session: self.id.clone(),
@@ -547,7 +562,12 @@ fn start_error(spec: &AgentSpec, e: DriverError) -> ErrorBody {
         }
         _ => "",
     };
-    ErrorBody::new(ErrorCode::Agent, format!("agent {}: {e}{hint}", spec.name))
+    // What the request asked of an agent that cannot do it is the caller's to change.
+    let code = match &e {
+        DriverError::Cannot(_) => ErrorCode::Usage,
+        _ => ErrorCode::Agent,
+    };
+    ErrorBody::new(code, format!("agent {}: {e}{hint}", spec.name))
 }
 
 pub(super) fn ended_error() -> ErrorBody {

@@ -12,6 +12,7 @@ mod actor;
 mod events;
 mod permit;
 mod record;
+mod settings;
 mod structured;
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,13 @@ pub struct Turn {
     pub context: Option<String>,
     /// The JSON Schema the answer must meet (`--schema`), compiled once by the handler.
     pub schema: Option<Arc<crate::schema::Schema>>,
+    /// Switch the session to this model before the prompt is sent (`--model`).
+    pub model: Option<String>,
+    /// Give the agent these MCP servers (the session's own, `--mcp-config`) before the
+    /// prompt is sent: the agent is restarted by resume when they differ from its current ones.
+    pub mcp_servers: Option<crate::mcp::McpServers>,
+    /// Add the text to the running turn instead (`--steer`), where the agent can.
+    pub steer: bool,
 }
 
 /// What a cancel found.
@@ -101,6 +109,9 @@ pub enum Change {
     Ended,
     /// A turn spent this: add it to the session's key.
     Spent(Usage),
+    /// The session's model or its own MCP servers changed: remember them for its key, so a
+    /// resume gets the same.
+    Settings,
     /// Not a change and never sent by an actor: a marker the daemon acknowledges once every
     /// change sent before it is applied and on disk (`Daemon::settled`).
     Barrier,
@@ -134,6 +145,10 @@ pub struct Snapshot {
     pub last_result: Option<Arc<Envelope>>,
     /// What the session's turns have spent, as far as the agent reports it.
     pub usage: Usage,
+    /// The model the session runs with, when cap chose it (`--model`).
+    pub model: Option<String>,
+    /// The session's own MCP servers (`--mcp-config`; configured ones come with the agent).
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 impl Snapshot {
@@ -157,7 +172,6 @@ pub struct SessionHandle {
     /// The key the session was opened for.
     pub home_key: String,
     pub cwd: PathBuf,
-    pub model: Option<String>,
     tx: mpsc::UnboundedSender<Msg>,
     snapshot: watch::Receiver<Snapshot>,
 }
@@ -275,6 +289,8 @@ pub struct Open {
     pub transcripts: Option<PathBuf>,
     /// A prewarmed agent to open the session on, skipping its start (first start only).
     pub spare: Option<crate::drivers::Spare>,
+    /// The session's own MCP servers (on top of the agent's configured ones).
+    pub mcp_servers: crate::mcp::McpServers,
 }
 
 /// Spawns the actor; it starts the agent at once so the session is warm by the first prompt.
@@ -298,13 +314,14 @@ pub fn spawn(
         queued: 0,
         last_result: None,
         usage: Usage::default(),
+        model: open.model.clone(),
+        mcp_servers: open.mcp_servers.clone(),
     });
     let handle = SessionHandle {
         id: open.id.clone(),
         agent: open.agent.name.clone(),
         home_key: open.home_key.clone(),
         cwd: open.cwd.clone(),
-        model: open.model.clone(),
         tx,
         snapshot: snap_rx,
     };

@@ -61,13 +61,16 @@ impl Actor {
         {
             self.emit(&mut q, Event::Status { kind, message });
         }
+        self.steer_not_running(&mut q);
         let text = match self.preamble.take() {
             Some(p) => format!("{p}\n\n{}", q.turn.text),
             None => q.turn.text.clone(),
         };
-        let (outcome, structured) = match q.turn.schema.clone() {
-            Some(schema) => self.structured(&mut q, &text, &schema).await,
-            None => (self.attempts(&mut q, &text).await, None),
+        let settled = self.apply_settings(&mut q).await;
+        let (outcome, structured) = match (settled, q.turn.schema.clone()) {
+            (Err(e), _) => (Outcome::Failed(e), None),
+            (Ok(()), Some(schema)) => self.structured(&mut q, &text, &schema).await,
+            (Ok(()), None) => (self.attempts(&mut q, &text).await, None),
         };
         let event = match outcome {
             Outcome::Done {
@@ -224,6 +227,8 @@ impl Actor {
         let mut liveness =
             tokio::time::interval_at(Deadline::now() + LIVENESS_CHECK, LIVENESS_CHECK);
         liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // `--steer` prompts that came while the agent started are added now.
+        self.steer_waiting().await;
         loop {
             let Some(driver) = self.driver.as_mut() else {
                 return Wait::Died(String::new());
@@ -299,6 +304,7 @@ impl Actor {
                         let found = self.decide(q, &id, allow, always);
                         let _ = reply.send(found);
                     }
+                    Interrupt::Steer => self.steer_waiting().await,
                 },
                 _ = sleep_until(self.permits.deadline()) => self.expire(q),
                 _ = sleep_until(deadline), if !timed_out && !cancelling => {

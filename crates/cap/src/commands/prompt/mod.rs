@@ -50,6 +50,7 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
             budget_usd: args.budget,
             handoff: args.handoff,
             schema: args.schema.as_deref().map(read_schema).transpose()?,
+            steer: args.steer,
         };
         super::ensure_fits(&Op::Prompt(req.clone()))?;
         Ok(req)

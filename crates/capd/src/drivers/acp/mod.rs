@@ -16,14 +16,15 @@
 
 mod permission;
 
+use super::acks::{Ack, Pending};
 use super::lines::{Lines, Lost, Segment};
 use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenMode, Spare, StartSpec, TurnEnd, open_on,
-    spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, Spare, StartSpec, TurnEnd,
+    open_on, spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use cap_proto::{StopReason, Usage};
@@ -50,16 +51,61 @@ pub struct AcpDriver {
     session: String,
     shared: Arc<Mutex<Shared>>,
     next_id: AtomicU64,
+    /// How this agent lets the client pick the model, if it does.
+    models: Option<ModelControl>,
+    /// Our requests outside a turn (a model switch) waiting for their answer.
+    pending: Pending<u64>,
 }
+
+/// How an ACP agent lets a client pick the model, as its session's answer says: a config
+/// option of category `model` (`session/set_config_option`, preferred: it is stable ACP), or
+/// the `models` state of the unstable `session/set_model`.
+#[derive(Debug, Clone, PartialEq)]
+enum ModelControl {
+    ConfigOption(String),
+    SetModel,
+}
+
+impl ModelControl {
+    /// Reads the answer to `session/new`, `session/resume`, `session/load` or `session/fork`.
+    fn of(answer: &Value) -> Option<ModelControl> {
+        let option = answer["configOptions"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["category"] == "model"))
+            .and_then(|o| o["id"].as_str());
+        match option {
+            Some(id) => Some(ModelControl::ConfigOption(id.to_string())),
+            None if answer["models"].is_object() => Some(ModelControl::SetModel),
+            None => None,
+        }
+    }
+
+    /// The request that switches `session` to `model`.
+    fn request(&self, session: &str, model: &str) -> (&'static str, Value) {
+        match self {
+            ModelControl::ConfigOption(id) => (
+                "session/set_config_option",
+                json!({"sessionId": session, "configId": id, "value": model}),
+            ),
+            ModelControl::SetModel => (
+                "session/set_model",
+                json!({"sessionId": session, "modelId": model}),
+            ),
+        }
+    }
+}
+
+/// A session just opened: its id and how its model is picked.
+type Opened = (String, Option<ModelControl>);
 
 impl AcpDriver {
     /// Spawns the agent, initialises it and opens, resumes or loads the session.
     pub async fn start(spec: StartSpec) -> Result<AcpDriver, DriverError> {
-        let (proc, lines, session) = spawn_and_open(&spec, &[], async |proc, lines| {
+        let (proc, lines, opened) = spawn_and_open(&spec, &[], async |proc, lines| {
             open_session(proc, lines, &spec, None).await
         })
         .await?;
-        Ok(AcpDriver::on(proc, lines, session))
+        AcpDriver::on(proc, lines, opened, &spec).await
     }
 
     /// Opens the session on a prewarmed agent, already initialized.
@@ -67,31 +113,65 @@ impl AcpDriver {
         let Spare {
             proc, lines, init, ..
         } = spare;
-        let (proc, lines, session) = open_on(&spec, proc, lines, async |w, l| {
+        let (proc, lines, opened) = open_on(&spec, proc, lines, async |w, l| {
             open_session(w, l, &spec, Some(init)).await
         })
         .await?;
-        Ok(AcpDriver::on(proc, lines, session))
+        AcpDriver::on(proc, lines, opened, &spec).await
     }
 
-    /// The driver of `session`, opened on `proc`.
-    fn on(proc: AgentProcess, lines: Lines, session: String) -> AcpDriver {
+    /// The driver of the session just opened on `proc`, switched to `spec`'s model first
+    /// when one is asked for (a session opens with the agent's default).
+    async fn on(
+        proc: AgentProcess,
+        mut lines: Lines,
+        (session, models): Opened,
+        spec: &StartSpec,
+    ) -> Result<AcpDriver, DriverError> {
+        if let Some(model) = &spec.model {
+            let Some(control) = &models else {
+                return Err(no_model_control(&spec.agent.name));
+            };
+            let (method, params) = control.request(&session, model);
+            let writer = proc.writer();
+            let call = rpc::call(&writer, &mut lines, DIALECT, 5, method, params);
+            match tokio::time::timeout(spec.ready_timeout, call).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    return Err(DriverError::Rejected {
+                        agent: spec.agent.name.clone(),
+                        message: format!("it could not switch to model {model}: {e}"),
+                    });
+                }
+                Err(_) => {
+                    return Err(DriverError::NotReady {
+                        agent: spec.agent.name.clone(),
+                        secs: spec.ready_timeout.as_secs(),
+                        stderr: String::new(),
+                    });
+                }
+            }
+        }
         let shared = Arc::new(Mutex::new(Shared {
             prompt_request: None,
             asks: HashMap::new(),
         }));
+        let pending = Pending::default();
         let reader = Reader {
             shared: shared.clone(),
             tools: HashMap::new(),
             cost_so_far: None,
             calls: Calls::default(),
+            pending: pending.clone(),
         };
-        AcpDriver {
+        Ok(AcpDriver {
             conn: Conn::new(proc, lines, reader),
             session,
             shared,
             next_id: AtomicU64::new(100),
-        }
+            models,
+            pending,
+        })
     }
 }
 
@@ -105,15 +185,23 @@ pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Val
     rpc::call(writer, lines, DIALECT, 1, "initialize", init).await
 }
 
+/// The refusal of `--model` by an agent that offers no way to pick one.
+fn no_model_control(agent: &str) -> DriverError {
+    DriverError::Cannot(format!(
+        "{agent} cannot switch models: it offers neither a model config option nor session/set_model; drop --model, or set the model in the agent's own configuration"
+    ))
+}
+
 /// `initialize` (unless a spare's answer `info` is given), then `session/new`,
 /// `session/resume`, `session/load` or (for `--continue`) `session/list` + resume; then
-/// `session/set_mode` when a mode is configured.
+/// `session/set_mode` when a mode is configured. Returns the session id and how the agent
+/// lets the client pick the model.
 async fn open_session(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
     info: Option<Value>,
-) -> Result<String, String> {
+) -> Result<Opened, OpenError> {
     let info = match info {
         Some(info) => info,
         None => initialize(writer, lines).await?,
@@ -122,7 +210,8 @@ async fn open_session(
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);
     let can_list = caps["sessionCapabilities"]["list"].is_object();
-    let mut base = json!({"cwd": spec.cwd, "mcpServers": spec.agent.mcp_servers});
+    let servers = crate::mcp::acp_servers(&spec.mcp_servers, caps).map_err(OpenError::Cannot)?;
+    let mut base = json!({"cwd": spec.cwd, "mcpServers": servers});
     if let Some(meta) = session_meta(&info) {
         base["_meta"] = meta;
     }
@@ -131,15 +220,16 @@ async fn open_session(
             return Err(format!(
                 "{} cannot fork a session: it does not offer session/fork",
                 spec.agent.name
-            ));
+            )
+            .into());
         }
         let mut params = base;
         params["sessionId"] = json!(source);
         let forked = rpc::call(writer, lines, DIALECT, 3, "session/fork", params).await?;
         return forked["sessionId"]
             .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("session/fork answered without a sessionId: {forked}"));
+            .map(|id| (id.to_string(), ModelControl::of(&forked)))
+            .ok_or_else(|| format!("session/fork answered without a sessionId: {forked}").into());
     }
     let target = match &spec.mode {
         OpenMode::Fresh | OpenMode::Fork(_) => None,
@@ -168,13 +258,14 @@ async fn open_session(
             Some(latest.ok_or("no previous session in this cwd (Session not found)")?)
         }
     };
-    let session = match target {
+    let (session, models) = match target {
         None => {
             let created = rpc::call(writer, lines, DIALECT, 3, "session/new", base).await?;
-            created["sessionId"]
+            let id = created["sessionId"]
                 .as_str()
                 .map(str::to_string)
-                .ok_or_else(|| format!("session/new answered without a sessionId: {created}"))?
+                .ok_or_else(|| format!("session/new answered without a sessionId: {created}"))?;
+            (id, ModelControl::of(&created))
         }
         Some(id) => {
             let mut params = base;
@@ -188,11 +279,11 @@ async fn open_session(
                     "this agent can neither resume nor load sessions (Session not found)".into(),
                 );
             };
-            rpc::call(writer, lines, DIALECT, 3, method, params).await?;
+            let opened = rpc::call(writer, lines, DIALECT, 3, method, params).await?;
             if method == "session/load" {
                 drain_replay(writer, lines).await;
             }
-            id
+            (id, ModelControl::of(&opened))
         }
     };
     if let Some(mode) = &spec.agent.mode {
@@ -206,7 +297,7 @@ async fn open_session(
         )
         .await?;
     }
-    Ok(session)
+    Ok((session, models))
 }
 
 /// How long the agent must stay quiet after `session/load` before the replay counts as over.
@@ -237,6 +328,7 @@ struct Reader {
     cost_so_far: Option<f64>,
     /// What the agent told of each running tool call, for its permission requests.
     calls: Calls,
+    pending: Pending<u64>,
 }
 
 impl Reader {
@@ -249,6 +341,9 @@ impl Handler for Reader {
     fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
+                if self.pending.settle(&id, result.clone().map(|_| ())) {
+                    return;
+                }
                 let mut s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                 if s.prompt_request == Some(id) {
                     s.prompt_request = None;
@@ -436,6 +531,17 @@ impl Driver for AcpDriver {
         Some(self.session.clone())
     }
 
+    fn set_model(&mut self, model: &str) -> Result<Ack, DriverError> {
+        let Some(control) = &self.models else {
+            return Err(no_model_control("this agent"));
+        };
+        let (method, params) = control.request(&self.session, model);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let ack = self.pending.add(id);
+        self.conn.send(&DIALECT.request(id, method, params))?;
+        Ok(ack)
+    }
+
     super::process_plumbing!();
 }
 
@@ -449,6 +555,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
         tools: HashMap::new(),
         cost_so_far: None,
         calls: Calls::default(),
+        pending: Pending::default(),
     }
 }
 
@@ -468,6 +575,7 @@ mod tests {
             tools: HashMap::new(),
             cost_so_far: None,
             calls: Calls::default(),
+            pending: Pending::default(),
         };
         let input = format!(
             r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"update":{{"sessionUpdate":"tool_call_update","rawOutput":"{pad}"}}}}}}
@@ -495,6 +603,29 @@ mod tests {
         let refusal: Value = serde_json::from_slice(&written[0]).unwrap();
         assert_eq!(refusal["id"], 3);
         assert_eq!(refusal["error"]["code"], -32601);
+    }
+
+    #[test]
+    fn the_model_is_picked_by_config_option_first_then_set_model() {
+        let option = json!({"configOptions": [
+            {"id": "mode", "category": "mode"},
+            {"id": "model", "category": "model", "currentValue": "default"}]});
+        let models = json!({"models": {"availableModels": [], "currentModelId": "auto"}});
+        assert_eq!(
+            ModelControl::of(&option),
+            Some(ModelControl::ConfigOption("model".into()))
+        );
+        assert_eq!(ModelControl::of(&models), Some(ModelControl::SetModel));
+        assert_eq!(ModelControl::of(&json!({"configOptions": []})), None);
+        let (method, params) = ModelControl::ConfigOption("model".into()).request("s1", "haiku");
+        assert_eq!(method, "session/set_config_option");
+        assert_eq!(
+            params,
+            json!({"sessionId": "s1", "configId": "model", "value": "haiku"})
+        );
+        let (method, params) = ModelControl::SetModel.request("s1", "gemini-2.5-pro");
+        assert_eq!(method, "session/set_model");
+        assert_eq!(params["modelId"], "gemini-2.5-pro");
     }
 
     #[test]
@@ -577,6 +708,7 @@ mod tests {
                 tools: HashMap::new(),
                 cost_so_far: None,
                 calls: Calls::default(),
+                pending: Pending::default(),
             };
             let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
             crate::drivers::reader::tests::check(&events, &written);

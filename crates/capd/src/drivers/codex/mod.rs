@@ -13,14 +13,15 @@
 //! "no orphans" simple. The cost, about 80 MB RSS per idle app-server, is measured in
 //! docs/agents.md.
 
+use super::acks::{Ack, Pending};
 use super::lines::{Lines, Lost};
 use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenMode, Spare, StartSpec, TurnEnd, open_on,
-    spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, Spare, StartSpec, TurnEnd,
+    open_on, spawn_and_open, summary,
 };
 use crate::session::wall::Wall;
 use cap_proto::ToolCall;
@@ -73,6 +74,10 @@ pub struct CodexDriver {
     /// Whether Codex's sandbox runs on this machine ([`sandbox::works`]).
     sandboxed: bool,
     cwd: PathBuf,
+    /// The model every `turn/start` names once switched (`--model` on a warm session).
+    model: Option<String>,
+    /// Our `turn/steer` requests waiting for their answer.
+    pending: Pending<u64>,
 }
 
 impl CodexDriver {
@@ -121,12 +126,14 @@ impl CodexDriver {
     ) -> CodexDriver {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let next_id = Arc::new(AtomicU64::new(10));
+        let pending = Pending::default();
         let reader = Reader {
             shared: shared.clone(),
             last_error: None,
             thread: thread.clone(),
             next_id: next_id.clone(),
             cwd: spec.cwd.clone(),
+            pending: pending.clone(),
         };
         CodexDriver {
             conn: Conn::new(proc, lines, reader),
@@ -137,6 +144,8 @@ impl CodexDriver {
             wall: Wall::Open,
             sandboxed,
             cwd: spec.cwd.clone(),
+            model: None,
+            pending,
         }
     }
 }
@@ -168,18 +177,17 @@ async fn open_thread(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
-) -> Result<String, String> {
+) -> Result<String, OpenError> {
+    // MCP servers are config overrides on the thread (one dotted key each, so the user's own
+    // servers stay), given again on every resume: the thread does not keep them.
+    let config = crate::mcp::codex_config(&spec.mcp_servers).map_err(OpenError::Cannot)?;
     let result = match &spec.mode {
         OpenMode::Resume(id) => {
-            rpc::call(
-                writer,
-                lines,
-                DIALECT,
-                2,
-                "thread/resume",
-                json!({"threadId": id, "excludeTurns": true}),
-            )
-            .await?
+            let mut params = json!({"threadId": id, "excludeTurns": true, "config": config});
+            if let Some(m) = &spec.model {
+                params["model"] = json!(m);
+            }
+            rpc::call(writer, lines, DIALECT, 2, "thread/resume", params).await?
         }
         OpenMode::Fork(id) => {
             rpc::call(
@@ -188,12 +196,12 @@ async fn open_thread(
                 DIALECT,
                 2,
                 "thread/fork",
-                json!({"threadId": id, "excludeTurns": true}),
+                json!({"threadId": id, "excludeTurns": true, "config": config}),
             )
             .await?
         }
         _ => {
-            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": APPROVAL});
+            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": APPROVAL, "config": config});
             if let Some(m) = &spec.model {
                 params["model"] = json!(m);
             }
@@ -203,7 +211,7 @@ async fn open_thread(
     result["thread"]["id"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| format!("codex answered without a thread id: {result}"))
+        .ok_or_else(|| format!("codex answered without a thread id: {result}").into())
 }
 
 /// Codex's reading of its output: turn state shared with the driver, and what it needs to
@@ -216,6 +224,7 @@ struct Reader {
     next_id: Arc<AtomicU64>,
     /// The session's cwd, to judge which changed file matters most.
     cwd: std::path::PathBuf,
+    pending: Pending<u64>,
 }
 
 impl Reader {
@@ -234,6 +243,9 @@ impl Handler for Reader {
     fn on_message(&mut self, v: Value, out: &mut Vec<DriverEvent>, writer: &Writer) {
         match rpc::classify(v) {
             Incoming::Reply { id, result } => {
+                if self.pending.settle(&id, result.clone().map(|_| ())) {
+                    return;
+                }
                 let mut s = self.shared();
                 if s.start_request != Some(id) {
                     return;
@@ -565,7 +577,43 @@ impl Driver for CodexDriver {
             // assistant message for this turn"; it is not kept for later turns.
             params["outputSchema"] = schema.clone();
         }
+        if let Some(m) = &self.model {
+            params["model"] = json!(m);
+        }
         self.conn.send(&DIALECT.request(id, "turn/start", params))
+    }
+
+    /// `turn/start` takes a model "for this turn and subsequent turns" (Codex 0.169): the
+    /// switch is sent with the next turn, and an unknown model fails that turn.
+    fn set_model(&mut self, model: &str) -> Result<Ack, DriverError> {
+        self.model = Some(model.to_string());
+        Ok(super::acks::done())
+    }
+
+    /// `turn/steer {threadId, expectedTurnId, input}` adds input to the running turn; it
+    /// needs the turn's id, so input that comes before `turn/start` is answered is refused
+    /// (and queued by the session).
+    fn steer(&mut self, text: &str) -> Result<Ack, DriverError> {
+        let turn = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .turn
+            .clone();
+        let Some(turn) = turn else {
+            return Err(DriverError::Unsupported(
+                "steering before the turn has started",
+            ));
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let ack = self.pending.add(id);
+        let params = json!({
+            "threadId": self.thread,
+            "expectedTurnId": turn,
+            "input": [{"type": "text", "text": text}],
+        });
+        self.conn.send(&DIALECT.request(id, "turn/steer", params))?;
+        Ok(ack)
     }
 
     fn cancel(&mut self) -> Result<(), DriverError> {
@@ -629,6 +677,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
         thread: "th".into(),
         next_id: Arc::new(AtomicU64::new(10)),
         cwd: "/w".into(),
+        pending: Pending::default(),
     }
 }
 

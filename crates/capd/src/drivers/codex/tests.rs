@@ -36,6 +36,7 @@ async fn approval_requests_become_permission_events_with_their_subject() {
         thread: "th".into(),
         next_id: Arc::new(AtomicU64::new(10)),
         cwd: "/w".into(),
+        pending: Default::default(),
     };
     let input = r#"{"id":5,"method":"item/commandExecution/requestApproval","params":{"itemId":"c1","command":"/bin/bash -lc 'touch x && echo \"a b\"'"}}
 {"method":"item/started","params":{"item":{"type":"fileChange","id":"f1","changes":[{"path":"/w/a","kind":"add","diff":""},{"path":"/etc/x","kind":"add","diff":""}]}}}
@@ -83,6 +84,7 @@ async fn a_line_lost_mid_turn_fails_the_turn_once() {
         thread: "th".into(),
         next_id: Arc::new(AtomicU64::new(10)),
         cwd: "/w".into(),
+        pending: Default::default(),
     };
     let input = format!(
         r#"{{"method":"item/completed","params":{{"item":{{"type":"commandExecution","aggregatedOutput":"{pad}"}}}}}}
@@ -191,6 +193,7 @@ proptest::proptest! {
             thread: "th".into(),
             next_id: Arc::new(AtomicU64::new(10)),
             cwd: "/w".into(),
+            pending: Default::default(),
         };
         let (events, written) = crate::drivers::reader::tests::feed_blocking(&output, reader);
         crate::drivers::reader::tests::check(&events, &written);

@@ -186,7 +186,7 @@ pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<Pat
             args: Vec::new(),
             env: BTreeMap::new(),
             mode: None,
-            mcp_servers: Vec::new(),
+            mcp_servers: Default::default(),
         },
         home_key: "k".into(),
         cwd: "/".into(),
@@ -199,6 +199,7 @@ pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<Pat
         permission_timeout: Duration::from_secs(30),
         transcripts,
         spare: None,
+        mcp_servers: Default::default(),
     };
     Rig {
         handle: spawn(open, factory, up),
@@ -266,6 +267,9 @@ impl Rig {
             notices: Vec::new(),
             context: None,
             schema: None,
+            model: None,
+            mcp_servers: None,
+            steer: false,
         };
         self.handle.submit(turn).await.expect("queued");
         Caller {

@@ -30,6 +30,9 @@ async fn submit_schema_within(rig: &Rig, text: &str, timeout: Option<Duration>) 
         notices: Vec::new(),
         context: None,
         schema: Some(Arc::new(schema)),
+        model: None,
+        mcp_servers: None,
+        steer: false,
     };
     rig.handle.submit(turn).await.expect("queued");
     Caller {

@@ -54,6 +54,9 @@ async fn a_full_queue_refuses_with_the_limit_code() {
         notices: Vec::new(),
         context: None,
         schema: None,
+        model: None,
+        mcp_servers: None,
+        steer: false,
     };
     match rig.handle.submit(turn).await {
         Err(Refused::Error(e)) => assert_eq!(e.code, ErrorCode::Limit),
