@@ -49,6 +49,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand gc 'Run the idle sweep now'
             cand budget 'Spending caps: forget what a key has spent'
             cand config 'Show the resolved configuration or where it lives'
+            cand mcp 'Serve MCP on stdio: lets an agent hold warm conversations with other agents'
             cand completions 'Print shell completions to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -507,6 +508,22 @@ set edit:completion:arg-completer[cap] = {|@words|
         }
         &'cap;config;help;help'= {
         }
+        &'cap;mcp'= {
+            cand --key-prefix 'Put this server''s conversations under their own keys (`mcp:NAME:...`), apart from other callers'''
+            cand --print-config 'Print the snippet that adds cap to AGENT''s MCP servers, and exit'
+            cand -C 'Directory the delegated sessions work in (default: the current one)'
+            cand --cwd 'Directory the delegated sessions work in (default: the current one)'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cap;completions'= {
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
@@ -540,6 +557,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand gc 'Run the idle sweep now'
             cand budget 'Spending caps: forget what a key has spent'
             cand config 'Show the resolved configuration or where it lives'
+            cand mcp 'Serve MCP on stdio: lets an agent hold warm conversations with other agents'
             cand completions 'Print shell completions to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -603,6 +621,8 @@ set edit:completion:arg-completer[cap] = {|@words|
         &'cap;help;config;show'= {
         }
         &'cap;help;config;path'= {
+        }
+        &'cap;help;mcp'= {
         }
         &'cap;help;completions'= {
         }

@@ -12,6 +12,7 @@ mod hostile;
 mod interrupt;
 mod large_state;
 mod limits;
+mod mcp;
 mod misbehave;
 mod permissions;
 mod races;

@@ -373,6 +373,7 @@ mod tests {
             no_wait: false,
             budget_usd: None,
             handoff: false,
+            delegation: None,
         });
         assert!(matches!(c.send(op), Err(ProtoError::LineTooLong { .. })));
         drop(c);

@@ -56,6 +56,26 @@ pub struct AgentSpec {
     pub mcp_servers: Vec<serde_json::Value>,
 }
 
+/// Set in every agent's environment: the daemon session the agent serves. A `cap mcp` the
+/// agent starts reads it, so a call it makes says who is asking (depth, no call onto itself).
+pub const SESSION_ENV: &str = "CAP_SESSION";
+/// Set in every agent's environment: this daemon's socket, so a `cap mcp` the agent starts
+/// talks to the daemon that runs the agent, not to a default one it would start.
+pub const SOCKET_ENV: &str = "CAP_SOCKET";
+
+impl AgentSpec {
+    /// This spec for the agent of session `id`: its environment names the session and the
+    /// daemon's socket (cap's own variables are otherwise stripped from agents).
+    pub fn for_session(&self, id: &str, socket: &std::path::Path) -> AgentSpec {
+        let mut spec = self.clone();
+        spec.env.insert(SESSION_ENV.into(), id.into());
+        if let Some(socket) = socket.to_str() {
+            spec.env.insert(SOCKET_ENV.into(), socket.into());
+        }
+        spec
+    }
+}
+
 /// A built-in agent: name, protocol, program, fixed args, and how to install it.
 struct Builtin {
     name: &'static str,

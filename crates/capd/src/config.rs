@@ -42,6 +42,9 @@ pub struct Config {
     pub transcripts: bool,
     /// Days a transcript is kept after its last write; 0 = forever.
     pub transcript_days: u64,
+    /// How deep agents may ask agents through `cap mcp`: a call whose chain of callers is
+    /// longer is refused (a person's agent asking another is depth 1).
+    pub mcp_max_depth: u32,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
 }
@@ -63,6 +66,7 @@ impl Default for Config {
             budgets: BTreeMap::new(),
             transcripts: true,
             transcript_days: 30,
+            mcp_max_depth: 2,
             agents: BTreeMap::new(),
         }
     }
