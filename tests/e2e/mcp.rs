@@ -20,6 +20,11 @@ struct Mcp {
 impl Mcp {
     /// Starts `cap mcp ARGS` with `vars` added to the environment, and initializes it.
     fn start(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Mcp {
+        Mcp::start_with(env, args, vars, json!({}))
+    }
+
+    /// Like [`Mcp::start`], declaring the client capabilities `caps`.
+    fn start_with(env: &Env, args: &[&str], vars: &[(&str, &str)], caps: Value) -> Mcp {
         let mut cmd = env.command("cap");
         cmd.arg("mcp").args(args);
         for (k, v) in vars {
@@ -54,7 +59,7 @@ impl Mcp {
             "initialize",
             json!({
                 "protocolVersion": "2025-06-18",
-                "capabilities": {},
+                "capabilities": caps,
                 "clientInfo": {"name": "e2e", "version": "1"}
             }),
         );
@@ -380,6 +385,64 @@ fn nested_calls_past_the_depth_limit_or_onto_the_caller_are_refused() {
         json!({"agent": "claude", "prompt": "done", "timeout": 25}),
     );
     assert!(text(&later).contains("done"), "{later}");
+}
+
+#[test]
+fn a_delegated_permission_question_goes_to_the_calling_client() {
+    // Edits are asked under approve-reads; the fake Claude asks to write a file on PERMISSION.
+    let mut env = Env::with_config("default_permissions = \"approve-reads\"");
+    env.start_daemon();
+    let caps = json!({"elicitation": {"form": {}}});
+    let mut mcp = Mcp::start_with(&env, &[], &[], caps);
+    let id = mcp.start_request(
+        "tools/call",
+        json!({"name": "prompt", "arguments": {"agent": "claude", "prompt": "PERMISSION please"}}),
+    );
+    // The question arrives as an elicitation; the person says yes.
+    let question = loop {
+        let msg = mcp.next_message();
+        if msg["method"] == "elicitation/create" {
+            break msg;
+        }
+        assert_ne!(msg["id"], id, "the turn ended without asking: {msg}");
+    };
+    let message = question["params"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Allow"), "{question}");
+    mcp.send(json!({
+        "jsonrpc": "2.0",
+        "id": question["id"],
+        "result": {"action": "accept", "content": {"answer": "allow"}}
+    }));
+    let allowed = mcp.response(id);
+    let allowed = text(&allowed["result"]);
+    assert!(allowed.contains("[permission granted"), "{allowed}");
+
+    // A client that cannot ask leaves it to the policy, which denies an open question.
+    let mut plain = Mcp::start(&env, &[], &[]);
+    let denied = plain.call(
+        "prompt",
+        json!({"agent": "claude", "key": "plain", "prompt": "PERMISSION again"}),
+    );
+    assert!(text(&denied).contains("[PERMISSION DENIED"), "{denied}");
+}
+
+#[test]
+fn a_spending_cap_holds_a_delegated_conversation_too() {
+    let mut env = Env::with_config("[budgets]\n\"mcp:capped\" = 0.0001\n");
+    env.start_daemon();
+    let mut mcp = Mcp::start(&env, &[], &[]);
+    let one = mcp.call(
+        "prompt",
+        json!({"agent": "claude", "key": "capped", "prompt": "one"}),
+    );
+    assert!(!is_error(&one), "{one}");
+    let two = mcp.call(
+        "prompt",
+        json!({"agent": "claude", "key": "capped", "prompt": "two"}),
+    );
+    assert!(is_error(&two), "{two}");
+    assert!(text(&two).contains("cap budget reset"), "{two}");
+    assert_eq!(env.sessions_doc()[0]["turns"], 1, "refused before it ran");
 }
 
 #[test]
