@@ -158,6 +158,8 @@ mod tests {
         assert_eq!(c.default_permissions, Mode::ApproveEdits);
         assert!(c.transcripts);
         assert_eq!(c.transcript_days, 30);
+        assert_eq!(c.mcp_max_depth, 2);
+        assert_eq!(Config::parse("mcp_max_depth = 0").unwrap().mcp_max_depth, 0);
         let c = Config::parse(
             "default_permissions = \"deny-all\"\n[permissions]\nallow = [\"execute(cargo test*)\"]\n",
         )
