@@ -446,6 +446,18 @@ fn a_spending_cap_holds_a_delegated_conversation_too() {
 }
 
 #[test]
+fn cap_mcp_starts_capd_unless_told_not_to() {
+    let env = Env::new();
+    let mut refused = Mcp::start(&env, &["--no-autostart"], &[]);
+    let r = refused.call("prompt", json!({"agent": "claude", "prompt": "hi"}));
+    assert!(is_error(&r), "{r}");
+    assert!(text(&r).contains("cap daemon start"), "{r}");
+    let mut mcp = Mcp::start(&env, &[], &[]);
+    let r = mcp.call("prompt", json!({"agent": "claude", "prompt": "hi"}));
+    assert!(text(&r).contains("ECHO[turns=1]: hi"), "{r}");
+}
+
+#[test]
 fn print_config_gives_each_agent_its_snippet() {
     let env = Env::new();
     let out = env.cap(&["mcp", "--print-config", "claude"]);
