@@ -15,6 +15,7 @@
 //!   the delegated turn, permission questions put to the calling client by elicitation.
 //! - [`setup`]: the configuration snippet for each agent.
 
+pub mod elicit;
 pub mod keys;
 pub mod server;
 pub mod setup;

@@ -10,16 +10,16 @@ use super::tools::{self, Name, PromptArgs, SessionArgs, TargetArgs};
 use super::turn::{self, Finished, Update};
 use crate::Ctx;
 use crate::link::Incoming;
-use cap_proto::event::{Event, PermissionEvent};
+use cap_proto::event::Event;
 use cap_proto::reply::Reply;
 use cap_proto::request::{
     Asker, DecideRequest, Delegation, Op, OpenMode, Permissions, PromptRequest, Route, SessionRef,
     TargetRequest,
 };
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ContentBlock, ElicitRequestParams, ElicitationAction,
-    ElicitationSchema, Implementation, InitializeResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, ServerCapabilities,
+    CallToolRequestParams, CallToolResult, ContentBlock, Implementation, InitializeResult,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
+    ServerCapabilities,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -209,7 +209,7 @@ impl Server {
                         ))
                         .await;
                     if let Some(answers) = &answers {
-                        tokio::spawn(ask(context.peer.clone(), q, answers.clone()));
+                        tokio::spawn(super::elicit::ask(context.peer.clone(), q, answers.clone()));
                     }
                 }
                 Some(Update::Done(done)) => return done.map(|f| reply(f, key.as_deref())),
@@ -329,55 +329,4 @@ impl Progress {
         // A client that stopped listening for progress still gets its answer.
         let _ = self.peer.notify_progress(note).await;
     }
-}
-
-/// Puts a delegated agent's permission question to the person behind the calling agent (MCP
-/// elicitation) and sends capd the answer. Anything but an explicit yes is a no.
-async fn ask(peer: Peer<RoleServer>, q: PermissionEvent, answers: Sender<Incoming<DecideRequest>>) {
-    let what = match &q.tool.subject {
-        Some(s) => format!("{}: {s}", q.tool.tool),
-        None => q.tool.tool.clone(),
-    };
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {
-            "answer": {
-                "type": "string",
-                "enum": ["allow", "deny", "always"],
-                "description": "allow once, deny, or allow this for the rest of the session"
-            }
-        },
-        "required": ["answer"]
-    });
-    let Ok(schema) = schema
-        .as_object()
-        .cloned()
-        .ok_or(())
-        .and_then(|o| ElicitationSchema::from_json_schema(o).map_err(|_| ()))
-    else {
-        return;
-    };
-    let params = ElicitRequestParams::FormElicitationParams {
-        meta: None,
-        message: format!("An agent cap runs for you asks to use {what}. Allow it?"),
-        requested_schema: schema,
-    };
-    let (allow, always) = match peer.create_elicitation(params).await {
-        Ok(r) if r.action == ElicitationAction::Accept => {
-            let answer = r
-                .content
-                .as_ref()
-                .and_then(|c| c.get("answer"))
-                .and_then(|a| a.as_str())
-                .unwrap_or("deny")
-                .to_string();
-            (answer == "allow" || answer == "always", answer == "always")
-        }
-        _ => (false, false),
-    };
-    let _ = answers.send(Incoming::Local(DecideRequest {
-        question: q.id,
-        allow,
-        always,
-    }));
 }
