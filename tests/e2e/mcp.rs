@@ -362,8 +362,8 @@ fn nested_calls_past_the_depth_limit_or_onto_the_caller_are_refused() {
         .find(|s| *s != outer)
         .expect("a second session");
 
-    // From depth 2, any call is too deep (one back up the chain, a cycle, included: the
-    // unit tests of capd's `delegation` cover cycles within the limit).
+    // From depth 2, any call is too deep (one back up the chain included; a cycle within
+    // the limit is the next test's).
     let mut deepest = Mcp::start(&env, &[], &[("CAP_SESSION", &middle)]);
     let back = deepest.call("prompt", json!({"session": outer, "prompt": "loop"}));
     assert!(is_error(&back), "{back}");
@@ -385,6 +385,41 @@ fn nested_calls_past_the_depth_limit_or_onto_the_caller_are_refused() {
         json!({"agent": "claude", "prompt": "done", "timeout": 25}),
     );
     assert!(text(&later).contains("done"), "{later}");
+}
+
+#[test]
+fn a_call_back_up_the_chain_is_refused_within_the_depth_limit() {
+    let mut env = Env::with_config("mcp_max_depth = 3");
+    env.start_daemon();
+    let hang = |mcp: &mut Mcp, agent: &str, token: &str| {
+        let id = mcp.start_request(
+            "tools/call",
+            json!({
+                "name": "prompt",
+                "arguments": {"agent": agent, "prompt": "HANG while I ask"},
+                "_meta": {"progressToken": token}
+            }),
+        );
+        mcp.wait_progress(token, "session");
+        id
+    };
+    let mut top = Mcp::start(&env, &[], &[]);
+    hang(&mut top, "claude", "a");
+    let a = env.session_ids()[0].clone();
+    let mut from_a = Mcp::start(&env, &[], &[("CAP_SESSION", &a)]);
+    hang(&mut from_a, "other", "b");
+    let b = env.session_ids().into_iter().find(|s| *s != a).expect("b");
+    // B asks A, which waits for B's answer: refused though depth 3 is allowed.
+    let mut from_b = Mcp::start(&env, &[], &[("CAP_SESSION", &b)]);
+    let back = from_b.call("prompt", json!({"session": a, "prompt": "loop"}));
+    assert!(is_error(&back), "{back}");
+    assert!(text(&back).contains("waiting for"), "{back}");
+    // Another session at depth 3 is fine.
+    let fine = from_b.call(
+        "prompt",
+        json!({"agent": "claude", "key": "third", "prompt": "depth three"}),
+    );
+    assert!(text(&fine).contains("ECHO[turns=1]: depth three"), "{fine}");
 }
 
 #[test]
