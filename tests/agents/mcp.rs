@@ -2,7 +2,8 @@
 //! against the fake LLM, calls cap's `prompt` tool (the fake's `MCPCALL` makes the model ask
 //! for it); `cap mcp` runs the turn on another agent through the same capd, and the answer
 //! comes back into Claude's turn (the fake answers a tool result with `TOOL RESULT: …`). A
-//! second call continues the same conversation; a call onto Claude's own session is refused;
+//! second call continues the same conversation; the other agent's permission question is
+//! decided by the policy; a call onto Claude's own session is refused;
 //! the permission policy holds Claude's call of the tool like any other.
 
 use cap_tests::real::{agent_bins, real_env};
@@ -41,6 +42,15 @@ fn claude_holds_a_conversation_with_another_agent_through_cap_mcp() {
         text(&added.stdout),
         text(&added.stderr)
     );
+    // Delegated turns are asked about edits (approve-reads), and an open question would wait
+    // longer than Claude's turn may take (real_env's prompt_timeout is 120 s): a question
+    // that reached no one who can answer would fail the test instead of being denied.
+    let config = std::fs::read_to_string(&env.config).expect("config");
+    std::fs::write(
+        &env.config,
+        format!("default_permissions = \"approve-reads\"\npermission_timeout = 600\n{config}"),
+    )
+    .expect("write config");
     env.start_daemon();
 
     let first = env.prompt_ok(&[
@@ -57,6 +67,19 @@ fn claude_holds_a_conversation_with_another_agent_through_cap_mcp() {
     assert!(
         output(&second).starts_with("TOOL RESULT: ECHO[turns=2]: which word?"),
         "the second call continued the same conversation: {second}"
+    );
+    // The other agent's permission question: Claude, run by capd, has no person to put it
+    // to, so the policy decides at once and the turn goes on.
+    let asked = env.prompt_ok(&[
+        "-a",
+        "claude",
+        "--approve-all",
+        &ask_other("PERMISSION please"),
+    ]);
+    assert!(
+        output(&asked).starts_with("TOOL RESULT: ECHO[turns=3]: PERMISSION please")
+            && output(&asked).contains("[PERMISSION DENIED"),
+        "{asked}"
     );
     // capd told Claude its session, Claude's MCP server inherited it: a call onto Claude's
     // own session, which could only wait for the turn that makes it, is refused.
@@ -77,7 +100,7 @@ fn claude_holds_a_conversation_with_another_agent_through_cap_mcp() {
     let sessions = env.sessions_doc();
     let other: Vec<&Value> = sessions.iter().filter(|s| s["agent"] == "other").collect();
     assert_eq!(other.len(), 1, "{sessions:#?}");
-    assert_eq!(other[0]["turns"], 2, "{sessions:#?}");
+    assert_eq!(other[0]["turns"], 3, "{sessions:#?}");
     let key = format!("mcp:other@{}", env.work.display());
     assert_eq!(other[0]["keys"], serde_json::json!([key]), "{sessions:#?}");
     assert_eq!(
@@ -105,5 +128,5 @@ fn claude_holds_a_conversation_with_another_agent_through_cap_mcp() {
         .iter()
         .find(|s| s["agent"] == "other")
         .expect("the other session");
-    assert_eq!(other["turns"], 2, "{sessions:#?}");
+    assert_eq!(other["turns"], 3, "{sessions:#?}");
 }
