@@ -73,6 +73,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand --file 'Read the prompt from a file (`-` = stdin)'
             cand --timeout 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon''s]'
             cand --budget 'Refuse the prompt (exit 7) when its key has already spent this many US dollars'
+            cand --schema 'Answer with JSON valid against this JSON Schema (a file, or the schema itself): stdout is then that JSON alone. A wrong answer is asked for again twice, then the prompt fails (exit 1) naming the failing path'
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
             cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'

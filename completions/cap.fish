@@ -73,6 +73,7 @@ fail\t''"
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l file -d 'Read the prompt from a file (`-` = stdin)' -r -F
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l timeout -d 'Seconds before the turn is cancelled (0 = no limit) [default: the daemon\'s]' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l budget -d 'Refuse the prompt (exit 7) when its key has already spent this many US dollars' -r
+complete -c cap -n "__fish_cap_using_subcommand prompt" -l schema -d 'Answer with JSON valid against this JSON Schema (a file, or the schema itself): stdout is then that JSON alone. A wrong answer is asked for again twice, then the prompt fails (exit 1) naming the failing path' -r
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l socket -d 'The daemon\'s socket [default: <runtime dir>/cap/capd.sock]' -r -F
 complete -c cap -n "__fish_cap_using_subcommand prompt" -l format -d 'Output format: streamed text, NDJSON events, or only the final answer' -r -f -a "text\t'The reply streamed to stdout, progress on stderr'
 json\t'One JSON event per line (NDJSON); one JSON document for other commands'

@@ -7,6 +7,7 @@
 
 mod mcp;
 mod permissions;
+mod prewarm;
 mod record;
 
 use cap_tests::real::real_env;
@@ -142,38 +143,11 @@ fn tier(agent: &str) {
     );
 }
 
-/// Resident memory of every process in the session's agent process group, in KiB.
+/// Resident memory of the session's agent process group, as capd measures it (every 2 s).
 fn group_rss_kb(env: &Env, session: &str) -> u64 {
-    let out = env.cap(&["--format", "json", "show", session]);
-    let info: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    let Some(pgid) = info["pid"].as_u64() else {
-        return 0;
-    };
-    let mut total = 0;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let path = entry.path();
-        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
-            continue;
-        };
-        // Fields after the command name: state ppid pgrp …
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        if fields.get(2).and_then(|g| g.parse::<u64>().ok()) != Some(pgid) {
-            continue;
-        }
-        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
-        total += status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    total
+    let memory = || env.show_doc(session)["memory"].as_u64();
+    wait_until("capd to measure the session", || memory().is_some());
+    memory().unwrap_or_default() / 1024
 }
 
 /// Gemini CLI 0.61 wipes a session when it is loaded in the same wall-clock minute as it

@@ -52,7 +52,11 @@ fn three_hundred_thousand_keys_are_listed_and_a_save_never_stalls_the_daemon() {
     let mut gate_w = std::fs::OpenOptions::new().write(true).open(&gate).unwrap();
 
     // A new key: routing records it and the saver starts a write, held at the gate.
-    let mut prompt = env.spawn_prompt(&["--key", "brand-new", "hello"]);
+    // Its first line waits for a save of 300,000 keys, which a debug capd on a loaded
+    // machine can take longer than the usual deadline to write.
+    let mut prompt = env
+        .spawn_prompt(&["--key", "brand-new", "hello"])
+        .patient(std::time::Duration::from_secs(180));
     wait_until("a save to start", || {
         env.daemon_log().contains("waiting at the test gate")
     });

@@ -4,16 +4,8 @@
 use cap_tests::*;
 use serde_json::Value;
 
-/// Runs a prompt that must succeed; returns (session event, result event).
 fn ok(env: &Env, args: &[&str]) -> (Value, Value) {
-    let (events, rc) = env.prompt_json(args);
-    let last = events.last().cloned().unwrap_or(Value::Null);
-    assert!(
-        rc == 0 && last["type"] == "result",
-        "prompt {args:?} failed (rc {rc}): {events:#?}\ndaemon log:\n{}",
-        env.daemon_log()
-    );
-    (session_event(&events).clone(), last)
+    env.prompt_session_ok(args)
 }
 
 fn id(v: &Value) -> String {

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 /// How long any single wait in a test may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
+/// How long `start_daemon` waits for capd's "listening" line.
+const DAEMON_START: Duration = Duration::from_secs(120);
 
 /// Path of a workspace binary, built on first use so `cargo test -p cap-tests` works alone.
 pub fn bin(name: &str) -> PathBuf {
@@ -139,13 +141,27 @@ impl Env {
 
     /// Runs a prompt and returns the final `result` event; panics with the output otherwise.
     pub fn prompt_ok(&self, args: &[&str]) -> Value {
+        self.prompt_events_ok(args).pop().unwrap_or(Value::Null)
+    }
+
+    /// Runs a prompt that must succeed and returns every event (the last is its `result`);
+    /// panics with the events and the daemon's log otherwise.
+    pub fn prompt_events_ok(&self, args: &[&str]) -> Vec<Value> {
         let (events, rc) = self.prompt_json(args);
-        let last = events.last().cloned().unwrap_or(Value::Null);
+        let ok = rc == 0 && events.last().is_some_and(|e| e["type"] == "result");
         assert!(
-            rc == 0 && last["type"] == "result",
-            "prompt {args:?} failed (rc {rc}): {events:#?}"
+            ok,
+            "prompt {args:?} failed (rc {rc}): {events:#?}\ndaemon log:\n{}",
+            self.daemon_log()
         );
-        last
+        events
+    }
+
+    /// Runs a prompt that must succeed; returns its (`session` event, `result` event).
+    pub fn prompt_session_ok(&self, args: &[&str]) -> (Value, Value) {
+        let mut events = self.prompt_events_ok(args);
+        let session = session_event(&events).clone();
+        (session, events.pop().unwrap_or(Value::Null))
     }
 
     /// Starts `capd` in the foreground and waits for its "listening" log line.
@@ -192,7 +208,9 @@ impl Env {
                 }
             }
         });
-        rx.recv_timeout(DEADLINE)
+        // Waits for the event, so a long deadline costs nothing when capd is quick; it must
+        // cover a debug capd loading a 300,000-key state on a 2-core machine under load.
+        rx.recv_timeout(DAEMON_START)
             .unwrap_or_else(|_| panic!("capd did not start; log:\n{}", self.daemon_log()));
         self.daemon = Some(child);
     }

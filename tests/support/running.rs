@@ -16,6 +16,8 @@ pub struct Running {
     /// Every stdout line read so far.
     pub seen: Vec<String>,
     eof: bool,
+    /// How long to wait for each line.
+    deadline: Duration,
 }
 
 impl Running {
@@ -46,15 +48,23 @@ impl Running {
             stderr: Some(err),
             seen: Vec::new(),
             eof: false,
+            deadline: DEADLINE,
         }
     }
 
-    /// The next stdout line; `None` at end of output. Panics after [`DEADLINE`].
+    /// Waits up to `deadline` for each line instead of [`DEADLINE`]: for a prompt held up by
+    /// work known to be long on a loaded machine (a debug capd saving 300,000 keys).
+    pub fn patient(mut self, deadline: Duration) -> Running {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The next stdout line; `None` at end of output. Panics after the deadline.
     pub fn next_line(&mut self) -> Option<String> {
         if self.eof {
             return None;
         }
-        match self.lines.recv_timeout(DEADLINE) {
+        match self.lines.recv_timeout(self.deadline) {
             Ok(line) => {
                 self.seen.push(line.clone());
                 Some(line)
@@ -65,8 +75,8 @@ impl Running {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 panic!(
-                    "no output line within {DEADLINE:?}; so far: {:#?}",
-                    self.seen
+                    "no output line within {:?}; so far: {:#?}",
+                    self.deadline, self.seen
                 )
             }
         }

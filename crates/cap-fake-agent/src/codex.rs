@@ -287,7 +287,10 @@ impl Codex {
         let turn_id = new_uuid_v7();
         let n = thread.history.begin_turn(&text);
         home.save_or_warn(&thread.history);
-        let plan = Plan::new(&text, n, &home, tid);
+        let mut plan = Plan::new(&text, n, &home, tid);
+        if params.get("outputSchema").is_some_and(|s| !s.is_null()) {
+            plan.structured = Some(crate::plan::Structured::OutputSchema);
+        }
         let turn_json = json!({"id": turn_id, "status": "inProgress", "items": [], "error": null});
         emit(&json!({"id": id, "result": {"turn": turn_json}}));
         notify(

@@ -129,6 +129,18 @@ pub struct Home {
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Session ids come from the wire; only plain ids map to file names.
+/// A session id as a marker file name (hex when it is not a safe id).
+fn marker_key(session_id: &str) -> String {
+    if safe_id(session_id) {
+        session_id.to_string()
+    } else {
+        session_id
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    }
+}
+
 pub fn safe_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 200
@@ -259,16 +271,20 @@ impl Home {
             })
     }
 
+    /// Whether the marker `<session>.<word>` exists.
+    pub fn has_marker(&self, session_id: &str, word: &str) -> bool {
+        self.markers_dir()
+            .join(format!(
+                "{}.{}",
+                marker_key(session_id),
+                word.to_ascii_lowercase()
+            ))
+            .exists()
+    }
+
     /// Creates the marker `<session>.<word>`; true only the first time (the marker was new).
     pub fn marker_first_time(&self, session_id: &str, word: &str) -> bool {
-        let key = if safe_id(session_id) {
-            session_id.to_string()
-        } else {
-            session_id
-                .bytes()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
+        let key = marker_key(session_id);
         let dir = self.markers_dir();
         if let Err(e) = fs::create_dir_all(&dir) {
             eprintln!("cap-fake-agent: cannot create {}: {e}", dir.display());

@@ -11,14 +11,17 @@
 //! `FAKE_SLOW_MS` apart, default 300), `HANG`, `HANGNOINT`, `CRASH`, `CRASHONCE`, `EMPTY`,
 //! `EMPTYONCE`, `GARBAGE`, `HUGE`, `ERROR`, `ORPHAN`; ACP only: `PERMISSION`, `THINK`, `TOOL`,
 //! `PLAN`, `WEIRD`, `FSWRITE`; `SHOWCAPENV` (the reply ends with the `CAP_SESSION` and
-//! `CAP_SOCKET` capd set); stream-json only: `STALLONCE`, `LONGLINE`, `FLOOD`,
+//! `CAP_SOCKET` capd set); every protocol, on a `--schema` turn (cap's `JSON Schema:`
+//! instructions in the prompt, or Codex's `outputSchema`): `WRONGJSON` (every answer breaks
+//! the schema), `WRONGJSONONCE` (only the first); stream-json only: `STALLONCE`, `LONGLINE`, `FLOOD`,
 //! `CLOSESTDOUT`, `FORKEXIT`, `BADSTDERR` (see `misbehave.rs`).
 //!
 //! Environment: `FAKE_AGENT_HOME` (else `$HOME/.cap-fake-agent`), `FAKE_NEVER_READY`,
 //! `FAKE_EXIT_AT_START`, `FAKE_START_DELAY_MS`, `FAKE_SLOW_MS`, `FAKE_ACP_NO_RESUME`,
 //! `FAKE_ENFORCE_SANDBOX` (claude: refuse bypassPermissions as root unless `IS_SANDBOX=1`),
 //! `FAKE_STUBBORN` (only SIGKILL ends it), `FAKE_ONLY_GARBAGE` (never a JSON line),
-//! `FAKE_LONGLINE_BYTES`, `FAKE_FLOOD_BYTES`, `FAKE_HELPERS`, `FAKE_HELPERS_KEEP_STDOUT`.
+//! `FAKE_LONGLINE_BYTES`, `FAKE_FLOOD_BYTES`, `FAKE_HELPERS`, `FAKE_HELPERS_KEEP_STDOUT`,
+//! `FAKE_BALLAST_MB` (hold that much resident memory for life: the memory-limit tests).
 //!
 //! Files under the home: `sessions/<id>.json` (history), `markers/<id>.crashonce|emptyonce|
 //! stallonce-<hash>`, `invocations.jsonl`, `orphan.pid`, `helpers.pids`.
@@ -48,6 +51,8 @@ fn main() {
     let cwd = current_cwd();
     let home = Home::from_env();
     home.log_invocation(protocol, &argv, &cwd);
+
+    hold_ballast();
 
     if env_flag("FAKE_EXIT_AT_START") {
         eprintln!("cap-fake-agent: FAKE_EXIT_AT_START is set, exiting at start");
@@ -81,4 +86,16 @@ fn main() {
     let rx = spawn_stdin_reader();
     let code = run(agent.as_mut(), rx);
     exit_now(code);
+}
+
+/// `FAKE_BALLAST_MB`: allocates that many MiB and writes every byte (an untouched allocation
+/// is not resident), then keeps it for the life of the process, so capd measures an agent of
+/// a known size.
+fn hold_ballast() {
+    let Some(mb) = common::env_str("FAKE_BALLAST_MB").and_then(|v| v.trim().parse::<usize>().ok())
+    else {
+        return;
+    };
+    // black_box: the compiler may not drop an allocation nobody reads.
+    std::hint::black_box(Vec::leak(vec![1u8; mb << 20]));
 }

@@ -35,6 +35,43 @@ pub struct Plan {
     pub plan_update: bool,
     pub weird: bool,
     pub fswrite: bool,
+    /// How the turn asked for a JSON answer, if it did.
+    pub structured: Option<Structured>,
+    /// The JSON answer breaks the schema (`WRONGJSON`, `WRONGJSONONCE`).
+    pub wrong_json: bool,
+}
+
+/// How a turn asked for structured output: cap's instructions in the prompt (under
+/// [`SCHEMA_HEADER`]), or Codex's `outputSchema` on `turn/start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Structured {
+    Prompt,
+    OutputSchema,
+}
+
+/// The line under which cap puts a prompt's JSON Schema (capd's `schema::SCHEMA_HEADER`).
+pub const SCHEMA_HEADER: &str = "JSON Schema:";
+
+/// The answer to a schema turn: `{"turns": N, "via": "prompt"|"outputSchema"}`, with
+/// `turns` a string instead of a number when it must not validate. Tests give a schema
+/// that wants an integer `turns`.
+pub fn json_reply(n: usize, via: Structured, wrong: bool) -> String {
+    let turns = if wrong {
+        serde_json::json!(n.to_string())
+    } else {
+        serde_json::json!(n)
+    };
+    let name = match via {
+        Structured::Prompt => "prompt",
+        Structured::OutputSchema => "outputSchema",
+    };
+    let value = serde_json::json!({"turns": turns, "via": name});
+    match via {
+        // Like a model following the instructions: a fenced block, some words around it.
+        Structured::Prompt => format!("Here it is:\n```json\n{value}\n```\n"),
+        // Like a model held to the schema by the API: the bare value.
+        Structured::OutputSchema => value.to_string(),
+    }
 }
 
 pub const HUGE_BYTES: usize = 4 * 1024 * 1024;
@@ -69,7 +106,19 @@ impl Plan {
         } else {
             has("EMPTY")
         };
+        // WRONGJSON sticks to the session (every re-ask gets a wrong answer too);
+        // WRONGJSONONCE only spoils the first answer, so the re-ask gets a right one.
+        let wrong_json = if has("WRONGJSONONCE") {
+            home.marker_first_time(session_id, "wrongjsononce")
+        } else if has("WRONGJSON") {
+            home.marker_first_time(session_id, "wrongjson");
+            true
+        } else {
+            home.has_marker(session_id, "wrongjson")
+        };
         Plan {
+            structured: has(SCHEMA_HEADER).then_some(Structured::Prompt),
+            wrong_json,
             n,
             text: text.to_string(),
             hang,
@@ -93,6 +142,9 @@ impl Plan {
     pub fn reply(&self, suffix: &str) -> String {
         if self.empty {
             return String::new();
+        }
+        if let Some(via) = self.structured {
+            return json_reply(self.n, via, self.wrong_json);
         }
         let mut r = echo_reply(self.n, &self.text);
         r.push_str(suffix);

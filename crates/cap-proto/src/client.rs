@@ -374,6 +374,7 @@ mod tests {
             budget_usd: None,
             handoff: false,
             delegation: None,
+            schema: None,
         });
         assert!(matches!(c.send(op), Err(ProtoError::LineTooLong { .. })));
         drop(c);

@@ -167,6 +167,11 @@ pub struct TurnResult {
     /// reports nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// The prompt's schema was met: the answer as a JSON value, validated against it.
+    /// Absent without `schema` and on a cancelled turn; a reply that never validated ends
+    /// the turn with an `error` instead, so this is never an invalid value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured: Option<serde_json::Value>,
 }
 
 /// Tokens and cost in one shape for every agent. A field the agent does not report is
@@ -267,6 +272,8 @@ pub enum StatusKind {
     Resend,
     /// A session was ended to make room at `max_sessions`; its key resumes it later.
     Evicted,
+    /// The reply did not validate against the prompt's schema; it was asked for again.
+    Reask,
     /// The session's transcript could not be written (said once per session); the turn
     /// itself goes on.
     Transcript,
@@ -282,6 +289,7 @@ impl std::fmt::Display for StatusKind {
             StatusKind::Fallback => "fallback",
             StatusKind::Resend => "resend",
             StatusKind::Evicted => "evicted",
+            StatusKind::Reask => "reask",
             StatusKind::Transcript => "transcript",
             StatusKind::Other(s) => s,
         })

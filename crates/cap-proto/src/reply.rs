@@ -93,6 +93,9 @@ pub struct SessionInfo {
     /// Prompts waiting behind the running one.
     pub queued: usize,
     pub pid: Option<u32>,
+    /// Resident bytes of the agent's whole process group, as last measured (Linux only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
     pub model: Option<String>,
     /// How the session was acquired, for `open`.
     #[serde(default)]
@@ -182,6 +185,18 @@ pub struct DaemonStatus {
     /// What every key has spent, where the agents report it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::event::Usage>,
+    /// Resident bytes of every agent's process group together, as last measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_memory: Option<u64>,
+    /// `max_agent_memory` in bytes, when a limit applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_agent_memory: Option<u64>,
+    /// Prewarmed agent processes waiting for a session (`[prewarm]`).
+    #[serde(default)]
+    pub spares: usize,
+    /// Their process ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spare_pids: Vec<u32>,
 }
 
 /// The answer to `gc`.
@@ -204,6 +219,10 @@ pub struct AgentInfo {
     pub source: String,
     /// How to install it when it is missing.
     pub hint: Option<String>,
+    /// The largest resident size one of its sessions' process groups reached since the
+    /// daemon started: what another session of it will likely cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footprint: Option<u64>,
 }
 
 /// The answer to `prompt --no-wait`.

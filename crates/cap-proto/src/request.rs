@@ -168,6 +168,11 @@ pub struct PromptRequest {
     /// switches the key to another agent (`--handoff`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub handoff: bool,
+    /// A JSON Schema the answer must validate against (`--schema`). The turn's `result`
+    /// then carries the validated value as `structured`; a schema the daemon cannot compile
+    /// is a usage error before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
     /// Set when an agent asks for this turn through `cap mcp`: the daemon counts how deep
     /// the chain of agents asking agents is, and refuses a turn that would wait on itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]

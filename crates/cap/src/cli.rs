@@ -347,6 +347,12 @@ pub struct PromptArgs {
     /// (the last few, cut to a size limit), saying which agent did what.
     #[arg(long, requires = "agent")]
     pub handoff: bool,
+
+    /// Answer with JSON valid against this JSON Schema (a file, or the schema itself):
+    /// stdout is then that JSON alone. A wrong answer is asked for again twice, then the
+    /// prompt fails (exit 1) naming the failing path.
+    #[arg(long, value_name = "FILE|JSON")]
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

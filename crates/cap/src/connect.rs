@@ -90,9 +90,11 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<Conn> {
     if ctx.verbose > 0 {
         crate::render::note(ctx, &format!("starting {}", capd.display()));
     }
+    // Only what this start logs can explain its failure.
+    let log_before = std::fs::metadata(cap_proto::paths::log_file()).map_or(0, |m| m.len());
     let child = spawn(&capd, ctx)
         .map_err(|e| Failure::unavailable(format!("cannot start {}: {e}", capd.display())))?;
-    wait_for(ctx, child)
+    wait_for(ctx, child, log_before)
 }
 
 /// One connection attempt with the handshake, bounded by the connect timeout so that a
@@ -132,7 +134,7 @@ pub fn connect_failure(ctx: &Ctx, e: ProtoError) -> Failure {
 }
 
 /// Polls the socket until the handshake succeeds, the child fails, or time runs out.
-fn wait_for(ctx: &Ctx, mut child: Child) -> anyhow::Result<Conn> {
+fn wait_for(ctx: &Ctx, mut child: Child, log_before: u64) -> anyhow::Result<Conn> {
     let mut deadline = Instant::now() + START_TIMEOUT;
     let mut pause = BACKOFF_START;
     let mut exited = None;
@@ -166,7 +168,10 @@ fn wait_for(ctx: &Ctx, mut child: Child) -> anyhow::Result<Conn> {
     }
     let log = cap_proto::paths::log_file();
     let why = match (exited, last_error) {
-        (Some(status), _) => format!("capd exited ({status}) before answering"),
+        (Some(status), _) => match last_error_in(&log, log_before) {
+            Some(error) => format!("capd exited ({status}) before answering:\n{error}\n"),
+            None => format!("capd exited ({status}) before answering"),
+        },
         (None, e) if !nobody_listens(&e) => format!("capd did not answer: {e}"),
         _ => format!(
             "capd did not answer on {} within {} s",
@@ -180,6 +185,18 @@ fn wait_for(ctx: &Ctx, mut child: Child) -> anyhow::Result<Conn> {
         ctx.socket.display()
     ))
     .into())
+}
+
+/// The last error capd logged after byte `from` (the reason a start failed, such as a
+/// config it refused), from its `ERROR` line to the end of the log, at most a few lines.
+fn last_error_in(log: &Path, from: u64) -> Option<String> {
+    let bytes = std::fs::read(log).ok()?;
+    let text = String::from_utf8_lossy(bytes.get(usize::try_from(from).ok()?..)?);
+    let at = text.rfind(" ERROR ")?;
+    let error = text[at + " ERROR ".len()..].trim();
+    let error = error.strip_prefix("capd: ").unwrap_or(error);
+    let lines: Vec<&str> = error.lines().take(12).collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// Starts `capd --socket S --detach [--config F]` with no stdio, in its own process group.

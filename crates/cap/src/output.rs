@@ -82,6 +82,25 @@ pub fn millis(ms: u64) -> String {
     }
 }
 
+/// A size in bytes, short and binary: `812K`, `251M`, `1.4G`; `-` when unknown.
+pub fn bytes(b: Option<u64>) -> String {
+    let Some(b) = b else {
+        return "-".into();
+    };
+    let units = [(40, "T"), (30, "G"), (20, "M"), (10, "K")];
+    for (shift, unit) in units {
+        let n = b as f64 / (1u64 << shift) as f64;
+        if n >= 1.0 {
+            return if n < 10.0 {
+                format!("{n:.1}{unit}")
+            } else {
+                format!("{n:.0}{unit}")
+            };
+        }
+    }
+    format!("{b}B")
+}
+
 /// A limit in seconds where 0 means none.
 pub fn limit_secs(s: u64, zero: &str) -> String {
     if s == 0 { zero.to_string() } else { secs(s) }

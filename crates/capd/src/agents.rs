@@ -32,6 +32,15 @@ impl Protocol {
         self != Protocol::CodexAppServer
     }
 
+    /// Whether a turn can be held to a JSON Schema by the protocol itself: Codex's
+    /// `turn/start` takes an `outputSchema` for that turn alone. Claude Code's
+    /// `--json-schema` (and the `jsonSchema` of its `initialize`) binds the whole process,
+    /// and ACP has no such field, so those agents are told the schema in the prompt
+    /// (docs/protocols.md, "Structured output").
+    pub fn native_schema(self) -> bool {
+        self == Protocol::CodexAppServer
+    }
+
     fn parse(s: &str) -> Option<Protocol> {
         [
             Protocol::ClaudeStreamJson,
@@ -275,7 +284,7 @@ pub fn resolve(name: &str, config: &Config) -> Result<AgentSpec, ErrorBody> {
 
 /// The spec for a name without checking that its program exists, and the hint to show when
 /// it does not.
-fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBody> {
+pub fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), ErrorBody> {
     if let Some(cmd) = name.strip_prefix("acp:") {
         let words = shlex::split(cmd).filter(|w| !w.is_empty()).ok_or_else(|| {
             ErrorBody::new(
@@ -486,6 +495,7 @@ pub fn list(config: &Config) -> Vec<AgentInfo> {
                 protocol: spec.protocol.name().to_string(),
                 args: spec.args,
                 source,
+                footprint: None,
             })
         })
         .collect()

@@ -47,6 +47,67 @@ pub struct Config {
     pub mcp_max_depth: u32,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
+    /// What the agents' processes may hold in memory together before idle sessions are
+    /// evicted (their records kept): a size like `"8GiB"`, or `"off"`. Default: half the
+    /// machine's memory.
+    pub max_agent_memory: MemoryLimit,
+    /// Agent name → how many processes to keep started and initialized for new sessions.
+    pub prewarm: BTreeMap<String, usize>,
+}
+
+/// `max_agent_memory`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SizeText", into = "SizeText")]
+pub enum MemoryLimit {
+    #[default]
+    HalfTheMachine,
+    Off,
+    Bytes(u64),
+}
+
+impl MemoryLimit {
+    /// The limit in bytes, `None` when off or when the machine's memory is unknown.
+    pub fn bytes(self) -> Option<u64> {
+        match self {
+            MemoryLimit::HalfTheMachine => crate::memory::machine_total().map(|m| m / 2),
+            MemoryLimit::Off => None,
+            MemoryLimit::Bytes(b) => Some(b),
+        }
+    }
+}
+
+/// How a size is written in the file: a number of bytes or a string with a unit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum SizeText {
+    Bytes(u64),
+    Text(String),
+}
+
+impl TryFrom<SizeText> for MemoryLimit {
+    type Error = String;
+    fn try_from(t: SizeText) -> Result<Self, String> {
+        match t {
+            SizeText::Bytes(0) => Err("max_agent_memory must be more than 0 (or \"off\")".into()),
+            SizeText::Bytes(b) => Ok(MemoryLimit::Bytes(b)),
+            SizeText::Text(t) if t == "off" => Ok(MemoryLimit::Off),
+            SizeText::Text(t) if t == "default" => Ok(MemoryLimit::HalfTheMachine),
+            SizeText::Text(t) => match crate::memory::parse_size(&t)? {
+                0 => Err("max_agent_memory must be more than 0 (or \"off\")".into()),
+                b => Ok(MemoryLimit::Bytes(b)),
+            },
+        }
+    }
+}
+
+impl From<MemoryLimit> for SizeText {
+    fn from(m: MemoryLimit) -> SizeText {
+        match m {
+            MemoryLimit::HalfTheMachine => SizeText::Text("default".into()),
+            MemoryLimit::Off => SizeText::Text("off".into()),
+            MemoryLimit::Bytes(b) => SizeText::Bytes(b),
+        }
+    }
 }
 
 impl Default for Config {
@@ -68,6 +129,8 @@ impl Default for Config {
             transcript_days: 30,
             mcp_max_depth: 2,
             agents: BTreeMap::new(),
+            max_agent_memory: MemoryLimit::default(),
+            prewarm: BTreeMap::new(),
         }
     }
 }
@@ -135,6 +198,17 @@ impl Config {
         if cfg.queue_depth == 0 {
             return Err("queue_depth must be at least 1\n".into());
         }
+        for agent in cfg.prewarm.keys() {
+            let (spec, _) = crate::agents::describe(agent, &cfg)
+                .map_err(|e| format!("[prewarm] {agent}: {}\n", e.message))?;
+            if spec.protocol == crate::agents::Protocol::ClaudeStreamJson {
+                return Err(format!(
+                    "[prewarm] {agent}: Claude stream-json agents cannot be prewarmed (their cwd \
+                     and session are fixed when they start); remove it, or prewarm an ACP or \
+                     Codex agent\n"
+                ));
+            }
+        }
         Ok(cfg)
     }
 
@@ -160,6 +234,15 @@ mod tests {
         assert_eq!(c.transcript_days, 30);
         assert_eq!(c.mcp_max_depth, 2);
         assert_eq!(Config::parse("mcp_max_depth = 0").unwrap().mcp_max_depth, 0);
+        assert_eq!(c.max_agent_memory, MemoryLimit::HalfTheMachine);
+        let c = Config::parse("max_agent_memory = \"512MiB\"").unwrap();
+        assert_eq!(c.max_agent_memory, MemoryLimit::Bytes(512 << 20));
+        assert_eq!(
+            Config::parse("max_agent_memory = \"off\"")
+                .unwrap()
+                .max_agent_memory,
+            MemoryLimit::Off
+        );
         let c = Config::parse(
             "default_permissions = \"deny-all\"\n[permissions]\nallow = [\"execute(cargo test*)\"]\n",
         )
@@ -185,6 +268,17 @@ mod tests {
         assert!(Config::parse("max_sessions = 0").is_err());
         let err = Config::parse("default_permissions = \"yolo\"").unwrap_err();
         assert!(err.contains("default_permissions"), "{err}");
+        let err = Config::parse("max_agent_memory = \"lots\"").unwrap_err();
+        assert!(err.contains("max_agent_memory"), "{err}");
+        assert!(Config::parse("max_agent_memory = 0").is_err());
+        let err = Config::parse("[prewarm]\nclaude = 1").unwrap_err();
+        assert!(err.contains("cannot be prewarmed"), "{err}");
+        let err = Config::parse("[prewarm]\nnobody-knows = 1").unwrap_err();
+        assert!(err.contains("nobody-knows"), "{err}");
+        assert_eq!(
+            Config::parse("[prewarm]\ncodex = 2").unwrap().prewarm["codex"],
+            2
+        );
         let err = Config::parse("[permissions]\ndeny = [\"rm -rf\"]").unwrap_err();
         assert!(err.contains("KIND(PATTERN)"), "{err}");
     }

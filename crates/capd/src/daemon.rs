@@ -53,6 +53,10 @@ pub struct Daemon {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// Turns agents asked of other agents (`cap mcp`), while they run.
     pub delegations: Arc<crate::delegation::Delegations>,
+    /// The agents' memory as last measured ([`Daemon::measured`]).
+    memory: tokio::sync::watch::Sender<crate::memory::Usage>,
+    /// Tells the prewarmer which agent's spare was taken.
+    prewarm: mpsc::UnboundedSender<String>,
 }
 
 /// Live sessions plus the routing tables.
@@ -64,6 +68,8 @@ pub struct State {
     routed: HashMap<String, Instant>,
     /// Counts the changes to what the state file holds; the saver acknowledges by it.
     generation: u64,
+    /// Prewarmed agent processes waiting for a session.
+    pub spares: crate::spares::Spares,
 }
 
 impl State {
@@ -107,6 +113,8 @@ struct Effects {
     park: Vec<SessionHandle>,
     unpark: Vec<SessionHandle>,
     end: Vec<SessionHandle>,
+    /// Spares to end (dropping one ends its process group).
+    spares: Vec<crate::drivers::Spare>,
 }
 
 impl Effects {
@@ -120,6 +128,7 @@ impl Effects {
         for h in self.end {
             drop(h.shutdown());
         }
+        drop(self.spares);
     }
 }
 
@@ -138,6 +147,7 @@ impl Daemon {
         factory: Arc<dyn Factory>,
     ) -> Arc<Daemon> {
         let (up, rx) = mpsc::unbounded_channel();
+        let (prewarm, prewarm_rx) = mpsc::unbounded_channel();
         let write = saver::state_writer(paths.state_file.clone());
         let d = Arc::new_cyclic(|me: &std::sync::Weak<Daemon>| {
             let me = me.clone();
@@ -159,13 +169,17 @@ impl Daemon {
                     table: Table::with_records(Records::from_persisted(records)),
                     routed: HashMap::new(),
                     generation: 0,
+                    spares: Default::default(),
                 }),
                 saver: Saver::spawn(source, write),
                 shutdown: tokio::sync::watch::channel(false).0,
                 delegations: Arc::default(),
+                memory: tokio::sync::watch::channel(Default::default()).0,
+                prewarm,
             }
         });
         tokio::spawn(d.clone().changes(rx));
+        tokio::spawn(crate::spares::prewarmer(d.clone(), prewarm_rx));
         d
     }
 
@@ -393,7 +407,18 @@ impl Daemon {
                         self.config.permission_timeout.clamp(1, 365 * 24 * 3600),
                     ),
                     transcripts: self.transcripts(),
+                    spare: state.spares.take(&spec.name),
                 };
+                if open.spare.is_some() {
+                    // Refilled off the lock; the prewarmer checks the room first.
+                    let _ = self.prewarm.send(spec.name.clone());
+                }
+                // Sessions win: spares left over the limit go.
+                let room = self
+                    .config
+                    .max_sessions
+                    .saturating_sub(state.sessions.len() + 1);
+                fx.spares.extend(state.spares.trim(room, &spec.name));
                 let h = self.spawn(open);
                 state.sessions.insert(h.id.clone(), h.clone());
                 (h, *how)
@@ -655,10 +680,57 @@ impl Daemon {
         let Some(limit) = self.config.idle_timeout() else {
             return (Vec::new(), Saved::nothing());
         };
+        let now = Instant::now();
+        self.end_idle(
+            |state| routing::stale(&state.live(), now, limit),
+            "idle sweep ended the session",
+        )
+    }
+
+    /// Takes a memory measurement (resident bytes by process group): publishes each
+    /// session's figure and each agent's footprint, then evicts idle sessions while the
+    /// agents together hold more than `max_agent_memory`. Their records stay, so their keys
+    /// resume them on the next prompt.
+    pub fn measured(&self, groups: &HashMap<u32, u64>) -> Vec<String> {
+        let limit = self.config.max_agent_memory.bytes();
+        self.end_idle(
+            |state| {
+                let mut usage = self.memory.borrow().clone();
+                usage.sessions.clear();
+                for h in state.sessions.values() {
+                    let Some(bytes) = h.snapshot().pid.and_then(|p| groups.get(&p)) else {
+                        continue;
+                    };
+                    usage.sessions.insert(h.id.clone(), *bytes);
+                    let peak = usage.footprint.entry(h.agent.clone()).or_default();
+                    *peak = (*peak).max(*bytes);
+                }
+                usage.total = usage.sessions.values().sum();
+                let evict = match limit {
+                    Some(limit) => {
+                        routing::over_memory(&state.table, &state.live(), &usage.sessions, limit)
+                    }
+                    None => Vec::new(),
+                };
+                self.memory.send_replace(usage);
+                evict
+            },
+            "the agents' memory was over max_agent_memory; evicted the least recently used idle session",
+        )
+        .0
+    }
+
+    /// Ends the idle sessions `pick` chooses (under the lock), keeping their records so the
+    /// next prompt on their keys resumes them; logs `why` for each.
+    fn end_idle(
+        &self,
+        pick: impl FnOnce(&State) -> Vec<String>,
+        why: &str,
+    ) -> (Vec<String>, Saved) {
         let mut state = self.lock();
-        let stale = routing::stale(&state.live(), Instant::now(), limit);
+        let picked = pick(&state);
         let mut fx = Effects::default();
-        for sid in &stale {
+        for sid in &picked {
             state.table.forget_session(sid);
             state.routed.remove(sid);
             fx.end.extend(state.sessions.remove(sid));
@@ -666,10 +738,43 @@ impl Daemon {
         let saved = self.note(&mut state);
         drop(state);
         for h in &fx.end {
-            tracing::info!(session = %h.id, agent = %h.agent, "idle sweep ended the session; its key resumes it on the next prompt");
+            tracing::info!(session = %h.id, agent = %h.agent, "{why}; its key resumes it on the next prompt");
         }
         fx.send();
-        (stale, saved)
+        (picked, saved)
+    }
+
+    /// How starting agents is done (the prewarmer starts spares with it).
+    pub fn factory(&self) -> &Arc<dyn Factory> {
+        &self.factory
+    }
+
+    pub fn spare_count(&self, agent: &str) -> usize {
+        self.lock().spares.count(agent)
+    }
+
+    /// Whether another spare fits under `max_sessions` beside the sessions and spares.
+    pub fn room_for_spare(&self) -> bool {
+        let state = self.lock();
+        state.sessions.len() + state.spares.total() < self.config.max_sessions
+    }
+
+    /// Adds a started spare to the pool, unless sessions took the room meanwhile (then it is
+    /// dropped, ending it). Returns whether it was kept.
+    pub fn add_spare(&self, agent: &str, spare: crate::drivers::Spare) -> bool {
+        let mut state = self.lock();
+        if state.sessions.len() + state.spares.total() >= self.config.max_sessions {
+            drop(state);
+            drop(spare);
+            return false;
+        }
+        state.spares.add(agent, spare);
+        true
+    }
+
+    /// The last memory measurement.
+    pub fn memory(&self) -> crate::memory::Usage {
+        self.memory.borrow().clone()
     }
 
     /// A snapshot of one session for `sessions`, `show` and `open`.
@@ -694,6 +799,7 @@ impl Daemon {
             idle_secs: snap.last_active.elapsed().as_secs(),
             queued: snap.queued,
             pid: snap.pid,
+            memory: self.memory.borrow().sessions.get(&h.id).copied(),
             model: h.model.clone(),
             how,
             usage: (!snap.usage.is_empty()).then_some(snap.usage),
@@ -702,7 +808,12 @@ impl Daemon {
 
     /// Ends every session (daemon shutdown); records stay so a restart resumes them.
     pub async fn end_all(&self) {
-        let handles: Vec<SessionHandle> = self.lock().sessions.drain().map(|(_, h)| h).collect();
+        let (handles, spares) = {
+            let mut state = self.lock();
+            let handles: Vec<SessionHandle> = state.sessions.drain().map(|(_, h)| h).collect();
+            (handles, state.spares.drain())
+        };
+        drop(spares);
         let waits: Vec<_> = handles.iter().map(SessionHandle::shutdown).collect();
         for w in waits {
             let _ = w.await;

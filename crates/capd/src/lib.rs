@@ -11,11 +11,14 @@ pub mod delegation;
 pub mod drivers;
 mod handlers;
 mod handoff;
+pub mod memory;
 pub mod persist;
 pub mod routing;
 pub mod saver;
+pub mod schema;
 pub mod server;
 pub mod session;
+pub mod spares;
 pub mod transcript;
 
 use daemon::{Daemon, Paths};
@@ -59,6 +62,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         cap_proto::VERSION
     );
     tokio::spawn(sweeper(d.clone()));
+    tokio::spawn(memory::sampler(d.clone()));
     if opts.handle_signals {
         tokio::spawn(on_signals(d.clone()));
     }

@@ -72,6 +72,7 @@ fn an_in_process_daemon_serves_a_prompt_and_stops() {
             budget_usd: None,
             handoff: false,
             delegation: None,
+            schema: None,
         }))
         .expect("send prompt");
     let output = loop {

@@ -3,7 +3,7 @@
 
 use crate::Ctx;
 use crate::cli::Format;
-use crate::output::{self, or_dash, table};
+use crate::output::{self, bytes, or_dash, table};
 use cap_proto::reply::{AgentInfo, Reply};
 use cap_proto::request::Op;
 
@@ -37,6 +37,7 @@ fn render(list: &[AgentInfo], verbose: bool) -> String {
                 a.protocol.clone(),
                 command,
                 or_dash(a.version.as_deref()),
+                bytes(a.footprint),
             ];
             if verbose {
                 row.push(a.source.clone());
@@ -44,7 +45,7 @@ fn render(list: &[AgentInfo], verbose: bool) -> String {
             row
         })
         .collect();
-    let mut headers = vec!["NAME", "PROTOCOL", "COMMAND", "VERSION"];
+    let mut headers = vec!["NAME", "PROTOCOL", "COMMAND", "VERSION", "FOOTPRINT"];
     if verbose {
         headers.push("SOURCE");
     }

@@ -5,7 +5,7 @@ use crate::Ctx;
 use crate::cli::{DaemonAction, Format};
 use crate::connect::{self, connect_failure, nobody_listens, probe, try_connect};
 use crate::failure::Failure;
-use crate::output::{self, limit_secs, print_json, secs};
+use crate::output::{self, bytes, limit_secs, print_json, secs};
 use cap_proto::ProtoError;
 use cap_proto::client::is_timeout;
 use cap_proto::reply::{DaemonStatus, Reply};
@@ -173,13 +173,28 @@ fn render(st: &DaemonStatus) -> String {
         (
             "sessions",
             format!(
-                "{} live ({} busy, {} parked), at most {}",
-                st.sessions, st.busy, st.parked, st.max_sessions
+                "{} live ({} busy, {} parked), at most {}{}",
+                st.sessions,
+                st.busy,
+                st.parked,
+                st.max_sessions,
+                match st.spares {
+                    0 => String::new(),
+                    n => format!("; {n} prewarmed spare(s)"),
+                }
             ),
         ),
         ("idle timeout", limit_secs(st.idle_timeout_secs, "never")),
         ("prompt timeout", limit_secs(st.prompt_timeout_secs, "none")),
         ("queue depth", st.queue_depth.to_string()),
+        (
+            "agent memory",
+            match (st.agent_memory, st.max_agent_memory) {
+                (None, _) => "not measured on this system".into(),
+                (used, Some(max)) => format!("{} of {} at most", bytes(used), bytes(Some(max))),
+                (used, None) => format!("{} (no limit)", bytes(used)),
+            },
+        ),
     ];
     let mut text = format!(
         "capd {} (protocol {}), pid {}, up {}\n",

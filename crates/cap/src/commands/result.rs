@@ -21,6 +21,13 @@ pub fn run(ctx: &Ctx, id: String) -> anyhow::Result<()> {
     match &env.event {
         Event::Result(r) => match ctx.format {
             Format::Json => Ok(()),
+            // A `--schema` prompt's answer: the validated value, as `prompt` printed it.
+            Format::Quiet | Format::Text if r.structured.is_some() => output::println(
+                &r.structured
+                    .as_ref()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            ),
             Format::Quiet | Format::Text if r.output.is_empty() || r.output.ends_with('\n') => {
                 output::print(&r.output)
             }

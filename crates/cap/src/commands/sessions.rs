@@ -2,7 +2,7 @@
 
 use crate::Ctx;
 use crate::cli::Format;
-use crate::output::{self, or_dash, secs, table};
+use crate::output::{self, bytes, or_dash, secs, table};
 use cap_proto::reply::{Reply, SessionInfo};
 use cap_proto::request::Op;
 
@@ -37,6 +37,7 @@ fn render(list: &[SessionInfo]) -> String {
                 or_dash(s.native_id.as_deref()),
                 s.turns.to_string(),
                 secs(s.idle_secs),
+                bytes(s.memory),
             ]
         })
         .collect();
@@ -50,6 +51,7 @@ fn render(list: &[SessionInfo]) -> String {
             "NATIVE ID",
             "TURNS",
             "IDLE",
+            "MEM",
         ],
         &rows,
     )

@@ -161,6 +161,7 @@ impl Server {
             no_wait: false,
             budget_usd: None,
             handoff: false,
+            schema: None,
             delegation: Some(Delegation {
                 caller: self.caller.clone(),
             }),

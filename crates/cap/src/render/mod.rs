@@ -77,6 +77,9 @@ pub struct Renderer {
     /// Shown between a session's announcement and its first output (text format, stderr a
     /// terminal only).
     spinner: Option<crate::spinner::Spinner>,
+    /// The prompt has a schema (`--schema`): `text` and `quiet` print only the validated
+    /// value of the result, never the reply it was read from.
+    structured: bool,
 }
 
 impl Renderer {
@@ -107,7 +110,15 @@ impl Renderer {
             tools: HashMap::new(),
             last_plan: None,
             spinner: None,
+            structured: false,
         }
+    }
+
+    /// Prints the turn's validated JSON (`result.structured`) instead of its reply, in
+    /// `text` and `quiet`, so stdout is one JSON document a script can parse.
+    pub fn structured(mut self, on: bool) -> Self {
+        self.structured = on;
+        self
     }
 
     /// Renders to the process's stdout and stderr. `raw` is the envelope's JSON text as the
@@ -176,6 +187,37 @@ impl Renderer {
 
     /// Renders one envelope (`raw`: its text as received) to the given streams.
     pub fn write_event(
+        &mut self,
+        env: &Envelope,
+        raw: &str,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> io::Result<()> {
+        if self.structured && self.format != Format::Json {
+            match &env.event {
+                // The reply is only what the value was read from (and may be a wrong
+                // answer that gets re-asked): it never reaches stdout.
+                Event::Text { .. } => return Ok(()),
+                Event::Result(r) => {
+                    let mut r = r.clone();
+                    r.output = match &r.structured {
+                        Some(value) => format!("{value}\n"),
+                        None => String::new(),
+                    };
+                    let env = Envelope {
+                        event: Event::Result(r),
+                        ..env.clone()
+                    };
+                    return self.write_plain(&env, raw, out, err);
+                }
+                _ => {}
+            }
+        }
+        self.write_plain(env, raw, out, err)
+    }
+
+    /// [`Renderer::write_event`] without the `--schema` rule.
+    fn write_plain(
         &mut self,
         env: &Envelope,
         raw: &str,

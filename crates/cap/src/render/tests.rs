@@ -243,3 +243,46 @@ fn one_line_flattens_and_cuts() {
     assert_eq!(one_line(" a\nb ", 10), "a b");
     assert_eq!(one_line("abcdef", 4), "abc…");
 }
+
+/// `--schema`: text and quiet print the validated value alone, never the reply's words;
+/// json passes the events through.
+#[test]
+fn a_schema_turn_prints_only_its_value() {
+    let mut events = turn();
+    if let Some(Event::Result(r)) = events.last_mut().map(|e| &mut e.event) {
+        r.output = "```json\n{\"risk\": \"low\"}\n```".into();
+        r.structured = Some(serde_json::json!({"risk": "low"}));
+    }
+    for format in [Format::Text, Format::Quiet] {
+        let mut r = Renderer::with(format, 0, false, false).structured(true);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        for e in &events {
+            let raw = serde_json::to_string(e).unwrap();
+            r.write_event(e, &raw, &mut out, &mut err).unwrap();
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out, "{\"risk\":\"low\"}\n", "{format:?}");
+    }
+    // A cancelled schema turn has no value: nothing on stdout at all.
+    let cancelled = [env(
+        Event::Result(TurnResult {
+            output: "half an answer".into(),
+            stop_reason: StopReason::Cancelled,
+            ..Default::default()
+        }),
+        0,
+    )];
+    let mut r = Renderer::with(Format::Quiet, 0, false, false).structured(true);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let raw = serde_json::to_string(&cancelled[0]).unwrap();
+    r.write_event(&cancelled[0], &raw, &mut out, &mut err)
+        .unwrap();
+    assert!(out.is_empty());
+    let (out, _) = render(Format::Json, &events, false);
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .contains("\"structured\":{\"risk\":\"low\"}")
+    );
+}

@@ -157,6 +157,10 @@ pub trait Driver: Send {
     fn stderr_tail(&self) -> String;
     /// Ends the agent and its whole process group.
     fn shutdown(self: Box<Self>) -> BoxFuture<()>;
+    /// Holds the turns sent from now on to this JSON Schema natively, or frees them with
+    /// `None`. Only a protocol whose [`Protocol::native_schema`] is true does anything here;
+    /// every other agent is told the schema in its prompt (`crate::schema`).
+    fn output_schema(&mut self, _schema: Option<&serde_json::Value>) {}
 }
 
 /// The [`Driver`] methods every process-backed driver answers from its `conn: Conn` field.
@@ -186,6 +190,26 @@ pub(crate) use process_plumbing;
 pub trait Factory: Send + Sync {
     /// Starts an agent and waits (bounded) for its ready signal.
     fn start(&self, spec: StartSpec) -> BoxFuture<Result<Box<dyn Driver>, DriverError>>;
+    /// Opens the session on a prewarmed agent process. A spare that cannot serve (it died
+    /// meanwhile, or was started differently) is dropped and the agent started as usual.
+    fn start_on(
+        &self,
+        spare: Spare,
+        spec: StartSpec,
+    ) -> BoxFuture<Result<Box<dyn Driver>, DriverError>> {
+        drop(spare);
+        self.start(spec)
+    }
+    /// Starts `agent` ahead of need, with no session yet ([`prewarm`]).
+    fn prewarm(
+        &self,
+        agent: AgentSpec,
+        cwd: PathBuf,
+        ready_timeout: Duration,
+    ) -> BoxFuture<Result<Spare, DriverError>> {
+        let _ = (agent, cwd, ready_timeout);
+        Box::pin(async { Err(DriverError::Unsupported("prewarm with this factory")) })
+    }
 }
 
 /// The real factory: one agent process per start, by protocol.
@@ -195,6 +219,104 @@ impl Factory for Spawner {
     fn start(&self, spec: StartSpec) -> BoxFuture<Result<Box<dyn Driver>, DriverError>> {
         Box::pin(start(spec))
     }
+
+    fn start_on(
+        &self,
+        spare: Spare,
+        spec: StartSpec,
+    ) -> BoxFuture<Result<Box<dyn Driver>, DriverError>> {
+        Box::pin(async move {
+            let fits = spare.agent.program == spec.agent.program
+                && spare.agent.args == spec.agent.args
+                && spare.agent.env == spec.agent.env;
+            let opened = match spec.agent.protocol {
+                _ if !fits => None,
+                Protocol::CodexAppServer => Some(
+                    codex::CodexDriver::start_on(spare, spec.clone())
+                        .await
+                        .map(|d| Box::new(d) as Box<dyn Driver>),
+                ),
+                Protocol::Acp => Some(
+                    acp::AcpDriver::start_on(spare, spec.clone())
+                        .await
+                        .map(|d| Box::new(d) as Box<dyn Driver>),
+                ),
+                Protocol::ClaudeStreamJson => None,
+            };
+            match opened {
+                Some(Ok(driver)) => Ok(driver),
+                Some(Err(e)) => {
+                    tracing::warn!(agent = %spec.agent.name, "a prewarmed agent could not open the session ({e}); starting another");
+                    start(spec).await
+                }
+                None => start(spec).await,
+            }
+        })
+    }
+
+    fn prewarm(
+        &self,
+        agent: AgentSpec,
+        cwd: PathBuf,
+        ready_timeout: Duration,
+    ) -> BoxFuture<Result<Spare, DriverError>> {
+        Box::pin(prewarm(agent, cwd, ready_timeout))
+    }
+}
+
+/// An agent process started and initialized ahead of need, with no session yet (`prewarm`).
+/// Dropping it ends the process group, like any agent process.
+pub struct Spare {
+    /// The agent as it was spawned: a session of another spec must not use it.
+    pub agent: AgentSpec,
+    proc: process::AgentProcess,
+    lines: Lines,
+    /// The agent's answer to `initialize` (what it can do).
+    init: serde_json::Value,
+}
+
+impl Spare {
+    pub fn pid(&self) -> Option<u32> {
+        self.proc.pid()
+    }
+}
+
+/// Starts `agent` for later sessions: spawns it in `cwd` and runs only its `initialize`
+/// handshake. Codex and ACP agents take a session's cwd when it opens, so one spare serves
+/// any key; Claude fixes cwd and session on its command line and cannot have spares.
+pub async fn prewarm(
+    agent: AgentSpec,
+    cwd: PathBuf,
+    ready_timeout: Duration,
+) -> Result<Spare, DriverError> {
+    let spec = StartSpec {
+        agent,
+        cwd,
+        mode: OpenMode::Fresh,
+        model: None,
+        ready_timeout,
+    };
+    let (proc, lines, init) = match spec.agent.protocol {
+        Protocol::CodexAppServer => {
+            let mut spec = spec.clone();
+            spec.agent.program = codex::native_binary(&spec.agent.program);
+            spawn_and_open(&spec, &[], async |w, l| codex::initialize(w, l).await).await?
+        }
+        Protocol::Acp => {
+            spawn_and_open(&spec, &[], async |w, l| acp::initialize(w, l).await).await?
+        }
+        Protocol::ClaudeStreamJson => {
+            return Err(DriverError::Unsupported(
+                "prewarm for Claude stream-json agents (cwd and session are fixed at spawn)",
+            ));
+        }
+    };
+    Ok(Spare {
+        agent: spec.agent,
+        proc,
+        lines,
+        init,
+    })
 }
 
 /// Spawns `spec`'s agent with `extra_args` and runs its opening handshake `open` within the
@@ -208,12 +330,28 @@ pub async fn spawn_and_open<T, F>(
 where
     F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, String>,
 {
-    let agent = spec.agent.name.clone();
-    let (mut proc, mut lines) = process::AgentProcess::spawn(&spec.agent, extra_args, &spec.cwd)
-        .map_err(|source| DriverError::Spawn {
-            program: spec.agent.program.display().to_string(),
-            source,
+    let (proc, lines) =
+        process::AgentProcess::spawn(&spec.agent, extra_args, &spec.cwd).map_err(|source| {
+            DriverError::Spawn {
+                program: spec.agent.program.display().to_string(),
+                source,
+            }
         })?;
+    open_on(spec, proc, lines, open).await
+}
+
+/// Runs the handshake `open` on a started agent (fresh, or a [`Spare`]) within the ready
+/// timeout; see [`spawn_and_open`].
+pub async fn open_on<T, F>(
+    spec: &StartSpec,
+    mut proc: process::AgentProcess,
+    mut lines: Lines,
+    open: F,
+) -> Result<(process::AgentProcess, Lines, T), DriverError>
+where
+    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, String>,
+{
+    let agent = spec.agent.name.clone();
     match tokio::time::timeout(spec.ready_timeout, open(&proc.writer(), &mut lines)).await {
         Ok(Ok(value)) => Ok((proc, lines, value)),
         Ok(Err(message)) => {

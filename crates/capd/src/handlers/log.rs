@@ -126,16 +126,7 @@ fn resolve(
             )),
         };
     }
-    let key = match (&r.key, &r.cwd) {
-        (Some(k), _) => k.clone(),
-        (None, Some(cwd)) => cap_proto::key::default_key(cwd),
-        (None, None) => {
-            return Err(ErrorBody::new(
-                ErrorCode::Usage,
-                "name a session id, a --key, or send a cwd",
-            ));
-        }
-    };
+    let key = super::key_of(r.key.as_deref(), r.cwd.as_deref())?;
     let live = state.live();
     let not_found = || {
         ErrorBody::new(

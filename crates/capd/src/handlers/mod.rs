@@ -86,15 +86,17 @@ fn target(d: &Daemon, t: &TargetRequest) -> Result<String, ErrorBody> {
     if let Some(s) = &t.session {
         return Ok(s.clone());
     }
-    let key = match (&t.key, &t.cwd) {
-        (Some(k), _) => k.clone(),
-        (None, Some(cwd)) => cap_proto::key::default_key(cwd),
-        (None, None) => {
-            return Err(ErrorBody::new(
-                ErrorCode::Usage,
-                "name a session id, a --key, or send a cwd",
-            ));
-        }
-    };
-    d.session_for_key(&key)
+    d.session_for_key(&key_of(t.key.as_deref(), t.cwd.as_deref())?)
+}
+
+/// The key a request names, or the default key of the cwd it sent.
+fn key_of(key: Option<&str>, cwd: Option<&std::path::Path>) -> Result<String, ErrorBody> {
+    match (key, cwd) {
+        (Some(k), _) => Ok(k.to_string()),
+        (None, Some(cwd)) => Ok(cap_proto::key::default_key(cwd)),
+        (None, None) => Err(ErrorBody::new(
+            ErrorCode::Usage,
+            "name a session id, a --key, or send a cwd",
+        )),
+    }
 }

@@ -4,6 +4,7 @@
 
 use crate::daemon::Daemon;
 use crate::delegation::{Guard, Refusal};
+use crate::schema::Schema;
 use crate::server::Out;
 use crate::session::{Refused, Turn};
 use cap_proto::reply::Queued;
@@ -18,10 +19,13 @@ use tokio::sync::mpsc;
 const ROUTE_ATTEMPTS: usize = 3;
 
 pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
-    if let Err(e) = check(&p) {
-        out.send(id, Reply::Error(e)).await;
-        return;
-    }
+    let schema = match check(&p) {
+        Ok(schema) => schema,
+        Err(e) => {
+            out.send(id, Reply::Error(e)).await;
+            return;
+        }
+    };
     // A delegated call too deep is refused before routing, so it opens and parks nothing.
     if let Some(del) = &p.delegation {
         let depth = d.delegations.depth(del.caller.as_deref());
@@ -81,6 +85,7 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             how: acq.how,
             notices: acq.notices,
             context: context.clone(),
+            schema: schema.clone(),
         };
         saved.push(acq.saved);
         if let Some(del) = &p.delegation {
@@ -164,7 +169,9 @@ fn enter(d: &Daemon, caller: Option<&str>, target: &str) -> Result<Guard, ErrorB
             let mut e = ErrorBody::new(
                 ErrorCode::Usage,
                 format!(
-                    "refused: session {session} is {whose}, so this turn could never start                      before the caller's turn ends; ask another session (another key, or                      new=true) instead"
+                    "refused: session {session} is {whose}, so this turn could never start \
+                     before the caller's turn ends; ask another session (another key, or \
+                     new=true) instead"
                 ),
             );
             e.retryable = false;
@@ -181,19 +188,34 @@ fn within_depth(depth: u32, max: u32) -> Result<(), ErrorBody> {
     let mut e = ErrorBody::new(
         ErrorCode::Limit,
         format!(
-            "refused: this call would be depth {depth} of agents asking agents, and capd              allows at most {max} (mcp_max_depth in its config); answer from what you know,              or ask the person to raise the limit"
+            "refused: this call would be depth {depth} of agents asking agents, and capd \
+             allows at most {max} (mcp_max_depth in its config); answer from what you know, \
+             or ask the person to raise the limit"
         ),
     );
     e.retryable = false;
     Err(e)
 }
 
-fn check(p: &PromptRequest) -> Result<(), ErrorBody> {
+/// Refuses a prompt that cannot run as asked, before it is routed: nothing reaches an agent.
+/// Returns the compiled schema, when the prompt has one.
+fn check(p: &PromptRequest) -> Result<Option<Arc<Schema>>, ErrorBody> {
     if p.text.trim().is_empty() {
         return Err(ErrorBody::new(
             ErrorCode::Usage,
             "empty prompt; pass text, --file F, or pipe it on stdin",
         ));
     }
-    super::open::check_route(&p.route)
+    super::open::check_route(&p.route)?;
+    p.schema
+        .clone()
+        .map(|value| {
+            Schema::compile(value).map(Arc::new).map_err(|e| {
+                ErrorBody::new(
+                    ErrorCode::Usage,
+                    format!("--schema is not a valid JSON Schema: {e}"),
+                )
+            })
+        })
+        .transpose()
 }

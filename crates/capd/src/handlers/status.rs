@@ -30,5 +30,10 @@ pub fn handle(d: &Daemon) -> Reply {
             }
             (!total.is_empty()).then_some(total)
         },
+        // Measured only where /proc exists.
+        agent_memory: cfg!(target_os = "linux").then(|| d.memory().total),
+        max_agent_memory: d.config.max_agent_memory.bytes(),
+        spares: state.spares.total(),
+        spare_pids: state.spares.pids().into_iter().map(|(_, p)| p).collect(),
     })
 }

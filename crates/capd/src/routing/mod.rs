@@ -492,23 +492,7 @@ fn make_room(
     if over == 0 {
         return Ok(Vec::new());
     }
-    let parking_now = |sid: &str| fx.park.as_ref().is_some_and(|(s, _)| s == sid);
-    let mut idle: Vec<(&String, bool, bool, Instant)> = live
-        .iter()
-        .filter(|(s, f)| f.activity == Activity::Idle && !fx.end.contains(s))
-        .map(|(s, f)| {
-            let now = parking_now(s);
-            (s, table.is_parked(s) || now, now, f.last_used)
-        })
-        .collect();
-    // Parked first, and of those the one parked by this very request last (parking counts as
-    // its latest use); then least recently used; the id makes the order total.
-    idle.sort_by(|a, b| {
-        (b.1.cmp(&a.1))
-            .then(a.2.cmp(&b.2))
-            .then(a.3.cmp(&b.3))
-            .then(a.0.cmp(b.0))
-    });
+    let idle = eviction_order(table, live, fx);
     if idle.len() < over {
         return Err(ErrorBody::new(
             ErrorCode::Limit,
@@ -518,11 +502,52 @@ fn make_room(
             ),
         ));
     }
-    Ok(idle
-        .into_iter()
-        .take(over)
-        .map(|(s, ..)| s.clone())
-        .collect())
+    Ok(idle.into_iter().take(over).cloned().collect())
+}
+
+/// The idle sessions that may be evicted, in the order they should go: parked first, and of
+/// those the one parked by this very request last (parking counts as its latest use); then
+/// least recently used; the id makes the order total. Sessions `fx` ends anyway are left out.
+fn eviction_order<'a>(table: &Table, live: &'a Live, fx: &BindEffects) -> Vec<&'a String> {
+    let parking_now = |sid: &str| fx.park.as_ref().is_some_and(|(s, _)| s == sid);
+    let mut idle: Vec<(&String, bool, bool, Instant)> = live
+        .iter()
+        .filter(|(s, f)| f.activity == Activity::Idle && !fx.end.contains(s))
+        .map(|(s, f)| {
+            let now = parking_now(s);
+            (s, table.is_parked(s) || now, now, f.last_used)
+        })
+        .collect();
+    idle.sort_by(|a, b| {
+        (b.1.cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+            .then(a.3.cmp(&b.3))
+            .then(a.0.cmp(b.0))
+    });
+    idle.into_iter().map(|(s, ..)| s).collect()
+}
+
+/// `max_agent_memory`: while the live sessions' agents together hold more than `limit` bytes
+/// (`rss`: session → bytes, as last measured), the idle sessions to evict, in
+/// [`eviction_order`], until what stays fits. Busy and starting sessions are never evicted,
+/// so the result may still be over the limit.
+pub fn over_memory(
+    table: &Table,
+    live: &Live,
+    rss: &HashMap<String, u64>,
+    limit: u64,
+) -> Vec<String> {
+    let of = |sid: &str| rss.get(sid).copied().unwrap_or(0);
+    let mut total: u64 = live.keys().map(|s| of(s)).sum();
+    let mut out = Vec::new();
+    for sid in eviction_order(table, live, &BindEffects::default()) {
+        if total <= limit {
+            break;
+        }
+        total = total.saturating_sub(of(sid));
+        out.push(sid.clone());
+    }
+    out
 }
 
 /// The idle sweep: sessions idle (or parked) for at least `limit`. Busy and starting

@@ -343,6 +343,34 @@ fn the_sweep_takes_idle_sessions_past_the_limit_and_never_busy_ones() {
 }
 
 #[test]
+fn over_the_memory_limit_idle_sessions_go_parked_first_until_the_rest_fits() {
+    let mut w = World::new(8);
+    w.route("a", "claude", None).unwrap(); // s1
+    w.route("a", "codex", None).unwrap(); // s2, s1 parked
+    w.route("b", "claude", None).unwrap(); // s3
+    w.route("c", "claude", None).unwrap(); // s4
+    w.set("s3", Activity::Busy);
+    let mb = |n: u64| n << 20;
+    let rss: HashMap<String, u64> = [("s1", 100), ("s2", 300), ("s3", 500), ("s4", 200)]
+        .into_iter()
+        .map(|(s, n)| (s.to_string(), mb(n)))
+        .collect();
+    // 1,100 MiB in all.
+    assert!(over_memory(&w.table, &w.live, &rss, mb(1100)).is_empty());
+    // The parked s1 goes first, though it is the smallest; then the least recently used
+    // idle one (s2), which is enough.
+    assert_eq!(
+        over_memory(&w.table, &w.live, &rss, mb(800)),
+        vec!["s1".to_string(), "s2".to_string()]
+    );
+    // The busy s3 is never evicted, even when what stays is still over the limit.
+    assert_eq!(
+        over_memory(&w.table, &w.live, &rss, mb(100)),
+        vec!["s1".to_string(), "s2".to_string(), "s4".to_string()]
+    );
+}
+
+#[test]
 fn the_session_parked_by_this_request_is_evicted_after_older_parked_ones() {
     let mut w = World::new(4);
     w.route("k1", "claude", None).unwrap(); // s1

@@ -63,6 +63,8 @@ pub(super) struct Actor {
     pub permits: Permits,
     /// The transcript of the running turn, and where it goes.
     pub(super) record: Recorder,
+    /// A prewarmed agent for the first start.
+    spare: Option<crate::drivers::Spare>,
     factory: Arc<dyn Factory>,
     up: mpsc::UnboundedSender<Up>,
     pub rx: mpsc::UnboundedReceiver<Msg>,
@@ -118,6 +120,7 @@ pub(super) fn start(
         permission_timeout: open.permission_timeout,
         permits: Permits::default(),
         record: Recorder::new(open.transcripts),
+        spare: open.spare,
         factory,
         up,
         rx,
@@ -357,7 +360,10 @@ impl Actor {
             model: self.model.clone(),
             ready_timeout: self.ready_timeout,
         };
-        let start = self.factory.start(spec);
+        let start = match self.spare.take() {
+            Some(spare) => self.factory.start_on(spare, spec),
+            None => self.factory.start(spec),
+        };
         tokio::pin!(start);
         loop {
             tokio::select! {

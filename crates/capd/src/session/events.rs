@@ -85,6 +85,7 @@ impl Actor {
             native_id: self.snap.borrow().native_id.clone(),
             permissions: self.permits.counts,
             usage: (!q.usage.is_empty()).then_some(q.usage),
+            structured: None,
         })
     }
 }

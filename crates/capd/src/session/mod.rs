@@ -12,6 +12,7 @@ mod actor;
 mod events;
 mod permit;
 mod record;
+mod structured;
 #[cfg(test)]
 mod tests;
 mod turn;
@@ -49,6 +50,8 @@ pub struct Turn {
     pub notices: Vec<(StatusKind, String)>,
     /// Put before the prompt like a preamble, and recorded as one: a handoff's context.
     pub context: Option<String>,
+    /// The JSON Schema the answer must meet (`--schema`), compiled once by the handler.
+    pub schema: Option<Arc<crate::schema::Schema>>,
 }
 
 /// What a cancel found.
@@ -269,6 +272,8 @@ pub struct Open {
     pub permission_timeout: Duration,
     /// Where the session's transcript goes; `None` when recording is off.
     pub transcripts: Option<PathBuf>,
+    /// A prewarmed agent to open the session on, skipping its start (first start only).
+    pub spare: Option<crate::drivers::Spare>,
 }
 
 /// Spawns the actor; it starts the agent at once so the session is warm by the first prompt.

@@ -5,6 +5,7 @@
 use super::actor::{Actor, Interrupt, Queued, ended_error};
 use super::permit::refused_error;
 use crate::drivers::{self, DriverEvent};
+use crate::schema::Schema;
 use cap_proto::{ErrorBody, ErrorCode, Event, StatusKind, StopReason};
 use std::time::{Duration, Instant};
 use tokio::time::Instant as Deadline;
@@ -15,7 +16,7 @@ use tokio::time::Instant as Deadline;
 const LIVENESS_CHECK: Duration = Duration::from_millis(500);
 
 /// How a turn ended.
-enum Outcome {
+pub(super) enum Outcome {
     Done {
         output: String,
         stop_reason: StopReason,
@@ -62,14 +63,21 @@ impl Actor {
             Some(p) => format!("{p}\n\n{}", q.turn.text),
             None => q.turn.text.clone(),
         };
-        let outcome = self.attempts(&mut q, &text).await;
+        let (outcome, structured) = match q.turn.schema.clone() {
+            Some(schema) => self.structured(&mut q, &text, &schema).await,
+            None => (self.attempts(&mut q, &text).await, None),
+        };
         let event = match outcome {
             Outcome::Done {
                 output,
                 stop_reason,
             } => {
                 self.end_turn(true);
-                self.result(&q, output, stop_reason, started.elapsed())
+                let mut event = self.result(&q, output, stop_reason, started.elapsed());
+                if let Event::Result(r) = &mut event {
+                    r.structured = structured;
+                }
+                event
             }
             Outcome::Failed(err) => {
                 self.end_turn(false);
@@ -88,7 +96,7 @@ impl Actor {
     /// Runs one turn with its retries: a respawn by resume when the agent dies or a send
     /// fails (once), a fresh session when that resume turns out impossible, and up to two
     /// re-sends of an empty reply.
-    async fn attempts(&mut self, q: &mut Queued, text: &str) -> Outcome {
+    pub(super) async fn attempts(&mut self, q: &mut Queued, text: &str) -> Outcome {
         // A timeout too large to add to the clock is no timeout at all.
         let deadline = q.turn.timeout.and_then(|t| Deadline::now().checked_add(t));
         let mut respawned = false;
@@ -126,6 +134,8 @@ impl Actor {
             let Some(driver) = self.driver.as_mut() else {
                 return Outcome::Failed(ended_error());
             };
+            // Set before every send: a respawned agent is a new driver.
+            driver.output_schema(q.turn.schema.as_deref().map(Schema::value));
             if let Err(e) = driver.send_turn(text) {
                 self.driver = None;
                 if respawned {
@@ -198,7 +208,7 @@ impl Actor {
         }
     }
 
-    fn status(&mut self, q: &mut Queued, kind: StatusKind, message: String) {
+    pub(super) fn status(&mut self, q: &mut Queued, kind: StatusKind, message: String) {
         tracing::info!(session = %self.id, "{message}");
         self.emit(q, Event::Status { kind, message });
     }

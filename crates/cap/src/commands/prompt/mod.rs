@@ -50,6 +50,7 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
             budget_usd: args.budget,
             handoff: args.handoff,
             delegation: None,
+            schema: args.schema.as_deref().map(read_schema).transpose()?,
         };
         super::ensure_fits(&Op::Prompt(req.clone()))?;
         Ok(req)
@@ -122,6 +123,24 @@ pub fn gather_text(
         ));
     }
     Ok(text)
+}
+
+/// `--schema FILE|JSON`: the schema itself when the value is JSON text (an object, or
+/// `true`/`false`), else the file it names. Whether it is a valid schema is the daemon's to
+/// say (one validator for every client), also before anything is sent.
+pub fn read_schema(arg: &str) -> Result<serde_json::Value, Failure> {
+    let inline = matches!(arg.trim(), "true" | "false") || arg.trim_start().starts_with('{');
+    let (text, what) = if inline {
+        (arg.to_string(), "the --schema value".to_string())
+    } else {
+        let text = std::fs::read_to_string(arg).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the schema file {arg}: {e}; pass a JSON Schema file, or the schema itself as JSON"
+            ))
+        })?;
+        (text, format!("the schema file {arg}"))
+    };
+    serde_json::from_str(&text).map_err(|e| Failure::usage(format!("{what} is not JSON: {e}")))
 }
 
 /// `--no-wait`: the daemon answers as soon as the prompt is queued.
@@ -251,6 +270,32 @@ mod tests {
             assert_eq!(err.code, 2);
             assert!(err.message.starts_with("empty prompt"), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn schemas_come_inline_or_from_a_file() {
+        assert_eq!(
+            read_schema(r#" {"type":"string"}"#).unwrap(),
+            serde_json::json!({"type": "string"})
+        );
+        assert_eq!(read_schema("true").unwrap(), serde_json::json!(true));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.json");
+        std::fs::write(&f, r#"{"type":"object"}"#).unwrap();
+        let path = f.to_str().unwrap();
+        assert_eq!(read_schema(path).unwrap()["type"], "object");
+        std::fs::write(&f, "{not json").unwrap();
+        let err = read_schema(path).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(err.message.contains("is not JSON"), "{}", err.message);
+        let err = read_schema("{oops").unwrap_err();
+        assert_eq!(err.code, 2);
+        let err = read_schema("missing.json").unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(
+            err.message
+                .contains("cannot read the schema file missing.json")
+        );
     }
 
     #[test]

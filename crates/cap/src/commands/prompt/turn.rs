@@ -45,6 +45,7 @@ pub(super) fn stream(
     ended: &mut bool,
 ) -> anyhow::Result<()> {
     let route = req.route.clone();
+    let structured = req.schema.is_some();
     // Questions are put to the person at this terminal; in json they are events for the
     // program reading them, which answers with `cap decide`.
     let ask_here = ctx.format != Format::Json
@@ -66,7 +67,7 @@ pub(super) fn stream(
         id,
         session: route.session.clone(),
         route,
-        render: Renderer::new(ctx),
+        render: Renderer::new(ctx).structured(structured),
         request: None,
         interrupted: false,
         warned: false,

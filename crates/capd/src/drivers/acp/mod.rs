@@ -17,11 +17,13 @@
 mod permission;
 
 use super::lines::{Lines, Lost, Segment};
+use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenMode, Spare, StartSpec, TurnEnd, open_on,
+    spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use cap_proto::{StopReason, Usage};
@@ -54,9 +56,26 @@ impl AcpDriver {
     /// Spawns the agent, initialises it and opens, resumes or loads the session.
     pub async fn start(spec: StartSpec) -> Result<AcpDriver, DriverError> {
         let (proc, lines, session) = spawn_and_open(&spec, &[], async |proc, lines| {
-            open_session(proc, lines, &spec).await
+            open_session(proc, lines, &spec, None).await
         })
         .await?;
+        Ok(AcpDriver::on(proc, lines, session))
+    }
+
+    /// Opens the session on a prewarmed agent, already initialized.
+    pub async fn start_on(spare: Spare, spec: StartSpec) -> Result<AcpDriver, DriverError> {
+        let Spare {
+            proc, lines, init, ..
+        } = spare;
+        let (proc, lines, session) = open_on(&spec, proc, lines, async |w, l| {
+            open_session(w, l, &spec, Some(init)).await
+        })
+        .await?;
+        Ok(AcpDriver::on(proc, lines, session))
+    }
+
+    /// The driver of `session`, opened on `proc`.
+    fn on(proc: AgentProcess, lines: Lines, session: String) -> AcpDriver {
         let shared = Arc::new(Mutex::new(Shared {
             prompt_request: None,
             asks: HashMap::new(),
@@ -67,28 +86,38 @@ impl AcpDriver {
             cost_so_far: None,
             calls: Calls::default(),
         };
-        Ok(AcpDriver {
+        AcpDriver {
             conn: Conn::new(proc, lines, reader),
             session,
             shared,
             next_id: AtomicU64::new(100),
-        })
+        }
     }
 }
 
-/// `initialize`, then `session/new`, `session/resume`, `session/load` or (for `--continue`)
-/// `session/list` + resume; then `session/set_mode` when a mode is configured.
-async fn open_session(
-    writer: &Writer,
-    lines: &mut Lines,
-    spec: &StartSpec,
-) -> Result<String, String> {
+/// `initialize`; the answer says what the agent can do.
+pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Value, String> {
     let init = json!({
         "protocolVersion": 1,
         "clientCapabilities": {"fs": {"readTextFile": false, "writeTextFile": false}, "terminal": false},
         "clientInfo": {"name": "cap", "version": cap_proto::VERSION},
     });
-    let info = rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
+    rpc::call(writer, lines, DIALECT, 1, "initialize", init).await
+}
+
+/// `initialize` (unless a spare's answer `info` is given), then `session/new`,
+/// `session/resume`, `session/load` or (for `--continue`) `session/list` + resume; then
+/// `session/set_mode` when a mode is configured.
+async fn open_session(
+    writer: &Writer,
+    lines: &mut Lines,
+    spec: &StartSpec,
+    info: Option<Value>,
+) -> Result<String, String> {
+    let info = match info {
+        Some(info) => info,
+        None => initialize(writer, lines).await?,
+    };
     let caps = &info["agentCapabilities"];
     let can_resume = caps["sessionCapabilities"]["resume"].is_object();
     let can_load = caps["loadSession"].as_bool().unwrap_or(false);

@@ -14,11 +14,13 @@
 //! docs/agents.md.
 
 use super::lines::{Lines, Lost};
+use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenMode, StartSpec, TurnEnd, spawn_and_open, summary,
+    Conn, Driver, DriverError, DriverEvent, OpenMode, Spare, StartSpec, TurnEnd, open_on,
+    spawn_and_open, summary,
 };
 use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
@@ -63,6 +65,8 @@ pub struct CodexDriver {
     thread: String,
     shared: Arc<Mutex<Shared>>,
     next_id: Arc<AtomicU64>,
+    /// The `outputSchema` of the turns sent from now on (`--schema`).
+    output_schema: Option<Value>,
 }
 
 impl CodexDriver {
@@ -77,9 +81,30 @@ impl CodexDriver {
         }
         spec.agent.program = native_binary(&spec.agent.program);
         let (proc, lines, thread) = spawn_and_open(&spec, &[], async |proc, lines| {
+            initialize(proc, lines).await?;
             open_thread(proc, lines, &spec).await
         })
         .await?;
+        Ok(CodexDriver::on(proc, lines, thread, &spec))
+    }
+
+    /// Opens the thread on a prewarmed app-server, already initialized.
+    pub async fn start_on(spare: Spare, spec: StartSpec) -> Result<CodexDriver, DriverError> {
+        if spec.mode == OpenMode::Continue {
+            return Err(DriverError::Unsupported(
+                "--continue with codex (resume a thread with --resume THREAD_ID)",
+            ));
+        }
+        let Spare { proc, lines, .. } = spare;
+        let (proc, lines, thread) = open_on(&spec, proc, lines, async |w, l| {
+            open_thread(w, l, &spec).await
+        })
+        .await?;
+        Ok(CodexDriver::on(proc, lines, thread, &spec))
+    }
+
+    /// The driver of `thread`, opened on `proc`.
+    fn on(proc: AgentProcess, lines: Lines, thread: String, spec: &StartSpec) -> CodexDriver {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let next_id = Arc::new(AtomicU64::new(10));
         let reader = Reader {
@@ -89,27 +114,34 @@ impl CodexDriver {
             next_id: next_id.clone(),
             cwd: spec.cwd.clone(),
         };
-        Ok(CodexDriver {
+        CodexDriver {
             conn: Conn::new(proc, lines, reader),
             thread,
             shared,
             next_id,
-        })
+            output_schema: None,
+        }
     }
 }
 
-/// `initialize`, `initialized`, then `thread/start` or `thread/resume`; returns the thread id.
+/// `initialize` and `initialized`; returns the agent's answer.
+pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Value, String> {
+    let init =
+        json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
+    let info = rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
+    writer
+        .send(&DIALECT.notification("initialized", None))
+        .map_err(|e| e.to_string())?;
+    Ok(info)
+}
+
+/// `thread/start`, `thread/resume` or `thread/fork` on an initialized app-server; returns
+/// the thread id.
 async fn open_thread(
     writer: &Writer,
     lines: &mut Lines,
     spec: &StartSpec,
 ) -> Result<String, String> {
-    let init =
-        json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
-    rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
-    writer
-        .send(&DIALECT.notification("initialized", None))
-        .map_err(|e| e.to_string())?;
     let result = match &spec.mode {
         OpenMode::Resume(id) => {
             rpc::call(
@@ -490,12 +522,17 @@ impl Driver for CodexDriver {
         }
         // Every turn asks for approval of anything Codex does not trust, so the session's
         // policy decides; the sandbox is left open because that policy is the wall.
-        let params = json!({
+        let mut params = json!({
             "threadId": self.thread,
             "input": [{"type": "text", "text": text}],
             "approvalPolicy": APPROVAL,
             "sandboxPolicy": {"type": "dangerFullAccess"},
         });
+        if let Some(schema) = &self.output_schema {
+            // Codex 0.169's TurnStartParams: "JSON Schema used to constrain the final
+            // assistant message for this turn"; it is not kept for later turns.
+            params["outputSchema"] = schema.clone();
+        }
         self.conn.send(&DIALECT.request(id, "turn/start", params))
     }
 
@@ -538,6 +575,10 @@ impl Driver for CodexDriver {
     }
 
     super::process_plumbing!();
+
+    fn output_schema(&mut self, schema: Option<&Value>) {
+        self.output_schema = schema.cloned();
+    }
 }
 
 /// A reader in the state of a turn in progress, for fuzzing.

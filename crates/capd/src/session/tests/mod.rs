@@ -3,6 +3,7 @@
 
 mod permissions;
 mod record;
+mod structured;
 mod turns;
 
 use super::*;
@@ -197,6 +198,7 @@ pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<Pat
         cancel_grace: Duration::from_secs(2),
         permission_timeout: Duration::from_secs(30),
         transcripts,
+        spare: None,
     };
     Rig {
         handle: spawn(open, factory, up),
@@ -263,6 +265,7 @@ impl Rig {
             how: How::Opened,
             notices: Vec::new(),
             context: None,
+            schema: None,
         };
         self.handle.submit(turn).await.expect("queued");
         Caller {

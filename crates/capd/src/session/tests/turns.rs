@@ -53,6 +53,7 @@ async fn a_full_queue_refuses_with_the_limit_code() {
         how: How::Reused,
         notices: Vec::new(),
         context: None,
+        schema: None,
     };
     match rig.handle.submit(turn).await {
         Err(Refused::Error(e)) => assert_eq!(e.code, ErrorCode::Limit),

@@ -1,0 +1,108 @@
+//! Prewarmed spares (`[prewarm]`): agent processes started and initialized ahead of need. A
+//! new key's session opens on one, in the key's own cwd, and the spare is refilled; spares
+//! never push sessions over `max_sessions`; Claude agents cannot be prewarmed.
+
+use cap_tests::*;
+use serde_json::Value;
+
+/// Fake Codex and ACP agents, with `prewarm` as the `[prewarm]` table's body.
+fn config(extra: &str, prewarm: &str) -> String {
+    let fake = bin("cap-fake-agent");
+    format!(
+        "{extra}\n[agents.fcodex]\nprotocol = \"codex-app-server\"\ncommand = \"{f}\"\nargs = [\"app-server\"]\n\
+         [agents.facp]\nprotocol = \"acp\"\ncommand = \"{f}\"\nargs = [\"acp\"]\n\
+         [prewarm]\n{prewarm}\n",
+        f = fake.display()
+    )
+}
+
+fn spares(env: &Env) -> u64 {
+    env.cap_doc(&["daemon", "status"])["spares"]
+        .as_u64()
+        .unwrap_or_default()
+}
+
+/// Pids of the fake agent's starts speaking `protocol`, in order.
+fn started(env: &Env, protocol: &str) -> Vec<u64> {
+    env.invocations()
+        .iter()
+        .filter(|i| i["protocol"] == protocol)
+        .filter_map(|i| i["pid"].as_u64())
+        .collect()
+}
+
+/// The cwd the fake agent recorded for its session `native`.
+fn agent_cwd(env: &Env, native: &str) -> String {
+    let file = env
+        .fake_home
+        .join("sessions")
+        .join(format!("{native}.json"));
+    let history: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("fake history")).expect("json");
+    history["cwd"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_new_key_opens_on_a_spare_in_its_own_cwd_and_the_spare_is_refilled() {
+    let mut env = Env::with_config(&config("", "fcodex = 1\nfacp = 1"));
+    env.start_daemon();
+    wait_until("both spares to be ready", || spares(&env) == 2);
+    for (agent, protocol) in [("facp", "acp"), ("fcodex", "codex")] {
+        let before = started(&env, protocol);
+        assert_eq!(before.len(), 1, "{agent}: one spare started: {before:?}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cwd = dir.path().to_string_lossy().to_string();
+        let (s, r) = env.prompt_session_ok(&["-a", agent, "-C", &cwd, "--key", agent, "one"]);
+        assert_eq!(r["output"], "ECHO[turns=1]: one", "{agent}");
+        let pid = env.session_pid(s["id"].as_str().expect("id"));
+        assert_eq!(
+            u64::from(pid),
+            before[0],
+            "{agent}: the session runs on the spare"
+        );
+        let native = r["native_id"].as_str().expect("native id");
+        assert_eq!(
+            agent_cwd(&env, native),
+            cwd,
+            "{agent}: the agent got the key's cwd"
+        );
+        // The next turn is on the same warm session.
+        let r = env.prompt_ok(&["-a", agent, "-C", &cwd, "--key", agent, "two"]);
+        assert_eq!(r["output"], "ECHO[turns=2]: two", "{agent}");
+        wait_until("the spare to be refilled", || {
+            started(&env, protocol).len() == 2 && spares(&env) == 2
+        });
+    }
+}
+
+#[test]
+fn spares_give_way_to_sessions_at_the_session_limit() {
+    let mut env = Env::with_config(&config("max_sessions = 2", "facp = 2"));
+    env.start_daemon();
+    wait_until("two spares", || spares(&env) == 2);
+    let spare_pids = started(&env, "acp");
+    env.prompt_ok(&["--key", "a", "one"]);
+    assert_eq!(spares(&env), 1, "one spare made room for the session");
+    env.prompt_ok(&["--key", "b", "one"]);
+    assert_eq!(spares(&env), 0);
+    assert_eq!(
+        env.session_ids().len(),
+        2,
+        "no session was evicted for a spare"
+    );
+    for pid in spare_pids {
+        let pid = u32::try_from(pid).expect("pid");
+        wait_until("the dropped spare's process to end", || !alive(pid));
+    }
+    // Nothing is refilled while sessions fill the limit.
+    assert_eq!(started(&env, "acp").len(), 2);
+}
+
+#[test]
+fn a_claude_agent_cannot_be_prewarmed() {
+    let env = Env::with_config("[prewarm]\nclaude = 1");
+    let out = env.cap(&["daemon", "start"]);
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 6, "{err}");
+    assert!(err.contains("cannot be prewarmed"), "{err}");
+}
