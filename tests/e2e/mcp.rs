@@ -252,6 +252,39 @@ fn two_prompts_hold_one_conversation_with_progress_on_the_way() {
 }
 
 #[test]
+fn a_schema_gets_the_validated_answer_as_structured_content() {
+    let mut env = Env::new();
+    env.start_daemon();
+    let mut mcp = Mcp::start(&env, &[], &[]);
+    // What the fake agent answers a schema turn with (tests/e2e/structured.rs).
+    let schema = json!({
+        "type": "object",
+        "properties": {"turns": {"type": "integer"}, "via": {"enum": ["prompt"]}},
+        "required": ["turns", "via"]
+    });
+    let r = mcp.call(
+        "prompt",
+        json!({"agent": "claude", "prompt": "classify", "schema": schema}),
+    );
+    assert!(!is_error(&r), "{r}");
+    assert_eq!(
+        r["structuredContent"],
+        json!({"turns": 1, "via": "prompt"}),
+        "{r}"
+    );
+    // An answer that never matches is a tool error naming what is wrong.
+    let r = mcp.call(
+        "prompt",
+        json!({"agent": "claude", "prompt": "WRONGJSON", "schema": schema}),
+    );
+    assert!(is_error(&r), "{r}");
+    assert!(text(&r).contains("turns"), "{r}");
+    // Without a schema there is no structured content.
+    let r = mcp.call("prompt", json!({"agent": "claude", "prompt": "plain"}));
+    assert!(r.get("structuredContent").is_none(), "{r}");
+}
+
+#[test]
 fn a_key_prefix_separates_callers() {
     let mut env = Env::new();
     env.start_daemon();

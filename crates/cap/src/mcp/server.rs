@@ -92,15 +92,22 @@ impl ServerHandler for Server {
             },
         };
         Ok(match outcome {
-            Ok(content) => CallToolResult::success(content),
+            Ok(result) => result,
             Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
         }
         .into())
     }
 }
 
-/// A tool's content, or the message of its failure.
-type Outcome = Result<Vec<ContentBlock>, String>;
+/// A tool's result, or the message of its failure.
+type Outcome = Result<CallToolResult, String>;
+
+/// A successful result of text alone.
+fn said(text: impl Into<String>) -> Outcome {
+    Ok(CallToolResult::success(vec![ContentBlock::text(
+        text.into(),
+    )]))
+}
 
 impl Server {
     /// Makes one request with one reply on a blocking thread.
@@ -161,7 +168,7 @@ impl Server {
             no_wait: false,
             budget_usd: None,
             handoff: false,
-            schema: None,
+            schema: args.schema,
             delegation: Some(Delegation {
                 caller: self.caller.clone(),
             }),
@@ -221,12 +228,10 @@ impl Server {
 
     async fn sessions(&self) -> Outcome {
         match self.call(Op::Sessions).await? {
-            Reply::Sessions(list) if list.is_empty() => {
-                Ok(vec![ContentBlock::text("no live sessions")])
-            }
+            Reply::Sessions(list) if list.is_empty() => said("no live sessions"),
             Reply::Sessions(list) => {
                 let json = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
-                Ok(vec![ContentBlock::text(json)])
+                said(json)
             }
             other => Err(unexpected("sessions", &other)),
         }
@@ -240,7 +245,7 @@ impl Server {
             .await?;
         match reply {
             Reply::Event(env) => match env.event {
-                Event::Result(r) => Ok(vec![ContentBlock::text(r.output)]),
+                Event::Result(r) => said(r.output),
                 Event::Error(body) => Err(body.message),
                 _ => Err("capd sent no result for that session".into()),
             },
@@ -268,7 +273,7 @@ impl Server {
     async fn cancel(&self, args: TargetArgs) -> Outcome {
         let target = self.target(args)?;
         match self.call(Op::Cancel(target)).await? {
-            Reply::Done(done) => Ok(vec![ContentBlock::text(done.message)]),
+            Reply::Done(done) => said(done.message),
             other => Err(unexpected("cancel", &other)),
         }
     }
@@ -276,31 +281,39 @@ impl Server {
     async fn end(&self, args: TargetArgs) -> Outcome {
         let target = self.target(args)?;
         match self.call(Op::End(target)).await? {
-            Reply::Ended(e) => Ok(vec![ContentBlock::text(format!(
+            Reply::Ended(e) => said(format!(
                 "ended session {} (agent {}); the next prompt on its key starts a fresh \
                  conversation",
                 e.session, e.agent
-            ))]),
+            )),
             other => Err(unexpected("end", &other)),
         }
     }
 }
 
-/// The tool result of a finished turn: the reply, then where the conversation lives.
-fn reply(f: Finished, key: Option<&str>) -> Vec<ContentBlock> {
+/// The tool result of a finished turn: the reply, then where the conversation lives; with a
+/// schema, the validated value as structured content (MCP wants an object there, so any
+/// other value is wrapped as `{"value": …}`).
+fn reply(f: Finished, key: Option<&str>) -> CallToolResult {
     let how_to_continue = match key {
         Some(key) => format!("call `prompt` again with the same agent and key \"{key}\""),
         None => "call `prompt` again with the same session".into(),
     };
     let native = f.result.native_id.as_deref().unwrap_or("unknown");
-    vec![
+    let content = vec![
         ContentBlock::text(f.text),
         ContentBlock::text(format!(
             "[cap: turn {} of this conversation (agent session {native}); to continue it, \
              {how_to_continue}]",
             f.result.turns
         )),
-    ]
+    ];
+    let mut result = CallToolResult::success(content);
+    result.structured_content = f.result.structured.map(|v| match v {
+        serde_json::Value::Object(_) => v,
+        other => serde_json::json!({ "value": other }),
+    });
+    result
 }
 
 fn unexpected(op: &str, reply: &Reply) -> String {

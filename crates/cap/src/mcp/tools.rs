@@ -41,7 +41,8 @@ context. By default each agent has one conversation per project directory; give 
 short name, e.g. \"review\") to hold several separate conversations with the same agent, and \
 `new: true` to start a conversation afresh. The agent works in this project's directory under \
 the user's permission policy and spending caps. Returns the agent's reply text, then a line \
-naming the session and key. Progress is reported while the agent works; a turn may take \
+naming the session and key; with a `schema`, also the validated JSON answer as structured \
+content. Progress is reported while the agent works; a turn may take \
 minutes.";
 
 const SESSIONS: &str = "List the agent sessions cap keeps warm: session id, agent, state \
@@ -83,7 +84,8 @@ pub fn list() -> Vec<Tool> {
                     "key": {"type": "string", "description": "Optional name of the conversation. Same agent and key: the same warm conversation. Omit it for the agent's default conversation in this project."},
                     "session": {"type": "string", "description": "Optional session id to continue exactly that session, whatever its key."},
                     "new": {"type": "boolean", "description": "Start a fresh conversation on this key instead of continuing the current one."},
-                    "timeout": {"type": "integer", "minimum": 0, "description": "Seconds the turn may take before it is cancelled; 0 means no limit. Default: capd's prompt_timeout (300)."}
+                    "timeout": {"type": "integer", "minimum": 0, "description": "Seconds the turn may take before it is cancelled; 0 means no limit. Default: capd's prompt_timeout (300)."},
+                    "schema": {"type": "object", "description": "Optional JSON Schema the answer must match. The agent is asked for JSON, its answer validated (and re-asked once when it does not match), and the value returned as structured content next to the text."}
                 }),
                 &["prompt"],
             ),
@@ -144,6 +146,9 @@ pub struct PromptArgs {
     pub new: bool,
     #[serde(default)]
     pub timeout: Option<u64>,
+    /// A JSON Schema the answer must validate against (`cap prompt --schema`).
+    #[serde(default)]
+    pub schema: Option<serde_json::Value>,
 }
 
 /// `result`'s arguments.
