@@ -130,3 +130,45 @@ fn claude_holds_a_conversation_with_another_agent_through_cap_mcp() {
         .expect("the other session");
     assert_eq!(other["turns"], 3, "{sessions:#?}");
 }
+
+/// An MCP server without a true `CAP_SESSION` (Codex hands its servers none unless told; an
+/// agent started on a prewarmed spare has none; here Claude's config overrides it with a
+/// session that does not exist): capd finds the caller by process ancestry, so a call onto
+/// Claude's own session is still refused.
+#[test]
+fn the_caller_is_found_without_cap_session() {
+    let mut env = real_env();
+    let added = Command::new(agent_bins().join("claude"))
+        .args(["mcp", "add-json", "--scope", "user", "cap"])
+        .arg(
+            serde_json::json!({
+                "type": "stdio",
+                "command": bin("cap"),
+                "args": ["mcp"],
+                "env": {"CAP_SESSION": "gone"}
+            })
+            .to_string(),
+        )
+        .env("HOME", env.dir.path().join("home"))
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .current_dir(&env.work)
+        .output()
+        .expect("run claude mcp add");
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    env.start_daemon();
+    let first = env.prompt_ok(&["-a", "claude", "--approve-all", "hello"]);
+    let claude = first["session"].as_str().expect("session id");
+    let args = serde_json::json!({"session": claude, "prompt": "hello me"});
+    let (own, _) = env.prompt_json(&[
+        "-a",
+        "claude",
+        "--approve-all",
+        &format!("MCPCALL mcp__cap__prompt {args}"),
+    ]);
+    let own = own.last().cloned().unwrap_or_default();
+    assert!(
+        output(&own).contains("calling agent's own session"),
+        "{own}"
+    );
+}

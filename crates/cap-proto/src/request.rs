@@ -188,6 +188,11 @@ pub struct Delegation {
     /// The daemon session whose agent asks, when it runs under this daemon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+    /// The asking server's ancestor process ids, nearest first: when `caller` is unknown
+    /// (an agent that was started before its session, or that strips the environment of its
+    /// MCP servers), the daemon finds the caller as the session whose agent is among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestors: Vec<u32>,
 }
 
 /// `open`: a session without a prompt.

@@ -73,16 +73,28 @@ pub const SESSION_ENV: &str = "CAP_SESSION";
 pub const SOCKET_ENV: &str = "CAP_SOCKET";
 
 impl AgentSpec {
-    /// This spec for the agent of session `id`: its environment names the session and the
-    /// daemon's socket (cap's own variables are otherwise stripped from agents).
-    pub fn for_session(&self, id: &str, socket: &std::path::Path) -> AgentSpec {
+    /// This spec as this daemon starts it: the environment names the daemon's socket (cap's
+    /// own variables are otherwise stripped from agents). Spares are started so.
+    pub fn for_daemon(&self, socket: &std::path::Path) -> AgentSpec {
         let mut spec = self.clone();
-        spec.env.insert(SESSION_ENV.into(), id.into());
         if let Some(socket) = socket.to_str() {
             spec.env.insert(SOCKET_ENV.into(), socket.into());
         }
         spec
     }
+
+    /// This spec for the agent of session `id`: the daemon's, naming the session too.
+    pub fn for_session(&self, id: &str, socket: &std::path::Path) -> AgentSpec {
+        let mut spec = self.for_daemon(socket);
+        spec.env.insert(SESSION_ENV.into(), id.into());
+        spec
+    }
+}
+
+/// An agent's environment without the session it names: what a prewarmed spare, started
+/// before any session, must match.
+pub fn env_but_session(env: &BTreeMap<String, String>) -> BTreeMap<&String, &String> {
+    env.iter().filter(|(k, _)| *k != SESSION_ENV).collect()
 }
 
 /// A built-in agent: name, protocol, program, fixed args, and how to install it.

@@ -41,6 +41,7 @@ pub fn serve(ctx: &Ctx, key_prefix: Option<&str>, cwd: PathBuf) -> anyhow::Resul
         keys: keys::Keys::new(key_prefix, &cwd),
         cwd,
         caller,
+        ancestors: ancestors(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -57,4 +58,43 @@ pub fn serve(ctx: &Ctx, key_prefix: Option<&str>, cwd: PathBuf) -> anyhow::Resul
             .map_err(|e| Failure::runtime(format!("the MCP server stopped: {e}")))?;
         Ok::<(), anyhow::Error>(())
     })
+}
+
+/// This process's ancestors, nearest first (Linux: `/proc/PID/stat`; elsewhere none). An MCP
+/// server is its agent's child or grandchild (a wrapper between them is common).
+fn ancestors() -> Vec<u32> {
+    /// Enough for any wrapper chain; a loop in what /proc says must not hang the server.
+    const MAX: usize = 32;
+    let mut out = Vec::new();
+    let mut pid = std::process::id();
+    while out.len() < MAX {
+        match parent(pid) {
+            Some(p) if p > 1 && !out.contains(&p) => {
+                out.push(p);
+                pid = p;
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// The parent of `pid`: the field after the `(comm)` of `/proc/PID/stat` (the name may hold
+/// spaces and parentheses, so it is found from the last `)`).
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn the_parent_of_this_process_is_among_its_ancestors() {
+        let ancestors = super::ancestors();
+        let parent = nix::unistd::getppid().as_raw() as u32;
+        if parent > 1 {
+            assert_eq!(ancestors.first(), Some(&parent), "{ancestors:?}");
+        }
+    }
 }

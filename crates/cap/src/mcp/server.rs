@@ -36,6 +36,8 @@ pub struct Server {
     pub cwd: PathBuf,
     /// The capd session whose agent started this server (`CAP_SESSION`), if any.
     pub caller: Option<String>,
+    /// This server's ancestor processes, for capd to find the caller without `CAP_SESSION`.
+    pub ancestors: Vec<u32>,
 }
 
 const INSTRUCTIONS: &str = "cap keeps other coding agents (Claude Code, Codex, Gemini CLI, \
@@ -171,6 +173,7 @@ impl Server {
             schema: args.schema,
             delegation: Some(Delegation {
                 caller: self.caller.clone(),
+                ancestors: self.ancestors.clone(),
             }),
         };
         let (tx, mut rx) = mpsc::unbounded_channel();

@@ -26,9 +26,16 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             return;
         }
     };
+    // Who asks: the session the asking server names, else the one whose agent it descends from.
+    let caller = p.delegation.as_ref().and_then(|del| {
+        del.caller
+            .clone()
+            .filter(|s| crate::daemon::find(&d.lock(), s).is_ok())
+            .or_else(|| session_of(d, &del.ancestors))
+    });
     // A delegated call too deep is refused before routing, so it opens and parks nothing.
-    if let Some(del) = &p.delegation {
-        let depth = d.delegations.depth(del.caller.as_deref());
+    if p.delegation.is_some() {
+        let depth = d.delegations.depth(caller.as_deref());
         if let Err(e) = within_depth(depth, d.config.mcp_max_depth) {
             out.send(id, Reply::Error(e)).await;
             return;
@@ -88,8 +95,8 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             schema: schema.clone(),
         };
         saved.push(acq.saved);
-        if let Some(del) = &p.delegation {
-            match enter(d, del.caller.as_deref(), &acq.handle.id) {
+        if p.delegation.is_some() {
+            match enter(d, caller.as_deref(), &acq.handle.id) {
                 Ok(guard) => _delegated = Some(guard),
                 Err(e) => {
                     out.send(id, Reply::Error(e)).await;
@@ -153,6 +160,21 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
         last_seq + 1,
     );
     out.send(id, Reply::Event(err)).await;
+}
+
+/// The live session whose agent is the nearest of `ancestors` (each agent leads its process
+/// group, and its pid is the session's).
+fn session_of(d: &Daemon, ancestors: &[u32]) -> Option<String> {
+    if ancestors.is_empty() {
+        return None;
+    }
+    let by_pid: std::collections::HashMap<u32, String> = d
+        .lock()
+        .sessions
+        .values()
+        .filter_map(|h| h.snapshot().pid.map(|pid| (pid, h.id.clone())))
+        .collect();
+    ancestors.iter().find_map(|pid| by_pid.get(pid).cloned())
 }
 
 /// Records a delegated call to `target`, refusing one that would wait on itself or go
