@@ -67,6 +67,9 @@ _cap() {
             cap,ls)
                 cmd="cap__subcmd__sessions"
                 ;;
+            cap,mcp)
+                cmd="cap__subcmd__mcp"
+                ;;
             cap,open)
                 cmd="cap__subcmd__open"
                 ;;
@@ -205,6 +208,9 @@ _cap() {
             cap__subcmd__help,log)
                 cmd="cap__subcmd__help__subcmd__log"
                 ;;
+            cap__subcmd__help,mcp)
+                cmd="cap__subcmd__help__subcmd__mcp"
+                ;;
             cap__subcmd__help,open)
                 cmd="cap__subcmd__help__subcmd__open"
                 ;;
@@ -257,7 +263,7 @@ _cap() {
 
     case "${cmd}" in
         cap)
-            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version prompt open sessions ls show end bind unbind keys cancel fork decide attach result log export agents daemon gc budget config completions help"
+            opts="-v -h -V --socket --format --no-autostart --verbose --config --host --help --version prompt open sessions ls show end bind unbind keys cancel fork decide attach result log export agents daemon gc budget config mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1229,7 +1235,7 @@ _cap() {
             return 0
             ;;
         cap__subcmd__help)
-            opts="prompt open sessions show end bind unbind keys cancel fork decide attach result log export agents daemon gc budget config completions help"
+            opts="prompt open sessions show end bind unbind keys cancel fork decide attach result log export agents daemon gc budget config mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1592,6 +1598,20 @@ _cap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cap__subcmd__help__subcmd__mcp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cap__subcmd__help__subcmd__open)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1734,6 +1754,52 @@ _cap() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json quiet" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cap__subcmd__mcp)
+            opts="-C -v -h -V --key-prefix --print-config --cwd --socket --format --no-autostart --verbose --config --host --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --print-config)
+                    COMPREPLY=($(compgen -W "claude codex gemini opencode" -- "${cur}"))
+                    return 0
+                    ;;
+                --cwd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -50,6 +50,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand gc 'Run the idle sweep now'
             cand budget 'Spending caps: forget what a key has spent'
             cand config 'Show the resolved configuration or where it lives'
+            cand mcp 'Serve MCP on stdio: lets an agent hold warm conversations with other agents'
             cand completions 'Print shell completions to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -576,6 +577,23 @@ set edit:completion:arg-completer[cap] = {|@words|
         }
         &'cap;config;help;help'= {
         }
+        &'cap;mcp'= {
+            cand --key-prefix 'Put this server''s conversations under their own keys (`mcp:NAME:...`), apart from other callers'''
+            cand --print-config 'Print the snippet that adds cap to AGENT''s MCP servers, and exit'
+            cand -C 'Directory the delegated sessions work in (default: the current one)'
+            cand --cwd 'Directory the delegated sessions work in (default: the current one)'
+            cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
+            cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
+            cand --config 'Config file handed to an autostarted capd [default: <config dir>/cap/config.toml]'
+            cand --host 'Talk to the capd on another machine, through ssh: ssh://[user@]host[:port], or the name of a [hosts.NAME] table in the config. Paths (-C) then name directories there'
+            cand --no-autostart 'Never start capd; fail with exit code 6 when none is running'
+            cand -v 'Say more on stderr (repeat for raw agent updates)'
+            cand --verbose 'Say more on stderr (repeat for raw agent updates)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cap;completions'= {
             cand --socket 'The daemon''s socket [default: <runtime dir>/cap/capd.sock]'
             cand --format 'Output format: streamed text, NDJSON events, or only the final answer'
@@ -610,6 +628,7 @@ set edit:completion:arg-completer[cap] = {|@words|
             cand gc 'Run the idle sweep now'
             cand budget 'Spending caps: forget what a key has spent'
             cand config 'Show the resolved configuration or where it lives'
+            cand mcp 'Serve MCP on stdio: lets an agent hold warm conversations with other agents'
             cand completions 'Print shell completions to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -679,6 +698,8 @@ set edit:completion:arg-completer[cap] = {|@words|
         &'cap;help;config;show'= {
         }
         &'cap;help;config;path'= {
+        }
+        &'cap;help;mcp'= {
         }
         &'cap;help;completions'= {
         }

@@ -14,6 +14,7 @@ mod install;
 mod interrupt;
 mod large_state;
 mod limits;
+mod mcp;
 mod memory;
 mod misbehave;
 mod permissions;

@@ -10,7 +10,8 @@
 //! Magic words in the prompt (case-sensitive, anywhere in the text): `SLOW` (10 chunks,
 //! `FAKE_SLOW_MS` apart, default 300), `HANG`, `HANGNOINT`, `CRASH`, `CRASHONCE`, `EMPTY`,
 //! `EMPTYONCE`, `GARBAGE`, `HUGE`, `ERROR`, `ORPHAN`; ACP only: `PERMISSION`, `THINK`, `TOOL`,
-//! `PLAN`, `WEIRD`, `FSWRITE`; every protocol, on a `--schema` turn (cap's `JSON Schema:`
+//! `PLAN`, `WEIRD`, `FSWRITE`; `SHOWCAPENV` (the reply ends with the `CAP_SESSION` and
+//! `CAP_SOCKET` capd set); every protocol, on a `--schema` turn (cap's `JSON Schema:`
 //! instructions in the prompt, or Codex's `outputSchema`): `WRONGJSON` (every answer breaks
 //! the schema), `WRONGJSONONCE` (only the first); stream-json only: `STALLONCE`, `LONGLINE`, `FLOOD`,
 //! `CLOSESTDOUT`, `FORKEXIT`, `BADSTDERR` (see `misbehave.rs`).

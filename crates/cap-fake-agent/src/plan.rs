@@ -148,6 +148,13 @@ impl Plan {
         }
         let mut r = echo_reply(self.n, &self.text);
         r.push_str(suffix);
+        if self.text.contains("SHOWCAPENV") {
+            // What capd told the agent about itself (`cap mcp` reads it).
+            for name in ["CAP_SESSION", "CAP_SOCKET"] {
+                let value = std::env::var(name).unwrap_or_else(|_| "unset".into());
+                r.push_str(&format!(" {name}={value}"));
+            }
+        }
         if self.huge {
             r.push_str(&huge_filler());
             r.push_str("\nHUGE-END");

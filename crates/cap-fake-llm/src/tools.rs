@@ -4,6 +4,9 @@
 //! tool's result, is answered `TOOL RESULT: <the first 200 chars of it>`, so a test can read
 //! whether the tool ran or was refused.
 //!
+//! `MCPCALL <tool> <JSON arguments>` calls the named tool (an MCP server's, such as Claude
+//! Code's `mcp__cap__prompt`) with those arguments, when the request offers it.
+//!
 //! The tool is picked from the `tools` the request offers, by name: an agent that offers no
 //! tool for the action (a title or summary side request) gets the usual echo.
 
@@ -15,6 +18,8 @@ pub const RUNCMD_WORD: &str = "RUNCMD";
 pub const WRITEFILE_WORD: &str = "WRITEFILE";
 /// Magic word: call the agent's file-read tool on the path that follows.
 pub const READFILE_WORD: &str = "READFILE";
+/// Magic word: call the named tool with the JSON arguments that follow it.
+pub const MCPCALL_WORD: &str = "MCPCALL";
 /// What a `WRITEFILE` call writes (one line, so patch formats hold it as is).
 pub const WRITTEN: &str = "made by cap-fake-llm";
 /// How a reply to a tool result starts.
@@ -28,6 +33,11 @@ pub enum Action {
     Run(String),
     Write(String),
     Read(String),
+    /// Call the tool with this exact name with these arguments.
+    Named {
+        tool: String,
+        args: Value,
+    },
 }
 
 impl Action {
@@ -44,7 +54,16 @@ impl Action {
                 .unwrap_or_default()
                 .to_string()
         };
-        if let Some(command) = after(RUNCMD_WORD) {
+        if let Some(rest) = after(MCPCALL_WORD) {
+            let (tool, args) = rest
+                .split_once(char::is_whitespace)
+                .unwrap_or((&rest, "{}"));
+            let args = serde_json::from_str(args.trim()).ok()?;
+            Some(Action::Named {
+                tool: tool.to_string(),
+                args,
+            })
+        } else if let Some(command) = after(RUNCMD_WORD) {
             Some(Action::Run(command))
         } else if let Some(rest) = after(WRITEFILE_WORD) {
             Some(Action::Write(path(rest)))
@@ -147,6 +166,10 @@ pub fn call(action: &Action, offered: &[Offered]) -> Option<Call> {
             Action::Run(command) => (Input::Json(run(&tool.name, command)?), RUNCMD_WORD),
             Action::Write(path) => (write(tool, path)?, WRITEFILE_WORD),
             Action::Read(path) => (Input::Json(read(&tool.name, path)?), READFILE_WORD),
+            Action::Named { tool: name, args } if *name == tool.name => {
+                (Input::Json(args.clone()), MCPCALL_WORD)
+            }
+            Action::Named { .. } => return None,
         };
         Some(Call {
             name: tool.name.clone(),
@@ -250,6 +273,23 @@ mod tests {
             Action::find("READFILE /w/secret.txt"),
             Some(Action::Read("/w/secret.txt".into()))
         );
+        assert_eq!(
+            Action::find("MCPCALL mcp__cap__prompt {\"agent\": \"x\"}"),
+            Some(Action::Named {
+                tool: "mcp__cap__prompt".into(),
+                args: json!({"agent": "x"})
+            })
+        );
+        assert_eq!(Action::find("MCPCALL t not json"), None);
+        let named = Action::find("MCPCALL mcp__cap__sessions").unwrap();
+        let offered = [
+            Offered::function("Bash"),
+            Offered::function("mcp__cap__sessions"),
+        ];
+        let c = call(&named, &offered).expect("offered");
+        assert_eq!(c.name, "mcp__cap__sessions");
+        assert_eq!(c.input, Input::Json(json!({})));
+        assert!(call(&named, &offered[..1]).is_none());
         assert_eq!(Action::find("RUNCMD   "), None);
         assert_eq!(Action::find("hello"), None);
     }

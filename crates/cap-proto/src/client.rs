@@ -396,6 +396,7 @@ mod tests {
             no_wait: false,
             budget_usd: None,
             handoff: false,
+            delegation: None,
             schema: None,
             steer: false,
         });

@@ -184,6 +184,26 @@ pub struct PromptRequest {
     /// `status` event says so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub steer: bool,
+    /// Set when an agent asks for this turn through `cap mcp`: the daemon counts how deep
+    /// the chain of agents asking agents is, and refuses a turn that would wait on itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<Delegation>,
+}
+
+/// Who delegated a turn (`cap mcp`). The daemon tells every agent it spawns its session id
+/// (`CAP_SESSION` in the agent's environment), so a `cap mcp` started by that agent can say
+/// which session is asking; one started by anything else (a person's own agent) has no
+/// caller and is the first hop.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    /// The daemon session whose agent asks, when it runs under this daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    /// The asking server's ancestor process ids, nearest first: when `caller` is unknown
+    /// (an agent that was started before its session, or that strips the environment of its
+    /// MCP servers), the daemon finds the caller as the session whose agent is among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestors: Vec<u32>,
 }
 
 /// `open`: a session without a prompt.

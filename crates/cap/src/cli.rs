@@ -181,6 +181,8 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Serve MCP on stdio: lets an agent hold warm conversations with other agents.
+    Mcp(McpArgs),
     /// Print shell completions to stdout.
     Completions {
         /// The shell to complete for.
@@ -379,6 +381,26 @@ pub struct OpenArgs {
     /// Only open the session; leave the key's binding alone.
     #[arg(long)]
     pub no_bind: bool,
+}
+
+/// `cap mcp`: the MCP server, or the snippet that configures an agent to start it.
+#[derive(Debug, Clone, Args)]
+#[command(after_long_help = "Setup, in one line for Claude Code:\n  \
+    claude mcp add --scope user cap -- cap mcp\n\
+    `cap mcp --print-config codex|gemini|opencode` prints the others' configuration.")]
+pub struct McpArgs {
+    /// Put this server's conversations under their own keys (`mcp:NAME:...`), apart from
+    /// other callers'.
+    #[arg(long, value_name = "NAME")]
+    pub key_prefix: Option<String>,
+
+    /// Print the snippet that adds cap to AGENT's MCP servers, and exit.
+    #[arg(long, value_name = "AGENT")]
+    pub print_config: Option<crate::mcp::setup::Client>,
+
+    /// Directory the delegated sessions work in (default: the current one).
+    #[arg(short = 'C', long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
 }
 
 /// A session named by id, by key, or by neither (the current directory's default key).

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod connect;
 pub mod failure;
 pub mod link;
+pub mod mcp;
 pub mod output;
 pub mod remote;
 pub mod render;
@@ -90,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gc => gc::run(&ctx),
         Command::Budget { action } => budget::run(&ctx, action),
         Command::Config { action } => config::run(&ctx, action),
+        Command::Mcp(args) => commands::mcp::run(&ctx, args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

@@ -65,6 +65,38 @@ pub struct AgentSpec {
     pub mcp_servers: crate::mcp::McpServers,
 }
 
+/// Set in every agent's environment: the daemon session the agent serves. A `cap mcp` the
+/// agent starts reads it, so a call it makes says who is asking (depth, no call onto itself).
+pub const SESSION_ENV: &str = "CAP_SESSION";
+/// Set in every agent's environment: this daemon's socket, so a `cap mcp` the agent starts
+/// talks to the daemon that runs the agent, not to a default one it would start.
+pub const SOCKET_ENV: &str = "CAP_SOCKET";
+
+impl AgentSpec {
+    /// This spec as this daemon starts it: the environment names the daemon's socket (cap's
+    /// own variables are otherwise stripped from agents). Spares are started so.
+    pub fn for_daemon(&self, socket: &std::path::Path) -> AgentSpec {
+        let mut spec = self.clone();
+        if let Some(socket) = socket.to_str() {
+            spec.env.insert(SOCKET_ENV.into(), socket.into());
+        }
+        spec
+    }
+
+    /// This spec for the agent of session `id`: the daemon's, naming the session too.
+    pub fn for_session(&self, id: &str, socket: &std::path::Path) -> AgentSpec {
+        let mut spec = self.for_daemon(socket);
+        spec.env.insert(SESSION_ENV.into(), id.into());
+        spec
+    }
+}
+
+/// An agent's environment without the session it names: what a prewarmed spare, started
+/// before any session, must match.
+pub fn env_but_session(env: &BTreeMap<String, String>) -> BTreeMap<&String, &String> {
+    env.iter().filter(|(k, _)| *k != SESSION_ENV).collect()
+}
+
 /// A built-in agent: name, protocol, program, fixed args, and how to install it.
 struct Builtin {
     name: &'static str,

@@ -42,6 +42,9 @@ pub struct Config {
     pub transcripts: bool,
     /// Days a transcript is kept after its last write; 0 = forever.
     pub transcript_days: u64,
+    /// How deep agents may ask agents through `cap mcp`: a call whose chain of callers is
+    /// longer is refused (a person's agent asking another is depth 1).
+    pub mcp_max_depth: u32,
     /// Custom agents, and overrides of built-in ones.
     pub agents: BTreeMap<String, AgentConfig>,
     /// What the agents' processes may hold in memory together before idle sessions are
@@ -128,6 +131,7 @@ impl Default for Config {
             budgets: BTreeMap::new(),
             transcripts: true,
             transcript_days: 30,
+            mcp_max_depth: 2,
             agents: BTreeMap::new(),
             max_agent_memory: MemoryLimit::default(),
             prewarm: BTreeMap::new(),
@@ -234,6 +238,8 @@ mod tests {
         assert_eq!(c.default_permissions, Mode::ApproveEdits);
         assert!(c.transcripts);
         assert_eq!(c.transcript_days, 30);
+        assert_eq!(c.mcp_max_depth, 2);
+        assert_eq!(Config::parse("mcp_max_depth = 0").unwrap().mcp_max_depth, 0);
         assert_eq!(c.max_agent_memory, MemoryLimit::HalfTheMachine);
         let c = Config::parse("max_agent_memory = \"512MiB\"").unwrap();
         assert_eq!(c.max_agent_memory, MemoryLimit::Bytes(512 << 20));

@@ -51,6 +51,8 @@ pub struct Daemon {
     saver: Saver,
     /// Fires once when the daemon should shut down.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Turns agents asked of other agents (`cap mcp`), while they run.
+    pub delegations: Arc<crate::delegation::Delegations>,
     /// The agents' memory as last measured ([`Daemon::measured`]).
     memory: tokio::sync::watch::Sender<crate::memory::Usage>,
     /// Tells the prewarmer which agent's spare was taken.
@@ -171,6 +173,7 @@ impl Daemon {
                 }),
                 saver: Saver::spawn(source, write),
                 shutdown: tokio::sync::watch::channel(false).0,
+                delegations: Arc::default(),
                 memory: tokio::sync::watch::channel(Default::default()).0,
                 prewarm,
             }
@@ -405,7 +408,7 @@ impl Daemon {
                 };
                 let open = session::Open {
                     id: new_id.clone(),
-                    agent: spec.clone(),
+                    agent: spec.for_session(&new_id, &self.paths.socket),
                     home_key: key.clone(),
                     cwd: cwd.clone(),
                     model: model.clone(),

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod delegation;
 pub mod drivers;
 mod handlers;
 mod handoff;

@@ -98,7 +98,7 @@ async fn fill(d: &Arc<Daemon>, agent: &str) {
     let want = d.config.prewarm.get(agent).copied().unwrap_or(0);
     while d.spare_count(agent) < want && d.room_for_spare() {
         let spec = match crate::agents::resolve(agent, &d.config) {
-            Ok(spec) => spec,
+            Ok(spec) => spec.for_daemon(&d.paths.socket),
             Err(e) => {
                 tracing::warn!(%agent, "cannot prewarm: {}", e.message);
                 return;

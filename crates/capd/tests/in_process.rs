@@ -71,6 +71,7 @@ fn an_in_process_daemon_serves_a_prompt_and_stops() {
             no_wait: false,
             budget_usd: None,
             handoff: false,
+            delegation: None,
             schema: None,
             steer: false,
         }))

@@ -16,6 +16,7 @@ pub mod fork;
 pub mod gc;
 pub mod keys;
 pub mod log;
+pub mod mcp;
 pub mod open;
 pub mod prompt;
 pub mod result;

@@ -255,7 +255,10 @@ impl Factory for Spawner {
         Box::pin(async move {
             let fits = spare.agent.program == spec.agent.program
                 && spare.agent.args == spec.agent.args
-                && spare.agent.env == spec.agent.env;
+                // A spare starts before its session exists, so it cannot name it (the caller
+                // of a delegated prompt is then found by process ancestry, docs/mcp.md).
+                && crate::agents::env_but_session(&spare.agent.env)
+                    == crate::agents::env_but_session(&spec.agent.env);
             let opened = match spec.agent.protocol {
                 _ if !fits => None,
                 Protocol::CodexAppServer => Some(

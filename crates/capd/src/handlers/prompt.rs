@@ -3,6 +3,7 @@
 //! the closing `result` or `error`; this handler only relays them.
 
 use crate::daemon::Daemon;
+use crate::delegation::{Guard, Refusal};
 use crate::schema::Schema;
 use crate::server::Out;
 use crate::session::{Refused, Turn};
@@ -25,6 +26,21 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             return;
         }
     };
+    // Who asks: the session the asking server names, else the one whose agent it descends from.
+    let caller = p.delegation.as_ref().and_then(|del| {
+        del.caller
+            .clone()
+            .filter(|s| crate::daemon::find(&d.lock(), s).is_ok())
+            .or_else(|| session_of(d, &del.ancestors))
+    });
+    // A delegated call too deep is refused before routing, so it opens and parks nothing.
+    if p.delegation.is_some() {
+        let depth = d.delegations.depth(caller.as_deref());
+        if let Err(e) = within_depth(depth, d.config.mcp_max_depth) {
+            out.send(id, Reply::Error(e)).await;
+            return;
+        }
+    }
     let key = match &p.route.session {
         Some(sid) => crate::daemon::find(&d.lock(), sid)
             .map(|h| h.home_key.clone())
@@ -53,6 +69,9 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut attempt = 0;
     let mut saved = Vec::new();
+    // Held until the turn's last event: while it is, the target session counts as waiting on
+    // the caller (see `delegation`).
+    let mut _delegated = None;
     let session = loop {
         attempt += 1;
         let acq = match d.acquire(&p.route, true) {
@@ -79,6 +98,15 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
             steer: p.steer,
         };
         saved.push(acq.saved);
+        if p.delegation.is_some() {
+            match enter(d, caller.as_deref(), &acq.handle.id) {
+                Ok(guard) => _delegated = Some(guard),
+                Err(e) => {
+                    out.send(id, Reply::Error(e)).await;
+                    return;
+                }
+            }
+        }
         match acq.handle.submit(turn).await {
             Ok(()) => break acq.handle.id.clone(),
             Err(Refused::Gone) if attempt < ROUTE_ATTEMPTS && p.route.session.is_none() => {
@@ -135,6 +163,63 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
         last_seq + 1,
     );
     out.send(id, Reply::Event(err)).await;
+}
+
+/// The live session whose agent is the nearest of `ancestors` (each agent leads its process
+/// group, and its pid is the session's).
+fn session_of(d: &Daemon, ancestors: &[u32]) -> Option<String> {
+    if ancestors.is_empty() {
+        return None;
+    }
+    let by_pid: std::collections::HashMap<u32, String> = d
+        .lock()
+        .sessions
+        .values()
+        .filter_map(|h| h.snapshot().pid.map(|pid| (pid, h.id.clone())))
+        .collect();
+    ancestors.iter().find_map(|pid| by_pid.get(pid).cloned())
+}
+
+/// Records a delegated call to `target`, refusing one that would wait on itself or go
+/// deeper than `mcp_max_depth`.
+fn enter(d: &Daemon, caller: Option<&str>, target: &str) -> Result<Guard, ErrorBody> {
+    match d.delegations.enter(caller, target) {
+        Ok((guard, depth)) => within_depth(depth, d.config.mcp_max_depth).map(|()| guard),
+        Err(Refusal::Cycle { session, own }) => {
+            let whose = if own {
+                "the calling agent's own session"
+            } else {
+                "a session that is waiting for the calling agent's answer"
+            };
+            let mut e = ErrorBody::new(
+                ErrorCode::Usage,
+                format!(
+                    "refused: session {session} is {whose}, so this turn could never start \
+                     before the caller's turn ends; ask another session (another key, or \
+                     new=true) instead"
+                ),
+            );
+            e.retryable = false;
+            Err(e)
+        }
+    }
+}
+
+/// Refuses a call deeper than `max` hops of agents asking agents.
+fn within_depth(depth: u32, max: u32) -> Result<(), ErrorBody> {
+    if depth <= max {
+        return Ok(());
+    }
+    let mut e = ErrorBody::new(
+        ErrorCode::Limit,
+        format!(
+            "refused: this call would be depth {depth} of agents asking agents, and capd \
+             allows at most {max} (mcp_max_depth in its config); answer from what you know, \
+             or ask the person to raise the limit"
+        ),
+    );
+    e.retryable = false;
+    Err(e)
 }
 
 /// Refuses a prompt that cannot run as asked, before it is routed: nothing reaches an agent.

@@ -49,6 +49,7 @@ pub fn run(ctx: &Ctx, args: PromptArgs) -> anyhow::Result<()> {
             no_wait: args.no_wait,
             budget_usd: args.budget,
             handoff: args.handoff,
+            delegation: None,
             schema: args.schema.as_deref().map(read_schema).transpose()?,
             steer: args.steer,
         };
