@@ -21,17 +21,19 @@ use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
     Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, Spare, StartSpec, TurnEnd,
-    open_on, spawn_and_open, summary,
+    open_on, spawn_and_open,
 };
 use crate::session::wall::Wall;
-use cap_proto::ToolCall;
 use cap_proto::policy::{Kind, ToolUse};
 use cap_proto::{StopReason, Usage};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+pub use binary::native_binary;
+use items::{last_agent_message, riskiest, tool_event};
 
 const DIALECT: Dialect = Dialect { jsonrpc: false };
 
@@ -458,99 +460,6 @@ fn translate(
 /// trusted read-only commands.
 const APPROVAL: &str = "untrusted";
 
-/// The path of a file change that the policy should judge: the first outside the cwd, else
-/// the first.
-fn riskiest(paths: Vec<String>, cwd: &std::path::Path) -> Option<String> {
-    let outside = paths
-        .iter()
-        .find(|p| {
-            let p = std::path::Path::new(p);
-            p.is_absolute() && !p.starts_with(cwd)
-        })
-        .cloned();
-    outside.or_else(|| paths.into_iter().next())
-}
-
-/// A tool-like item (command, file change, MCP or web call) as a tool-call event.
-fn tool_event(method: &str, item: &Value) -> Option<DriverEvent> {
-    let kind = item["type"].as_str()?;
-    if matches!(kind, "userMessage" | "agentMessage" | "reasoning") {
-        return None;
-    }
-    let done = method == "item/completed";
-    let status = item["status"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| if done { "completed" } else { "running" }.to_string());
-    Some(DriverEvent::ToolCall(ToolCall {
-        id: item["id"].as_str().unwrap_or_default().to_string(),
-        name: kind.to_string(),
-        status,
-        input: (!done).then(|| summary(item.get("command").unwrap_or(item))),
-        output: done
-            .then(|| item.get("aggregatedOutput").map(summary))
-            .flatten(),
-    }))
-}
-
-fn last_agent_message(turn: &Value) -> Option<String> {
-    turn["items"]
-        .as_array()?
-        .iter()
-        .rev()
-        .find(|i| i["type"] == "agentMessage")
-        .and_then(|i| i["text"].as_str())
-        .map(str::to_string)
-}
-
-/// The native Codex binary for a `codex` program. npm's `codex` is a Node wrapper that stays
-/// a parent process (and costs ~40 MB); the real binary sits in the platform package next to
-/// it: `@openai/codex-<platform>/vendor/<target triple>/bin/codex` (or `…/codex/codex`).
-pub fn native_binary(program: &Path) -> PathBuf {
-    let resolved = crate::agents::find_program(program).unwrap_or_else(|| program.to_path_buf());
-    let Ok(real) = resolved.canonicalize() else {
-        return resolved;
-    };
-    let is_script = std::fs::read(&real)
-        .map(|b| b.starts_with(b"#!"))
-        .unwrap_or(false);
-    if !is_script {
-        return resolved;
-    }
-    // real = …/node_modules/@openai/codex/bin/codex.js
-    let Some(pkg) = real.parent().and_then(Path::parent) else {
-        return resolved;
-    };
-    let scopes = [
-        pkg.join("node_modules").join("@openai"),
-        pkg.parent().map(Path::to_path_buf).unwrap_or_default(),
-    ];
-    for scope in scopes {
-        let Ok(entries) = std::fs::read_dir(&scope) else {
-            continue;
-        };
-        for platform in entries
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with("codex-"))
-        {
-            let Ok(triples) = std::fs::read_dir(platform.path().join("vendor")) else {
-                continue;
-            };
-            for triple in triples.flatten() {
-                for candidate in [
-                    triple.path().join("bin").join("codex"),
-                    triple.path().join("codex").join("codex"),
-                ] {
-                    if crate::agents::find_program(&candidate).is_some() {
-                        return candidate;
-                    }
-                }
-            }
-        }
-    }
-    resolved
-}
-
 impl Driver for CodexDriver {
     fn send_turn(&mut self, text: &str) -> Result<(), DriverError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -681,6 +590,8 @@ pub(crate) fn fuzz_reader() -> impl Handler {
     }
 }
 
+mod binary;
+mod items;
 pub mod sandbox;
 #[cfg(test)]
 mod tests;

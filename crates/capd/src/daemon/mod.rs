@@ -12,6 +12,11 @@
 //! its own; the caller gets a [`Saved`] to wait on before it answers, so "the change is on
 //! disk when the client hears back" still holds, without any other request waiting for it.
 
+mod limits;
+mod tables;
+
+pub use tables::ForkSource;
+
 use crate::agents;
 use crate::config::Config;
 use crate::drivers::{Factory, OpenMode, Spawner};
@@ -22,7 +27,7 @@ use crate::saver::{self, Saved, Saver};
 use crate::session::{self, Change, SessionHandle, Up};
 use cap_proto::policy::Policy;
 use cap_proto::reply::{SessionInfo, SessionState};
-use cap_proto::request::{Asker, Permissions, TargetRequest};
+use cap_proto::request::{Asker, Permissions};
 use cap_proto::{ErrorBody, ErrorCode, How, Route, StatusKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -468,205 +473,6 @@ impl Daemon {
         (policy, asked.asker)
     }
 
-    /// The conversation `cap fork` copies: a live session (by id, or bound to the key), else
-    /// the key's remembered record of its current agent.
-    pub fn fork_source(&self, t: &TargetRequest) -> Result<ForkSource, ErrorBody> {
-        let state = self.lock();
-        let live = match (&t.session, &t.key, &t.cwd) {
-            (Some(sid), _, _) => Some(find(&state, sid)?.clone()),
-            (None, key, cwd) => {
-                let key = match (key, cwd) {
-                    (Some(k), _) => k.clone(),
-                    (None, Some(cwd)) => cap_proto::key::default_key(cwd),
-                    (None, None) => {
-                        return Err(ErrorBody::new(
-                            ErrorCode::Usage,
-                            "name the session to fork: an id, a --from key, or run it in the session's directory",
-                        ));
-                    }
-                };
-                match state.table.bindings.get(&key) {
-                    Some(sid) => state.sessions.get(sid).cloned(),
-                    None => {
-                        let live = state.live();
-                        let agent = state.table.current_agent(&key, &live);
-                        let record = agent
-                            .as_deref()
-                            .and_then(|a| state.table.record(&key, a).map(|r| (a, r)));
-                        return match record {
-                            Some((agent, r)) => match &r.native_id {
-                                Some(native) => Ok(ForkSource {
-                                    agent: agent.to_string(),
-                                    native_id: native.clone(),
-                                    cwd: r.cwd.clone(),
-                                }),
-                                None => Err(no_native(&key)),
-                            },
-                            None => Err(ErrorBody::new(
-                                ErrorCode::NotFound,
-                                format!(
-                                    "key {key} has no conversation to fork; `cap keys` lists them"
-                                ),
-                            )),
-                        };
-                    }
-                }
-            }
-        };
-        let Some(h) = live else {
-            return Err(ErrorBody::new(
-                ErrorCode::NotFound,
-                "no such session to fork",
-            ));
-        };
-        let native = h.snapshot().native_id.ok_or_else(|| no_native(&h.id))?;
-        Ok(ForkSource {
-            agent: h.agent.clone(),
-            native_id: native,
-            cwd: h.cwd.clone(),
-        })
-    }
-
-    /// The context a `--handoff` prompt starts with: the key's recorded turns with the agent
-    /// it used until now, when that is another agent than `to`.
-    pub fn handoff(&self, key: &str, to: &str) -> Option<String> {
-        let (from, native) = {
-            let state = self.lock();
-            let live = state.live();
-            let from = state.table.current_agent(key, &live)?;
-            if from == to {
-                return None;
-            }
-            let native = state.table.record(key, &from)?.native_id.clone()?;
-            (from, native)
-        };
-        let path = crate::transcript::path(&self.transcripts()?, &from, &native)?;
-        let records = crate::transcript::read(&path, None).ok()?;
-        crate::handoff::context(&from, to, records)
-    }
-
-    /// Refuses a prompt on `key` once the key has spent its budget: the configured one, or
-    /// the prompt's own `budget`, whichever is lower.
-    pub fn check_budget(&self, key: &str, budget: Option<f64>) -> Result<(), ErrorBody> {
-        let cap = [self.config.budgets.get(key).copied(), budget]
-            .into_iter()
-            .flatten()
-            .reduce(f64::min);
-        let Some(cap) = cap else {
-            return Ok(());
-        };
-        let spent = self
-            .lock()
-            .table
-            .records
-            .get(key)
-            .and_then(|r| r.usage.cost_usd)
-            .unwrap_or(0.0);
-        if spent >= cap {
-            return Err(ErrorBody::new(
-                ErrorCode::Limit,
-                format!(
-                    "key {key} has spent ${spent:.4} of its ${cap:.4} budget; raise the budget, or clear the record with `cap budget reset --key {key}`"
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Forgets what `key` has spent; returns what it had, if anything.
-    pub fn reset_spending(&self, key: &str) -> Option<cap_proto::Usage> {
-        let mut state = self.lock();
-        let spent = state.table.reset_spending(key);
-        // Not awaited: the reply reports the cleared total; the file follows shortly.
-        let _ = self.note(&mut state);
-        spent
-    }
-
-    /// Finds the session an open permission question (`<session id>.<n>`) belongs to.
-    pub fn asking(&self, question: &str) -> Result<SessionHandle, ErrorBody> {
-        let sid = question.split_once('.').map_or(question, |(s, _)| s);
-        find(&self.lock(), sid).cloned().map_err(|_| {
-            ErrorBody::new(
-                ErrorCode::NotFound,
-                format!(
-                    "no open permission question {question}; it may have been answered or timed out"
-                ),
-            )
-        })
-    }
-
-    /// `cap bind KEY ID`.
-    pub fn bind(&self, key: &str, sid: &str) -> Result<Saved, ErrorBody> {
-        let mut state = self.lock();
-        let handle = find(&state, sid)?.clone();
-        let live = state.live();
-        let (parked, ended) = state.table.bind(key, sid, &handle.agent, &live);
-        let mut fx = Effects::default();
-        fx.unpark.push(handle.clone());
-        fx.park
-            .extend(parked.and_then(|s| state.sessions.get(&s).cloned()));
-        for s in &ended {
-            state.routed.remove(s);
-            fx.end.extend(state.sessions.remove(s));
-        }
-        let snap = handle.snapshot();
-        state.table.remember(
-            key,
-            &handle.agent,
-            handle.cwd.clone(),
-            snap.native_id,
-            snap.model,
-            snap.mcp_servers,
-        );
-        let saved = self.note(&mut state);
-        drop(state);
-        fx.send();
-        Ok(saved)
-    }
-
-    /// `cap unbind KEY`: the key no longer leads to its session (which stays live, reachable
-    /// by id), and the key's record of that agent is forgotten so the next prompt starts fresh.
-    pub fn unbind(&self, key: &str) -> Result<(String, Saved), ErrorBody> {
-        let mut state = self.lock();
-        let Some(sid) = state.table.bindings.remove(key) else {
-            return Err(ErrorBody::new(
-                ErrorCode::NotFound,
-                format!("key {key} is not bound; `cap keys` lists the bindings"),
-            ));
-        };
-        if let Some(agent) = state.sessions.get(&sid).map(|h| h.agent.clone()) {
-            state.table.forget_record(key, &agent);
-        }
-        let saved = self.note(&mut state);
-        Ok((sid, saved))
-    }
-
-    /// Removes a session from every table; `forget` also drops its key's record (`cap end`).
-    /// Returns the handle so the caller can shut it down outside the lock.
-    pub fn remove(&self, sid: &str, forget: bool) -> Result<(SessionHandle, Saved), ErrorBody> {
-        let mut state = self.lock();
-        let handle = find(&state, sid)?.clone();
-        state.sessions.remove(sid);
-        state.routed.remove(sid);
-        state.table.forget_session(sid);
-        if forget {
-            state.table.forget_record(&handle.home_key, &handle.agent);
-        }
-        let saved = self.note(&mut state);
-        Ok((handle, saved))
-    }
-
-    /// Forgets a session whose agent never started, with its key's binding and record (a
-    /// failed `cap fork` must leave the new key as it was).
-    pub fn forget_failed(&self, h: &SessionHandle) {
-        let mut state = self.lock();
-        state.sessions.remove(&h.id);
-        state.routed.remove(&h.id);
-        state.table.forget_session(&h.id);
-        state.table.forget_record(&h.home_key, &h.agent);
-        let _ = self.note(&mut state);
-    }
-
     /// Where transcripts go; `None` when `transcripts = false`.
     pub fn transcripts(&self) -> Option<PathBuf> {
         self.config
@@ -679,133 +485,6 @@ impl Daemon {
         let days = self.config.transcript_days;
         let dir = self.transcripts()?;
         (days > 0).then(|| (dir, Duration::from_secs(days.saturating_mul(86_400))))
-    }
-
-    /// Resolves `--key KEY` (or the default key of `cwd`) to its bound session id.
-    pub fn session_for_key(&self, key: &str) -> Result<String, ErrorBody> {
-        self.lock().table.bindings.get(key).cloned().ok_or_else(|| {
-            ErrorBody::new(
-                ErrorCode::NotFound,
-                format!("no session is bound to key {key}; `cap sessions` lists live sessions"),
-            )
-        })
-    }
-
-    /// The idle sweep: ends sessions idle (or parked) longer than `idle_timeout`, never busy
-    /// ones, and keeps their records so the next prompt resumes transparently.
-    pub fn sweep(&self) -> (Vec<String>, Saved) {
-        let Some(limit) = self.config.idle_timeout() else {
-            return (Vec::new(), Saved::nothing());
-        };
-        let now = Instant::now();
-        self.end_idle(
-            |state| routing::stale(&state.live(), now, limit),
-            "idle sweep ended the session",
-        )
-    }
-
-    /// Takes a memory measurement (resident bytes by process group): publishes each
-    /// session's figure and each agent's footprint, then evicts idle sessions while the
-    /// agents together hold more than `max_agent_memory`. Their records stay, so their keys
-    /// resume them on the next prompt.
-    pub fn measured(&self, groups: &HashMap<u32, u64>) -> Vec<String> {
-        let limit = self.config.max_agent_memory.bytes();
-        let mut dropped = Vec::new();
-        let evicted = self.end_idle(
-            |state| {
-                let mut usage = self.memory.borrow().clone();
-                usage.sessions.clear();
-                for h in state.sessions.values() {
-                    let Some(bytes) = h.snapshot().pid.and_then(|p| groups.get(&p)) else {
-                        continue;
-                    };
-                    usage.sessions.insert(h.id.clone(), *bytes);
-                    let peak = usage.footprint.entry(h.agent.clone()).or_default();
-                    *peak = (*peak).max(*bytes);
-                }
-                let spares: u64 = state
-                    .spares
-                    .pids()
-                    .iter()
-                    .filter_map(|(_, p)| groups.get(p))
-                    .sum();
-                usage.total = usage.sessions.values().sum::<u64>() + spares;
-                let mut evict = Vec::new();
-                if let Some(limit) = limit.filter(|l| usage.total > *l) {
-                    // Spares go first: nobody is using them.
-                    if spares > 0 {
-                        tracing::info!("the agents' memory was over max_agent_memory; ended the prewarmed spares");
-                        dropped.extend(state.spares.drain());
-                    }
-                    let live = state.live();
-                    evict = routing::over_memory(&state.table, &live, &usage.sessions, limit);
-                }
-                self.memory.send_replace(usage);
-                evict
-            },
-            "the agents' memory was over max_agent_memory; evicted the least recently used idle session",
-        )
-        .0;
-        // Dropping a spare ends its process group: outside the lock.
-        drop(dropped);
-        evicted
-    }
-
-    /// Ends the idle sessions `pick` chooses (under the lock), keeping their records so the
-    /// next prompt on their keys resumes them; logs `why` for each.
-    fn end_idle(
-        &self,
-        pick: impl FnOnce(&mut State) -> Vec<String>,
-        why: &str,
-    ) -> (Vec<String>, Saved) {
-        let mut state = self.lock();
-        let picked = pick(&mut state);
-        let mut fx = Effects::default();
-        for sid in &picked {
-            state.table.forget_session(sid);
-            state.routed.remove(sid);
-            fx.end.extend(state.sessions.remove(sid));
-        }
-        let saved = self.note(&mut state);
-        drop(state);
-        for h in &fx.end {
-            tracing::info!(session = %h.id, agent = %h.agent, "{why}; its key resumes it on the next prompt");
-        }
-        fx.send();
-        (picked, saved)
-    }
-
-    /// How starting agents is done (the prewarmer starts spares with it).
-    pub fn factory(&self) -> &Arc<dyn Factory> {
-        &self.factory
-    }
-
-    pub fn spare_count(&self, agent: &str) -> usize {
-        self.lock().spares.count(agent)
-    }
-
-    /// Whether another spare fits under `max_sessions` beside the sessions and spares.
-    pub fn room_for_spare(&self) -> bool {
-        let state = self.lock();
-        state.sessions.len() + state.spares.total() < self.config.max_sessions
-    }
-
-    /// Adds a started spare to the pool, unless sessions took the room meanwhile (then it is
-    /// dropped, ending it). Returns whether it was kept.
-    pub fn add_spare(&self, agent: &str, spare: crate::drivers::Spare) -> bool {
-        let mut state = self.lock();
-        if state.sessions.len() + state.spares.total() >= self.config.max_sessions {
-            drop(state);
-            drop(spare);
-            return false;
-        }
-        state.spares.add(agent, spare);
-        true
-    }
-
-    /// The last memory measurement.
-    pub fn memory(&self) -> crate::memory::Usage {
-        self.memory.borrow().clone()
     }
 
     /// A snapshot of one session for `sessions`, `show` and `open`.
@@ -851,22 +530,6 @@ impl Daemon {
             let _ = w.await;
         }
     }
-}
-
-/// What `cap fork` copies.
-pub struct ForkSource {
-    pub agent: String,
-    pub native_id: String,
-    pub cwd: PathBuf,
-}
-
-fn no_native(what: &str) -> ErrorBody {
-    ErrorBody::new(
-        ErrorCode::NotFound,
-        format!(
-            "{what} has no native session yet (its agent has not started); send it a prompt first"
-        ),
-    )
 }
 
 /// Finds a live session by id.
