@@ -473,6 +473,10 @@ fn attach_shows_the_cancellation_of_a_queued_prompt() {
     env.start_daemon();
     let (running, sid) = hanging(&env, &[]);
     let mut attach = env.spawn_cap(&["--format", "json", "attach", &sid]);
+    // The backlog (the hanging turn's `session` event) comes with the subscription, so once
+    // it is read the attach sees every later event. Without this wait, a slow attach could
+    // subscribe after the queued prompt's cancellation, which no backlog replays.
+    attach.wait_for("the running turn's backlog", |v| v["type"] == "session");
     let mut queued = env.spawn_prompt(&["queued behind the hang"]);
     let request = queued.wait_session()["request"]
         .as_str()
