@@ -23,8 +23,9 @@ pub(super) struct Queued {
     pub turn: Turn,
     /// The seq of the turn's next event.
     pub seq: u64,
-    /// Whether its `session` event went out (it waits for the first start otherwise).
-    pub announced: bool,
+    /// Its `session` event, once it went out (it waits for the first start otherwise): the
+    /// head of the backlog an attach gets while the turn runs.
+    pub announced: Option<Envelope>,
     /// What the agent reported spending on this turn so far (every attempt counts).
     pub usage: Usage,
     /// When the turn's time is up, fixed when it starts running, so every send of the turn
@@ -255,7 +256,7 @@ impl Actor {
                     self.queue.push_back(Queued {
                         turn: *turn,
                         seq: 0,
-                        announced: false,
+                        announced: None,
                         usage: Usage::default(),
                         deadline: None,
                         steer_refused: false,
@@ -484,11 +485,13 @@ impl Actor {
         }
     }
 
-    /// Marks the start of a turn: busy, a fresh backlog.
-    pub fn begin_turn(&mut self, request: &str) {
+    /// Marks the start of a turn: busy, a fresh backlog that starts with the turn's `session`
+    /// event (when it went out already), so an attach learns which turn runs.
+    pub fn begin_turn(&mut self, request: &str, announced: Option<&Envelope>) {
         self.running = Some(request.to_string());
         self.permits.begin();
         self.backlog.clear();
+        self.backlog.extend(announced.cloned());
         self.backlog_of = Some(request.to_string());
         self.set_state(SessionState::Busy);
     }

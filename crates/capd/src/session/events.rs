@@ -17,10 +17,9 @@ const MAX_RESULT_OUTPUT: usize = 8 * 1024 * 1024;
 impl Actor {
     /// Sends a queued turn its `session` event (seq 0), once.
     pub(super) fn announce(&mut self, q: &mut Queued) {
-        if q.announced {
+        if q.announced.is_some() {
             return;
         }
-        q.announced = true;
         let event = Event::Session(SessionEvent {
             id: self.id.clone(),
             agent: self.spec.name.clone(),
@@ -54,6 +53,9 @@ impl Actor {
             q.seq,
         );
         q.seq += 1;
+        if matches!(env.event, Event::Session(_)) {
+            q.announced = Some(env.clone());
+        }
         self.record_event(&env);
         if matches!(env.event, Event::Result(_) | Event::Error(_)) {
             let last = Arc::new(env.clone());

@@ -44,7 +44,7 @@ fn cancelled(output: String) -> Outcome {
 
 impl Actor {
     pub(super) async fn run_turn(&mut self, mut q: Queued) {
-        self.begin_turn(&q.turn.request);
+        self.begin_turn(&q.turn.request, q.announced.as_ref());
         // A timeout too large to add to the clock is no timeout at all.
         q.deadline = q.turn.timeout.and_then(|t| Deadline::now().checked_add(t));
         if let Some(context) = q.turn.context.take() {

@@ -290,8 +290,11 @@ async fn parking_shows_in_the_snapshot_and_attach_catches_up_on_the_running_turn
     assert!(matches!(run.next().await.event, Event::Session(_)));
     assert!(matches!(run.next().await.event, Event::Text { .. }));
     let (backlog, _) = rig.handle.attach().await.expect("attached");
+    // The running turn's `session` event first, so the attach knows which turn it sees.
     assert!(
-        matches!(&backlog[..], [e] if matches!(&e.event, Event::Text { delta } if delta == "so far"))
+        matches!(&backlog[..], [s, e] if matches!(&s.event, Event::Session(_))
+            && matches!(&e.event, Event::Text { delta } if delta == "so far")),
+        "{backlog:?}"
     );
 }
 
