@@ -13,22 +13,12 @@ mod sandbox;
 mod structured;
 mod turnopts;
 
-use cap_tests::real::real_env;
+use cap_tests::real::{real_env, turns_seen};
 use cap_tests::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Instant;
-
-/// The `N` of `ECHO[turns=N]: …` in a reply.
-fn turns_seen(output: &str) -> u64 {
-    output
-        .split("turns=")
-        .nth(1)
-        .and_then(|r| r.split(']').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("reply without a turn count: {output:?}"))
-}
 
 fn tier(agent: &str) {
     let mut env = real_env();

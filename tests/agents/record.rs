@@ -3,19 +3,9 @@
 //! `cap fork` copies a conversation where the agent can fork and is refused clearly where it
 //! cannot.
 
-use cap_tests::real::real_env;
+use cap_tests::real::{real_env, turns_seen};
 use cap_tests::*;
 use serde_json::Value;
-
-/// The `N` of `ECHO[turns=N]: …` in a reply.
-fn turns_seen(output: &str) -> u64 {
-    output
-        .split("turns=")
-        .nth(1)
-        .and_then(|r| r.split(']').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("reply without a turn count: {output:?}"))
-}
 
 fn output(r: &Value) -> String {
     r["output"].as_str().unwrap_or_default().to_string()

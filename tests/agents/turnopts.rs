@@ -4,7 +4,7 @@
 //! request, in the same conversation. Both are read from the fake LLM's request log, which
 //! records the model and the tool names of every request.
 
-use cap_tests::real::{RealEnv, fake_mcp, real_env};
+use cap_tests::real::{RealEnv, fake_mcp, real_env, turns_seen};
 use serde_json::Value;
 
 /// Every request the agents made to the fake LLM.
@@ -28,15 +28,6 @@ fn carrying<'a>(requests: &'a [Value], marker: &str) -> Vec<&'a Value> {
                 .is_some_and(|t| t.contains(marker))
         })
         .collect()
-}
-
-fn turns_seen(output: &str) -> u64 {
-    output
-        .split("turns=")
-        .nth(1)
-        .and_then(|r| r.split(']').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("reply without a turn count: {output:?}"))
 }
 
 /// How a test opens its session beyond the defaults.

@@ -241,3 +241,13 @@ apps = false
         llm_log,
     }
 }
+
+/// The `N` of the fake LLM's `ECHO[turns=N]: …` in a reply: how many turns the agent sent.
+pub fn turns_seen(output: &str) -> u64 {
+    output
+        .split("turns=")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("reply without a turn count: {output:?}"))
+}

@@ -103,14 +103,7 @@ impl ClaudeDriver {
         let native = Arc::new(Mutex::new(native));
         let asks = Asks::default();
         let pending = Pending::default();
-        let reader = Reader {
-            native: native.clone(),
-            asks: asks.clone(),
-            cost_so_far: None,
-            tools: HashMap::new(),
-            streamed: false,
-            pending: pending.clone(),
-        };
+        let reader = Reader::new(native.clone(), asks.clone(), pending.clone());
         Ok(ClaudeDriver {
             conn: Conn::new(proc, lines, reader),
             native,
@@ -162,6 +155,21 @@ struct Reader {
     tools: HashMap<String, String>,
     streamed: bool,
     pending: Pending<String>,
+}
+
+impl Reader {
+    /// A reader in its starting state, sharing the native id, the open questions and the
+    /// pending control requests with its driver.
+    fn new(native: Arc<Mutex<Option<String>>>, asks: Asks, pending: Pending<String>) -> Reader {
+        Reader {
+            native,
+            asks,
+            cost_so_far: None,
+            tools: HashMap::new(),
+            streamed: false,
+            pending,
+        }
+    }
 }
 
 impl Handler for Reader {
@@ -445,14 +453,7 @@ impl Driver for ClaudeDriver {
 
 /// A reader in its starting state, for fuzzing.
 pub(crate) fn fuzz_reader() -> impl Handler {
-    Reader {
-        native: Arc::new(Mutex::new(None)),
-        asks: Asks::default(),
-        cost_so_far: None,
-        tools: HashMap::new(),
-        streamed: false,
-        pending: Pending::default(),
-    }
+    Reader::new(Arc::default(), Asks::default(), Pending::default())
 }
 
 #[cfg(test)]

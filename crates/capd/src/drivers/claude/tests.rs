@@ -48,14 +48,7 @@ async fn a_lost_result_line_fails_the_turn_and_other_lost_lines_do_not() {
 {{"type":"stream_event","event":{{"type":"content_block_delta","delta":{{"type":"text_delta","text":"next"}}}}}}
 "#
     );
-    let reader = Reader {
-        native: Arc::new(Mutex::new(None)),
-        asks: Asks::default(),
-        cost_so_far: None,
-        tools: HashMap::new(),
-        streamed: false,
-        pending: Pending::default(),
-    };
+    let reader = Reader::new(Arc::default(), Asks::default(), Pending::default());
     let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
     match &events[..] {
         [
@@ -94,14 +87,7 @@ async fn can_use_tool_requests_become_permission_events_until_cancelled() {
 {"type":"control_request","request_id":"p3","request":{"subtype":"can_use_tool","tool_name":"mcp__x__y","input":{}}}
 "#;
     let asks = Asks::default();
-    let reader = Reader {
-        native: Arc::new(Mutex::new(None)),
-        asks: asks.clone(),
-        cost_so_far: None,
-        tools: HashMap::new(),
-        streamed: false,
-        pending: Pending::default(),
-    };
+    let reader = Reader::new(Arc::default(), asks.clone(), Pending::default());
     let (events, written) = crate::drivers::reader::tests::feed(input.as_bytes(), reader).await;
     let asked: Vec<(String, ToolUse)> = events
         .into_iter()
@@ -183,14 +169,7 @@ const WORDS: &[&str] = &[
 ];
 
 fn reader() -> Reader {
-    Reader {
-        native: Arc::new(Mutex::new(None)),
-        asks: Asks::default(),
-        cost_so_far: None,
-        tools: HashMap::new(),
-        streamed: false,
-        pending: Pending::default(),
-    }
+    Reader::new(Arc::default(), Asks::default(), Pending::default())
 }
 
 proptest::proptest! {
