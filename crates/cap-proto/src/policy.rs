@@ -403,7 +403,7 @@ mod tests {
         Policy { mode, rules: r }
     }
 
-    const CWD: &str = "/work/repo";
+    const CWD: &str = "/home/ada/repo";
 
     fn verdict(p: &Policy, t: &ToolUse) -> Verdict {
         p.evaluate(t, Path::new(CWD)).0
@@ -457,10 +457,13 @@ mod tests {
         let edits = policy(Mode::ApproveEdits, &[]);
         assert_eq!(verdict(&edits, &edit("../other/x")), Verdict::Ask);
         assert_eq!(
-            verdict(&edits, &edit("/work/repo/./a/../b")),
+            verdict(&edits, &edit("/home/ada/repo/./a/../b")),
             Verdict::Allow
         );
-        assert_eq!(verdict(&edits, &edit("/work/repository/x")), Verdict::Ask);
+        assert_eq!(
+            verdict(&edits, &edit("/home/ada/repository/x")),
+            Verdict::Ask
+        );
         let no_path = ToolUse {
             subject: None,
             ..edit("")
@@ -541,7 +544,10 @@ mod tests {
         );
         assert_eq!(verdict(&p, &edit("/etc/ssh/sshd_config")), Verdict::Deny);
         assert_eq!(verdict(&p, &edit("secrets/key")), Verdict::Deny);
-        assert_eq!(verdict(&p, &edit("/work/repo/secrets/key")), Verdict::Deny);
+        assert_eq!(
+            verdict(&p, &edit("/home/ada/repo/secrets/key")),
+            Verdict::Deny
+        );
         assert_eq!(verdict(&p, &edit("src/secrets/key")), Verdict::Allow);
     }
 

@@ -46,7 +46,7 @@ impl World {
             key,
             agent,
             open: open.as_ref(),
-            cwd: Path::new("/work"),
+            cwd: Path::new("/home/ada/project"),
             bind,
             model: None,
             mcp: None,
@@ -71,7 +71,7 @@ impl World {
             self.table.remember(
                 key,
                 agent,
-                "/work".into(),
+                "/home/ada/project".into(),
                 Some(format!("n-{sid}")),
                 None,
                 Default::default(),
@@ -214,7 +214,7 @@ fn resume_by_native_id_uses_the_cwd_recorded_for_it_and_continue_the_callers() {
     let p = w
         .route("k", "claude", Some(OpenMode::Resume("unknown".into())))
         .unwrap();
-    assert!(matches!(&p.target, Target::Open { cwd, .. } if cwd == Path::new("/work")));
+    assert!(matches!(&p.target, Target::Open { cwd, .. } if cwd == Path::new("/home/ada/project")));
     let p = w.route("k", "claude", Some(OpenMode::Continue)).unwrap();
     assert_eq!(opened(&p), (&OpenMode::Continue, How::Continued));
 }
@@ -430,7 +430,7 @@ fn dirty_says_exactly_whether_the_state_file_changed() {
     w.table.remember(
         "k",
         "claude",
-        "/work".into(),
+        "/home/ada/project".into(),
         Some("n-s1".into()),
         None,
         Default::default(),
@@ -439,7 +439,7 @@ fn dirty_says_exactly_whether_the_state_file_changed() {
     w.table.remember(
         "k",
         "claude",
-        "/work".into(),
+        "/home/ada/project".into(),
         Some("n-other".into()),
         None,
         Default::default(),
