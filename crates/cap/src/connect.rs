@@ -205,8 +205,16 @@ fn wait_for(ctx: &Ctx, mut child: Child, log_before: u64) -> anyhow::Result<Conn
 /// The last error capd logged after byte `from` (the reason a start failed, such as a
 /// config it refused), from its `ERROR` line to the end of the log, at most a few lines.
 fn last_error_in(log: &Path, from: u64) -> Option<String> {
-    let bytes = std::fs::read(log).ok()?;
-    let text = String::from_utf8_lossy(bytes.get(usize::try_from(from).ok()?..)?);
+    use std::io::{Read, Seek, SeekFrom};
+    // A failed start logs a few lines; the log itself may be large, so read only its end.
+    const TAIL: u64 = 64 * 1024;
+    let mut file = std::fs::File::open(log).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(from.max(len.saturating_sub(TAIL))))
+        .ok()?;
+    let mut bytes = Vec::new();
+    file.take(TAIL).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
     let at = text.rfind(" ERROR ")?;
     let error = text[at + " ERROR ".len()..].trim();
     let error = error.strip_prefix("capd: ").unwrap_or(error);

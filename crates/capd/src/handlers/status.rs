@@ -5,7 +5,7 @@ use cap_proto::Reply;
 use cap_proto::reply::{DaemonStatus, SessionState};
 
 pub fn handle(d: &Daemon) -> Reply {
-    let state = d.lock();
+    let mut state = d.lock();
     let snaps: Vec<_> = state.sessions.values().map(|h| h.snapshot()).collect();
     let count = |want: SessionState| snaps.iter().filter(|s| s.state == want).count();
     Reply::Status(DaemonStatus {
@@ -23,13 +23,7 @@ pub fn handle(d: &Daemon) -> Reply {
         idle_timeout_secs: d.config.idle_timeout,
         prompt_timeout_secs: d.config.prompt_timeout,
         queue_depth: d.config.queue_depth,
-        usage: {
-            let mut total = cap_proto::Usage::default();
-            for (_, rec) in state.table.records.iter() {
-                total.add(&rec.usage);
-            }
-            (!total.is_empty()).then_some(total)
-        },
+        usage: Some(state.table.spent()).filter(|u| !u.is_empty()),
         // Measured only where /proc exists.
         agent_memory: cfg!(target_os = "linux").then(|| d.memory().total),
         max_agent_memory: d.config.max_agent_memory.bytes(),

@@ -33,6 +33,9 @@ pub struct Table {
     pub records: Records,
     /// Whether what the state file holds changed since [`Table::take_dirty`].
     dirty: bool,
+    /// What every key has spent together, kept as turns spend so `status` need not add up
+    /// every record (hundreds of thousands) under the lock; `None` after a reset, until asked.
+    spent: Option<cap_proto::Usage>,
 }
 
 /// What routing needs to know of a live session, read from its actor's snapshot.
@@ -308,7 +311,22 @@ impl Table {
             return;
         }
         self.records.entry(key).usage.add(usage);
+        if let Some(total) = &mut self.spent {
+            total.add(usage);
+        }
         self.dirty = true;
+    }
+
+    /// What every key has spent together.
+    pub fn spent(&mut self) -> cap_proto::Usage {
+        let records = &self.records;
+        *self.spent.get_or_insert_with(|| {
+            let mut total = cap_proto::Usage::default();
+            for (_, rec) in records.iter() {
+                total.add(&rec.usage);
+            }
+            total
+        })
     }
 
     /// Clears what `key` has spent; returns the total it had, if any (`cap budget reset`).
@@ -321,6 +339,8 @@ impl Table {
         if rec.agents.is_empty() && rec.current.is_none() {
             self.records.remove(key);
         }
+        // Counted again when next asked: usage has no subtraction.
+        self.spent = None;
         self.dirty = true;
         Some(spent)
     }

@@ -455,3 +455,20 @@ fn dirty_says_exactly_whether_the_state_file_changed() {
     w.table.bind("b", "s2", "codex", &live);
     assert_dirty_iff_changed(&mut w, s, "cap bind");
 }
+
+#[test]
+fn the_spent_total_follows_spending_and_resets() {
+    let mut t = Table::default();
+    let tokens = |n| cap_proto::Usage {
+        input_tokens: Some(n),
+        ..Default::default()
+    };
+    assert!(t.spent().is_empty());
+    t.spend("a", &tokens(10));
+    t.spend("b", &tokens(5));
+    assert_eq!(t.spent().input_tokens, Some(15));
+    assert_eq!(t.reset_spending("a").and_then(|u| u.input_tokens), Some(10));
+    assert_eq!(t.spent().input_tokens, Some(5), "recounted after a reset");
+    t.spend("a", &tokens(1));
+    assert_eq!(t.spent().input_tokens, Some(6));
+}
