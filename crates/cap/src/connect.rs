@@ -194,8 +194,10 @@ fn wait_for(ctx: &Ctx, mut child: Child, log_before: u64) -> anyhow::Result<Conn
             START_TIMEOUT.as_secs()
         ),
     };
+    // capd's own error, when there is one, ends with a line break: the hint goes below it.
+    let sep = if why.ends_with('\n') { "" } else { "; " };
     Err(Failure::unavailable(format!(
-        "{why}; see its log at {} or run it in the foreground: capd --socket {}",
+        "{why}{sep}see its log at {} or run it in the foreground: capd --socket {}",
         log.display(),
         ctx.socket.display()
     ))
