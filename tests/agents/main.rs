@@ -10,6 +10,7 @@ mod permissions;
 mod prewarm;
 mod record;
 mod sandbox;
+mod share;
 mod structured;
 mod turnopts;
 

@@ -24,6 +24,7 @@ mod record;
 mod remote;
 mod service;
 mod sessions;
+mod share;
 mod smoke;
 mod socket;
 mod state;

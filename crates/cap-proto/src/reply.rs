@@ -93,6 +93,10 @@ pub struct SessionInfo {
     /// Prompts waiting behind the running one.
     pub queued: usize,
     pub pid: Option<u32>,
+    /// The agent process (`pid`) hosts other sessions too (`share`); `memory` is then the
+    /// whole process's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
     /// Resident bytes of the agent's whole process group, as last measured (Linux only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<u64>,
@@ -180,6 +184,10 @@ pub struct DaemonStatus {
     pub state_file: PathBuf,
     pub config_file: Option<PathBuf>,
     pub sessions: usize,
+    /// Agent processes serving those sessions: fewer than sessions where they share
+    /// (`share`); prewarmed spares are not counted.
+    #[serde(default)]
+    pub agent_processes: usize,
     pub busy: usize,
     pub parked: usize,
     pub max_sessions: usize,

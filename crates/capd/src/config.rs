@@ -53,6 +53,9 @@ pub struct Config {
     pub max_agent_memory: MemoryLimit,
     /// Agent name → how many processes to keep started and initialized for new sessions.
     pub prewarm: BTreeMap<String, usize>,
+    /// Agent name → whether its sessions share agent processes, over the agent's own
+    /// setting (the built-ins' defaults are in docs/agents.md).
+    pub share: BTreeMap<String, bool>,
     /// `[hosts.NAME]`: remote machines for `cap --host NAME`. They are `cap`'s (the config
     /// file is shared); capd accepts and ignores them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -135,6 +138,7 @@ impl Default for Config {
             agents: BTreeMap::new(),
             max_agent_memory: MemoryLimit::default(),
             prewarm: BTreeMap::new(),
+            share: BTreeMap::new(),
             hosts: BTreeMap::new(),
         }
     }
@@ -159,6 +163,10 @@ pub struct AgentConfig {
     /// `args`, `env`, or `type` and `url`), passed in the agent's own way (crate::mcp).
     #[serde(default, deserialize_with = "crate::mcp::deserialize_config")]
     pub mcp_servers: crate::mcp::McpServers,
+    /// Many sessions per agent process (ACP and Codex agents; `[share]` sets it for any
+    /// agent, built-ins included).
+    #[serde(default)]
+    pub share: bool,
 }
 
 /// A config file that could not be used.
@@ -207,11 +215,37 @@ impl Config {
         for agent in cfg.prewarm.keys() {
             let (spec, _) = crate::agents::describe(agent, &cfg)
                 .map_err(|e| format!("[prewarm] {agent}: {}\n", e.message))?;
+            if spec.share {
+                return Err(format!(
+                    "[prewarm] {agent}: {agent} shares its process (`share`), so its new sessions \
+                     open on the running one and a spare would never be used; remove it from \
+                     [prewarm], or turn `share` off for it\n"
+                ));
+            }
             if spec.protocol == crate::agents::Protocol::ClaudeStreamJson {
                 return Err(format!(
                     "[prewarm] {agent}: Claude stream-json agents cannot be prewarmed (their cwd \
                      and session are fixed when they start); remove it, or prewarm an ACP or \
                      Codex agent\n"
+                ));
+            }
+        }
+        let shared = cfg.agents.iter().filter(|(_, a)| a.share).map(|(n, _)| n);
+        let shared: Vec<String> = cfg
+            .share
+            .iter()
+            .filter(|(_, on)| **on)
+            .map(|(n, _)| n)
+            .chain(shared)
+            .cloned()
+            .collect();
+        for agent in shared {
+            let (spec, _) = crate::agents::describe(&agent, &cfg)
+                .map_err(|e| format!("[share] {agent}: {}\n", e.message))?;
+            if spec.protocol == crate::agents::Protocol::ClaudeStreamJson {
+                return Err(format!(
+                    "{agent}: Claude stream-json agents cannot share a process (their cwd and \
+                     session are fixed when they start); remove `share` for it\n"
                 ));
             }
         }
@@ -287,5 +321,28 @@ mod tests {
         );
         let err = Config::parse("[permissions]\ndeny = [\"rm -rf\"]").unwrap_err();
         assert!(err.contains("KIND(PATTERN)"), "{err}");
+    }
+
+    #[test]
+    fn sharing_follows_the_share_table_then_the_agent_then_the_builtin_default() {
+        let share = |text: &str, agent: &str| {
+            let c = Config::parse(text).unwrap();
+            crate::agents::describe(agent, &c).unwrap().0.share
+        };
+        assert!(share("", "codex"));
+        assert!(share("", "gemini"));
+        assert!(!share("", "claude-acp"));
+        assert!(!share("[share]\ncodex = false", "codex"));
+        assert!(share("[share]\nclaude-acp = true", "claude-acp"));
+        // A built-in in [prewarm] keeps its process per session unless told otherwise.
+        assert!(!share("[prewarm]\ncodex = 1", "codex"));
+        let mine = "[agents.mine]\nprotocol = \"acp\"\ncommand = \"x\"\nshare = true\n";
+        assert!(share(mine, "mine"));
+        assert!(!share(&format!("[share]\nmine = false\n{mine}"), "mine"));
+        assert!(!share("", "acp:some-agent"));
+        let err = Config::parse("[share]\nclaude = true").unwrap_err();
+        assert!(err.contains("cannot share a process"), "{err}");
+        let err = Config::parse("[prewarm]\ncodex = 1\n[share]\ncodex = true").unwrap_err();
+        assert!(err.contains("never be used"), "{err}");
     }
 }

@@ -130,13 +130,18 @@ async fn fill(d: &Arc<Daemon>, agent: &str) {
 /// Where spares run until a session gives them its cwd: an empty directory beside the state
 /// file, so an agent that looks around its cwd at start (project files, instructions) finds
 /// nothing and reads no one's repository.
+/// Shared agent processes run there too.
 fn spare_cwd(d: &Daemon) -> std::io::Result<PathBuf> {
-    let dir = d
-        .paths
+    let dir = spare_dir(&d.paths);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The empty directory spares and shared agent processes run in.
+pub fn spare_dir(paths: &crate::daemon::Paths) -> PathBuf {
+    paths
         .state_file
         .parent()
         .unwrap_or(std::path::Path::new("/"))
-        .join("spares");
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+        .join("spares")
 }

@@ -38,6 +38,12 @@ fn render(list: &[SessionInfo]) -> String {
                 or_dash(s.native_id.as_deref()),
                 s.turns.to_string(),
                 secs(s.idle_secs),
+                // Sessions of one shared process show its pid, and its whole memory.
+                match (s.pid, s.shared) {
+                    (Some(pid), true) => format!("{pid} shared"),
+                    (Some(pid), false) => pid.to_string(),
+                    (None, _) => "-".into(),
+                },
                 bytes(s.memory),
             ]
         })
@@ -53,6 +59,7 @@ fn render(list: &[SessionInfo]) -> String {
             "NATIVE ID",
             "TURNS",
             "IDLE",
+            "PID",
             "MEM",
         ],
         &rows,

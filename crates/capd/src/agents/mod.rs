@@ -63,6 +63,8 @@ pub struct AgentSpec {
     pub env: BTreeMap<String, String>,
     pub mode: Option<String>,
     pub mcp_servers: crate::mcp::McpServers,
+    /// Sessions share agent processes (`share`, `drivers::host`): ACP and Codex agents only.
+    pub share: bool,
 }
 
 /// Set in every agent's environment: the daemon session the agent serves. A `cap mcp` the
@@ -109,6 +111,9 @@ struct Builtin {
     /// What the agent runs without asking, however it is started, when cap cannot make it
     /// ask: it can then be held only to a policy that allows all of that.
     unasked: Option<&'static str>,
+    /// Whether its sessions share processes unless configured otherwise: on where the
+    /// genuine-agent tier proves sharing safe (docs/agents.md, "Shared processes").
+    share: bool,
     install: &'static str,
 }
 
@@ -175,6 +180,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: None,
+        share: false,
         install: "npm install -g @anthropic-ai/claude-code",
     },
     Builtin {
@@ -185,6 +191,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: None,
+        share: false,
         install: "npm install -g @gitlawb/openclaude",
     },
     Builtin {
@@ -195,6 +202,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: None,
+        share: false,
         install: "npm install -g @qoder-ai/qodercli",
     },
     Builtin {
@@ -205,6 +213,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: None,
+        share: true,
         install: "npm install -g @openai/codex",
     },
     Builtin {
@@ -215,6 +224,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[("OPENCODE_PERMISSION", OPENCODE_ASKS)],
         file: None,
         unasked: None,
+        share: true,
         install: "npm install -g opencode-ai",
     },
     Builtin {
@@ -225,6 +235,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[("GEMINI_CLI_NO_RELAUNCH", "true")],
         file: Some(GEMINI_POLICY),
         unasked: None,
+        share: true,
         install: "npm install -g @google/gemini-cli",
     },
     Builtin {
@@ -235,6 +246,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: None,
+        share: false,
         install: "npm install -g @agentclientprotocol/claude-agent-acp",
     },
     Builtin {
@@ -245,6 +257,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: Some(CODEX_ACP_UNASKED),
+        share: false,
         install: "npm install -g @zed-industries/codex-acp",
     },
 ];
@@ -321,13 +334,16 @@ pub fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), Erro
                 env: BTreeMap::new(),
                 mode: None,
                 mcp_servers: Default::default(),
+                share: config.share.get(name).copied().unwrap_or(false),
             },
             "check the command in the acp: agent".to_string(),
         ));
     }
     if let Some(cfg) = config.agents.get(name) {
+        let mut spec = from_config(name, cfg)?;
+        spec.share = config.share.get(name).copied().unwrap_or(spec.share);
         return Ok((
-            from_config(name, cfg)?,
+            spec,
             format!("fix `command` in [agents.{name}] of the config file"),
         ));
     }
@@ -370,6 +386,13 @@ pub fn describe(name: &str, config: &Config) -> Result<(AgentSpec, String), Erro
                 .collect(),
             mode: None,
             mcp_servers: Default::default(),
+            // A built-in named in `[prewarm]` keeps a process per session: its spares are
+            // what hides the cold start then.
+            share: config
+                .share
+                .get(name)
+                .copied()
+                .unwrap_or(b.share && !config.prewarm.contains_key(name)),
         },
         format!(
             "install it with `{}`, or point capd at it with `{var}=/path/to/{} cap daemon restart`",
@@ -459,6 +482,7 @@ fn from_config(name: &str, cfg: &AgentConfig) -> Result<AgentSpec, ErrorBody> {
         env: cfg.env.clone(),
         mode: cfg.mode.clone(),
         mcp_servers: cfg.mcp_servers.clone(),
+        share: cfg.share,
     })
 }
 

@@ -34,13 +34,28 @@ impl Daemon {
             |state| {
                 let mut usage = self.memory.borrow().clone();
                 usage.sessions.clear();
-                for h in state.sessions.values() {
-                    let Some(bytes) = h.snapshot().pid.and_then(|p| groups.get(&p)) else {
+                // A shared process is shown whole on each of its sessions, but counted once:
+                // each session bears its share of it, and all of them must go to free it.
+                let pids: Vec<(String, u32)> = state
+                    .sessions
+                    .values()
+                    .filter_map(|h| h.snapshot().pid.map(|p| (h.id.clone(), p)))
+                    .collect();
+                let mut on_pid: HashMap<u32, u64> = HashMap::new();
+                for (_, pid) in &pids {
+                    *on_pid.entry(*pid).or_default() += 1;
+                }
+                let mut shares = HashMap::new();
+                for (id, pid) in pids {
+                    let Some(bytes) = groups.get(&pid) else {
                         continue;
                     };
-                    usage.sessions.insert(h.id.clone(), *bytes);
-                    let peak = usage.footprint.entry(h.agent.clone()).or_default();
-                    *peak = (*peak).max(*bytes);
+                    usage.sessions.insert(id.clone(), *bytes);
+                    shares.insert(id.clone(), bytes / on_pid[&pid].max(1));
+                    if let Some(h) = state.sessions.get(&id) {
+                        let peak = usage.footprint.entry(h.agent.clone()).or_default();
+                        *peak = (*peak).max(*bytes);
+                    }
                 }
                 let spares: u64 = state
                     .spares
@@ -48,7 +63,7 @@ impl Daemon {
                     .iter()
                     .filter_map(|(_, p)| groups.get(p))
                     .sum();
-                usage.total = usage.sessions.values().sum::<u64>() + spares;
+                usage.total = shares.values().sum::<u64>() + spares;
                 let mut evict = Vec::new();
                 if let Some(limit) = limit.filter(|l| usage.total > *l) {
                     // Spares go first: nobody is using them.
@@ -57,7 +72,7 @@ impl Daemon {
                         dropped.extend(state.spares.drain());
                     }
                     let live = state.live();
-                    evict = routing::over_memory(&state.table, &live, &usage.sessions, limit);
+                    evict = routing::over_memory(&state.table, &live, &shares, limit);
                 }
                 self.memory.send_replace(usage);
                 evict

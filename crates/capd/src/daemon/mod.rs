@@ -141,7 +141,8 @@ impl Daemon {
     /// Builds the daemon from its config and the loaded state file, and starts the task that
     /// applies the sessions' changes. Must run inside a tokio runtime.
     pub fn new(config: Config, paths: Paths, records: persist::Persisted) -> Arc<Daemon> {
-        Daemon::with_factory(config, paths, records, Arc::new(Spawner))
+        let hosts = crate::spares::spare_dir(&paths);
+        Daemon::with_factory(config, paths, records, Arc::new(Spawner::new(hosts)))
     }
 
     /// [`Daemon::new`] with another way of starting agents.
@@ -509,6 +510,7 @@ impl Daemon {
             idle_secs: snap.last_active.elapsed().as_secs(),
             queued: snap.queued,
             pid: snap.pid,
+            shared: snap.shared,
             memory: self.memory.borrow().sessions.get(&h.id).copied(),
             model: snap.model,
             how,

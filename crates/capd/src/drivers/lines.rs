@@ -10,6 +10,7 @@
 
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::mpsc;
 
 /// The longest line read from an agent: 16 MiB. The largest lines measured from real agents
 /// are about 10 KB (Claude's `initialize` answer, a Codex resume result; docs/protocols.md),
@@ -73,6 +74,9 @@ impl Lost {
 /// The agent's stdout as bounded lines. Raw bytes, not strings: an agent may print bytes that
 /// are not UTF-8, and that must not end the session.
 pub struct Lines {
+    /// A session on a shared agent process reads what the host routed to it, already cut
+    /// into segments (`super::host`); `reader` is then empty.
+    routed: Option<mpsc::UnboundedReceiver<Segment>>,
     reader: BufReader<Box<dyn AsyncRead + Send + Unpin>>,
     limit: usize,
     /// The line read so far.
@@ -94,6 +98,7 @@ impl Lines {
     ) -> Lines {
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(reader);
         Lines {
+            routed: None,
             reader: BufReader::with_capacity(64 * 1024, reader),
             limit,
             line: Vec::new(),
@@ -101,10 +106,21 @@ impl Lines {
         }
     }
 
+    /// The segments a shared agent's host routes to one of its sessions; they end when the
+    /// host drops the sender (the agent exited, or the session left it).
+    pub fn routed(rx: mpsc::UnboundedReceiver<Segment>) -> Lines {
+        let mut lines = Lines::with_limit(tokio::io::empty(), MAX_LINE);
+        lines.routed = Some(rx);
+        lines
+    }
+
     /// The next line, `None` at the end of the output. A last line without a newline still
     /// counts. Cancel-safe: a partial line stays buffered for the next call, so this can sit
     /// in a `select!` or under a timeout.
     pub async fn next_segment(&mut self) -> std::io::Result<Option<Segment>> {
+        if let Some(rx) = &mut self.routed {
+            return Ok(rx.recv().await);
+        }
         loop {
             let buf = self.reader.fill_buf().await?;
             if buf.is_empty() {

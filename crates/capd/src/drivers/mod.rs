@@ -16,12 +16,16 @@ pub mod claude;
 pub mod codex;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod host;
 pub mod lines;
 pub mod process;
 pub mod reader;
 pub mod rpc;
+mod start;
 
-use crate::agents::{AgentSpec, Protocol};
+pub use start::*;
+
+use crate::agents::AgentSpec;
 pub use cap_proto::OpenMode;
 use cap_proto::policy::ToolUse;
 use cap_proto::{StopReason, ToolCall, Usage};
@@ -116,14 +120,14 @@ pub enum DriverError {
 /// What every driver holds: the agent process, a writer to it, and the events its reader
 /// task produces.
 pub struct Conn {
-    pub proc: process::AgentProcess,
+    pub proc: host::Proc,
     pub writer: process::Writer,
     pub events: mpsc::UnboundedReceiver<DriverEvent>,
 }
 
 impl Conn {
     /// Starts the reader task, with `handler`'s translation, on an opened agent's output.
-    pub fn new(proc: process::AgentProcess, lines: Lines, handler: impl reader::Handler) -> Conn {
+    pub fn new(proc: host::Proc, lines: Lines, handler: impl reader::Handler) -> Conn {
         let writer = proc.writer();
         let events = reader::spawn(lines, writer.clone(), handler);
         Conn {
@@ -162,8 +166,23 @@ pub trait Driver: Send {
     fn is_alive(&mut self) -> bool;
     /// The tail of the agent's stderr, for error messages.
     fn stderr_tail(&self) -> String;
-    /// Ends the agent and its whole process group.
+    /// Ends the session: its agent and the whole process group, or its place on a shared
+    /// agent process.
     fn shutdown(self: Box<Self>) -> BoxFuture<()>;
+    /// Kills the agent at once, for a turn that ignored its cancel. A shared process goes
+    /// with every session on it; `why` is what they are told.
+    fn kill(self: Box<Self>, why: String) {
+        let _ = why;
+    }
+    /// Why the agent was killed under this session by another session's turn (a shared
+    /// process).
+    fn killed_why(&self) -> Option<String> {
+        None
+    }
+    /// Whether the agent process hosts other sessions too.
+    fn shared(&self) -> bool {
+        false
+    }
     /// Holds the turns sent from now on to this JSON Schema natively, or frees them with
     /// `None`. Only a protocol whose [`Protocol::native_schema`] is true does anything here;
     /// every other agent is told the schema in its prompt (`crate::schema`).
@@ -208,244 +227,18 @@ macro_rules! process_plumbing {
         fn shutdown(self: Box<Self>) -> super::BoxFuture<()> {
             Box::pin(self.conn.proc.shutdown(std::time::Duration::from_secs(1)))
         }
+        fn kill(self: Box<Self>, why: String) {
+            self.conn.proc.kill(why)
+        }
+        fn killed_why(&self) -> Option<String> {
+            self.conn.proc.killed_why()
+        }
+        fn shared(&self) -> bool {
+            self.conn.proc.shared()
+        }
     };
 }
 pub(crate) use process_plumbing;
-
-/// Starts agents. The daemon's factory spawns real processes ([`Spawner`]); tests of the
-/// session actor pass a scripted one, so its state machine runs without processes.
-pub trait Factory: Send + Sync {
-    /// Starts an agent and waits (bounded) for its ready signal.
-    fn start(&self, spec: StartSpec) -> BoxFuture<Result<Box<dyn Driver>, DriverError>>;
-    /// Opens the session on a prewarmed agent process. A spare that cannot serve (it died
-    /// meanwhile, or was started differently) is dropped and the agent started as usual.
-    fn start_on(
-        &self,
-        spare: Spare,
-        spec: StartSpec,
-    ) -> BoxFuture<Result<Box<dyn Driver>, DriverError>> {
-        drop(spare);
-        self.start(spec)
-    }
-    /// Starts `agent` ahead of need, with no session yet ([`prewarm`]).
-    fn prewarm(
-        &self,
-        agent: AgentSpec,
-        cwd: PathBuf,
-        ready_timeout: Duration,
-    ) -> BoxFuture<Result<Spare, DriverError>> {
-        let _ = (agent, cwd, ready_timeout);
-        Box::pin(async { Err(DriverError::Unsupported("prewarm with this factory")) })
-    }
-}
-
-/// The real factory: one agent process per start, by protocol.
-pub struct Spawner;
-
-impl Factory for Spawner {
-    fn start(&self, spec: StartSpec) -> BoxFuture<Result<Box<dyn Driver>, DriverError>> {
-        Box::pin(start(spec))
-    }
-
-    fn start_on(
-        &self,
-        spare: Spare,
-        spec: StartSpec,
-    ) -> BoxFuture<Result<Box<dyn Driver>, DriverError>> {
-        Box::pin(async move {
-            let fits = spare.agent.program == spec.agent.program
-                && spare.agent.args == spec.agent.args
-                // A spare starts before its session exists, so it cannot name it (the caller
-                // of a delegated prompt is then found by process ancestry, docs/mcp.md).
-                && crate::agents::env_but_session(&spare.agent.env)
-                    == crate::agents::env_but_session(&spec.agent.env);
-            let opened = match spec.agent.protocol {
-                _ if !fits => None,
-                Protocol::CodexAppServer => Some(
-                    codex::CodexDriver::start_on(spare, spec.clone())
-                        .await
-                        .map(|d| Box::new(d) as Box<dyn Driver>),
-                ),
-                Protocol::Acp => Some(
-                    acp::AcpDriver::start_on(spare, spec.clone())
-                        .await
-                        .map(|d| Box::new(d) as Box<dyn Driver>),
-                ),
-                Protocol::ClaudeStreamJson => None,
-            };
-            match opened {
-                Some(Ok(driver)) => Ok(driver),
-                Some(Err(e)) => {
-                    tracing::warn!(agent = %spec.agent.name, "a prewarmed agent could not open the session ({e}); starting another");
-                    start(spec).await
-                }
-                None => start(spec).await,
-            }
-        })
-    }
-
-    fn prewarm(
-        &self,
-        agent: AgentSpec,
-        cwd: PathBuf,
-        ready_timeout: Duration,
-    ) -> BoxFuture<Result<Spare, DriverError>> {
-        Box::pin(prewarm(agent, cwd, ready_timeout))
-    }
-}
-
-/// An agent process started and initialized ahead of need, with no session yet (`prewarm`).
-/// Dropping it ends the process group, like any agent process.
-pub struct Spare {
-    /// The agent as it was spawned: a session of another spec must not use it.
-    pub agent: AgentSpec,
-    proc: process::AgentProcess,
-    lines: Lines,
-    /// The agent's answer to `initialize` (what it can do).
-    init: serde_json::Value,
-}
-
-impl Spare {
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-}
-
-/// Starts `agent` for later sessions: spawns it in `cwd` and runs only its `initialize`
-/// handshake. Codex and ACP agents take a session's cwd when it opens, so one spare serves
-/// any key; Claude fixes cwd and session on its command line and cannot have spares.
-pub async fn prewarm(
-    agent: AgentSpec,
-    cwd: PathBuf,
-    ready_timeout: Duration,
-) -> Result<Spare, DriverError> {
-    let spec = StartSpec {
-        agent,
-        cwd,
-        mode: OpenMode::Fresh,
-        model: None,
-        ready_timeout,
-        mcp_servers: Default::default(),
-    };
-    let (proc, lines, init) = match spec.agent.protocol {
-        Protocol::CodexAppServer => {
-            let mut spec = spec.clone();
-            spec.agent.program = codex::native_binary(&spec.agent.program);
-            spawn_and_open(&spec, &[], async |w, l| codex::initialize(w, l).await).await?
-        }
-        Protocol::Acp => {
-            spawn_and_open(&spec, &[], async |w, l| acp::initialize(w, l).await).await?
-        }
-        Protocol::ClaudeStreamJson => {
-            return Err(DriverError::Unsupported(
-                "prewarm for Claude stream-json agents (cwd and session are fixed at spawn)",
-            ));
-        }
-    };
-    Ok(Spare {
-        agent: spec.agent,
-        proc,
-        lines,
-        init,
-    })
-}
-
-/// Why an opening handshake failed: the agent's error text, or something the request asked
-/// that the agent cannot do (found before it was sent).
-#[derive(Debug)]
-pub enum OpenError {
-    Failed(String),
-    Cannot(String),
-}
-
-impl From<String> for OpenError {
-    fn from(message: String) -> OpenError {
-        OpenError::Failed(message)
-    }
-}
-
-impl From<&str> for OpenError {
-    fn from(message: &str) -> OpenError {
-        OpenError::Failed(message.to_string())
-    }
-}
-
-/// Spawns `spec`'s agent with `extra_args` and runs its opening handshake `open` within the
-/// ready timeout. A handshake that fails while the agent lives is a rejection (a missing
-/// session, say); one that ends with the agent gone is an early exit.
-pub async fn spawn_and_open<T, E, F>(
-    spec: &StartSpec,
-    extra_args: &[String],
-    open: F,
-) -> Result<(process::AgentProcess, Lines, T), DriverError>
-where
-    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, E>,
-    E: Into<OpenError>,
-{
-    let (proc, lines) =
-        process::AgentProcess::spawn(&spec.agent, extra_args, &spec.cwd).map_err(|source| {
-            DriverError::Spawn {
-                program: spec.agent.program.display().to_string(),
-                source,
-            }
-        })?;
-    open_on(spec, proc, lines, open).await
-}
-
-/// Runs the handshake `open` on a started agent (fresh, or a [`Spare`]) within the ready
-/// timeout; see [`spawn_and_open`].
-pub async fn open_on<T, E, F>(
-    spec: &StartSpec,
-    mut proc: process::AgentProcess,
-    mut lines: Lines,
-    open: F,
-) -> Result<(process::AgentProcess, Lines, T), DriverError>
-where
-    F: AsyncFnOnce(&process::Writer, &mut Lines) -> Result<T, E>,
-    E: Into<OpenError>,
-{
-    let agent = spec.agent.name.clone();
-    match tokio::time::timeout(spec.ready_timeout, open(&proc.writer(), &mut lines)).await {
-        Ok(Ok(value)) => Ok((proc, lines, value)),
-        Ok(Err(e)) => {
-            let message = match e.into() {
-                OpenError::Failed(message) => message,
-                OpenError::Cannot(why) => return Err(DriverError::Cannot(why)),
-            };
-            // Let the agent finish dying, and the stderr collector catch its last words.
-            let exited = tokio::time::timeout(Duration::from_millis(500), proc.wait())
-                .await
-                .is_ok();
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let stderr = stderr_suffix(&proc.stderr_tail());
-            Err(if exited {
-                DriverError::ExitedEarly {
-                    agent,
-                    stderr: format!(" ({message}){stderr}"),
-                }
-            } else {
-                DriverError::Rejected {
-                    agent,
-                    message: format!("{message}{stderr}"),
-                }
-            })
-        }
-        Err(_) => Err(DriverError::NotReady {
-            agent,
-            secs: spec.ready_timeout.as_secs(),
-            stderr: stderr_suffix(&proc.stderr_tail()),
-        }),
-    }
-}
-
-/// Starts an agent and waits (bounded) for its ready signal.
-pub async fn start(spec: StartSpec) -> Result<Box<dyn Driver>, DriverError> {
-    match spec.agent.protocol {
-        Protocol::ClaudeStreamJson => Ok(Box::new(claude::ClaudeDriver::start(spec).await?)),
-        Protocol::CodexAppServer => Ok(Box::new(codex::CodexDriver::start(spec).await?)),
-        Protocol::Acp => Ok(Box::new(acp::AcpDriver::start(spec).await?)),
-    }
-}
 
 /// Formats a stderr tail for an error message (empty when there is none).
 pub(crate) fn stderr_suffix(tail: &str) -> String {

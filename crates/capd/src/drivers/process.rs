@@ -81,7 +81,7 @@ impl AgentProcess {
 
     /// A [`Writer`] for the agent's stdin.
     pub fn writer(&self) -> Writer {
-        Writer(self.stdin.as_ref().map(|s| s.downgrade()))
+        Writer(self.stdin.as_ref().map(|s| s.downgrade()), None)
     }
 
     /// The agent's pid (the process group id).
@@ -188,24 +188,38 @@ fn agent_env(cmd: &mut Command, spec: &AgentSpec) {
 ///
 /// It holds the stdin queue weakly, so that the copy held by the reader task does not keep the
 /// agent's stdin open once the [`AgentProcess`] is shut down or dropped.
+///
+/// A session on a shared agent process writes through a [`Writer`] tagged with its slot on
+/// the host (`super::host`), which moves its request ids into the slot's own range.
 #[derive(Clone)]
-pub struct Writer(Option<mpsc::WeakUnboundedSender<Vec<u8>>>);
+pub struct Writer(
+    Option<mpsc::WeakUnboundedSender<Vec<u8>>>,
+    Option<Arc<super::host::Tag>>,
+);
 
 impl Writer {
     /// A writer whose lines go nowhere: for fuzzing a reader, where nobody answers.
     pub(crate) fn detached() -> Writer {
-        Writer(None)
+        Writer(None, None)
     }
 
     /// A writer onto a queue of lines, for tests that read what a driver writes.
     #[cfg(test)]
     pub(crate) fn to_queue(queue: &mpsc::UnboundedSender<Vec<u8>>) -> Writer {
-        Writer(Some(queue.downgrade()))
+        Writer(Some(queue.downgrade()), None)
+    }
+
+    /// This writer, for one session of a shared agent process.
+    pub(crate) fn tagged(&self, tag: Arc<super::host::Tag>) -> Writer {
+        Writer(self.0.clone(), Some(tag))
     }
 
     /// Queues `msg` as one line. Fails once the agent's stdin is closed.
     pub fn send(&self, msg: &serde_json::Value) -> std::io::Result<()> {
-        let mut line = msg.to_string().into_bytes();
+        let mut line = match &self.1 {
+            Some(tag) => tag.outgoing(msg).to_string().into_bytes(),
+            None => msg.to_string().into_bytes(),
+        };
         line.push(b'\n');
         self.0
             .as_ref()

@@ -166,18 +166,32 @@ pub async fn handle(d: &Arc<Daemon>, id: u64, p: PromptRequest, out: &Out) {
 }
 
 /// The live session whose agent is the nearest of `ancestors` (each agent leads its process
-/// group, and its pid is the session's).
+/// group, and its pid is the session's). A shared agent process hosts several sessions: the
+/// caller is the one of them running a turn, when exactly one is.
 fn session_of(d: &Daemon, ancestors: &[u32]) -> Option<String> {
     if ancestors.is_empty() {
         return None;
     }
-    let by_pid: std::collections::HashMap<u32, String> = d
-        .lock()
-        .sessions
-        .values()
-        .filter_map(|h| h.snapshot().pid.map(|pid| (pid, h.id.clone())))
-        .collect();
-    ancestors.iter().find_map(|pid| by_pid.get(pid).cloned())
+    let mut by_pid: std::collections::HashMap<u32, Vec<(String, bool)>> = Default::default();
+    for h in d.lock().sessions.values() {
+        let snap = h.snapshot();
+        if let Some(pid) = snap.pid {
+            let busy = snap.state == cap_proto::reply::SessionState::Busy;
+            by_pid.entry(pid).or_default().push((h.id.clone(), busy));
+        }
+    }
+    ancestors
+        .iter()
+        .find_map(|pid| match by_pid.get(pid)?.as_slice() {
+            [(id, _)] => Some(id.clone()),
+            hosted => {
+                let mut busy = hosted.iter().filter(|(_, b)| *b);
+                match (busy.next(), busy.next()) {
+                    (Some((id, _)), None) => Some(id.clone()),
+                    _ => None,
+                }
+            }
+        })
 }
 
 /// Records a delegated call to `target`, refusing one that would wait on itself or go

@@ -17,6 +17,11 @@ pub fn handle(d: &Daemon) -> Reply {
         state_file: d.paths.state_file.clone(),
         config_file: d.paths.config_file.clone(),
         sessions: state.sessions.len(),
+        agent_processes: snaps
+            .iter()
+            .filter_map(|s| s.pid)
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
         busy: count(SessionState::Busy),
         parked: count(SessionState::Parked),
         max_sessions: d.config.max_sessions,

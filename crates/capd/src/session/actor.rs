@@ -364,6 +364,10 @@ impl Actor {
         if let Some(n) = native {
             self.native_changed(n);
         }
+        // A respawn mid-turn: the turn runs again.
+        if self.running.is_some() {
+            self.set_state(SessionState::Busy);
+        }
         self.publish();
         Ok(())
     }
@@ -438,7 +442,9 @@ impl Actor {
             Some(DriverEvent::Exited) | None => {
                 // The agent died between turns. Respawn lazily, by resume, at the next prompt.
                 tracing::info!(session = %self.id, "agent exited while idle; will resume on the next prompt");
-                self.driver = None;
+                if let Some(why) = self.driver.take().and_then(|d| d.killed_why()) {
+                    self.notices.push((StatusKind::Respawn, format!("{}'s shared process was killed between turns because {why}; this session was respawned by resume", self.spec.name)));
+                }
                 self.publish();
             }
             Some(other) => {
@@ -527,11 +533,14 @@ impl Actor {
             s => s,
         };
         let pid = self.driver.as_ref().and_then(|d| d.pid());
+        let shared = self.driver.as_ref().is_some_and(|d| d.shared());
         let queued = self.queue.len();
         self.snap.send_if_modified(|s| {
-            let changed = s.state != state || s.pid != pid || s.queued != queued;
+            let changed =
+                s.state != state || s.pid != pid || s.shared != shared || s.queued != queued;
             s.state = state;
             s.pid = pid;
+            s.shared = shared;
             s.queued = queued;
             changed
         });

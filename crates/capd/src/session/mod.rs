@@ -139,6 +139,8 @@ pub struct Snapshot {
     /// The last change of state: a turn starting or ending, parking, unparking.
     pub last_active: Instant,
     pub pid: Option<u32>,
+    /// The agent process hosts other sessions too (`share`).
+    pub shared: bool,
     /// Turns waiting behind the running one.
     pub queued: usize,
     /// The last finished turn's `result` or `error` event.
@@ -311,6 +313,7 @@ pub fn spawn(
         turns: 0,
         last_active: Instant::now(),
         pid: None,
+        shared: false,
         queued: 0,
         last_result: None,
         usage: Usage::default(),

@@ -182,7 +182,7 @@ impl Actor {
                     ));
                 }
                 Wait::Died(tail) => {
-                    self.driver = None;
+                    let killed = self.driver.take().and_then(|d| d.killed_why());
                     self.publish();
                     if respawned {
                         return Outcome::Failed(ErrorBody::new(
@@ -205,7 +205,14 @@ impl Actor {
                         ));
                     } else {
                         let native = self.native_id().unwrap_or_default();
-                        self.status(q, StatusKind::Respawn, format!("{} exited mid-turn; respawning it by resuming native session {native} and retrying once", self.spec.name));
+                        let why = match killed {
+                            Some(why) => format!(
+                                "{}'s shared process was killed because {why}",
+                                self.spec.name
+                            ),
+                            None => format!("{} exited mid-turn", self.spec.name),
+                        };
+                        self.status(q, StatusKind::Respawn, format!("{why}; respawning it by resuming native session {native} and retrying once"));
                     }
                 }
                 Wait::Final(outcome) => return outcome,
@@ -299,7 +306,13 @@ impl Actor {
                             stop_agent = true;
                         }
                     }
-                    Interrupt::Shutdown => return Wait::Final(Outcome::Failed(ended_error())),
+                    Interrupt::Shutdown => {
+                        // Leaving a shared process would not stop the turn: cancel it first.
+                        if let Some(d) = self.driver.as_mut() {
+                            let _ = d.cancel();
+                        }
+                        return Wait::Final(Outcome::Failed(ended_error()));
+                    }
                     Interrupt::Decide { id, allow, always, reply } => {
                         let found = self.decide(q, &id, allow, always);
                         let _ = reply.send(found);
@@ -313,10 +326,15 @@ impl Actor {
                 }
                 _ = sleep_until(settle_by) => {
                     // The agent ignored the cancel. Kill it so the next prompt cannot overlap
-                    // this turn; the next prompt respawns it by resume.
-                    self.driver = None;
+                    // this turn; the next prompt respawns it by resume. A shared process goes
+                    // with the other sessions on it, which resume too and are told why.
+                    let shared = self.driver.as_ref().is_some_and(|d| d.shared());
+                    if let Some(d) = self.driver.take() {
+                        d.kill(format!("a turn of session {} did not stop when cancelled", self.id));
+                    }
                     self.publish();
-                    self.notices.push((StatusKind::Respawn, "the previous turn did not stop when cancelled, so its agent was killed and has been respawned by resume".into()));
+                    let what = if shared { "its shared agent process was killed (the other sessions on it resume too)" } else { "its agent was killed" };
+                    self.notices.push((StatusKind::Respawn, format!("the previous turn did not stop when cancelled, so {what} and has been respawned by resume")));
                     return Wait::Final(if timed_out {
                         Outcome::Failed(timeout_error(q))
                     } else {

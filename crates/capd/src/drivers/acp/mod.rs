@@ -17,8 +17,8 @@
 mod permission;
 
 use super::acks::{Ack, Pending};
+use super::host::Proc as AgentProcess;
 use super::lines::{Lines, Lost, Segment};
-use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};

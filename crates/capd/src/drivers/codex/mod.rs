@@ -7,15 +7,13 @@
 //! `turn/start` mid-turn would be steered into the running turn, so the actor's one-turn-at-a-
 //! time rule matters; stdin EOF kills Codex at once, so stdin stays open for the session's life.
 //!
-//! Process model: one app-server per session. Codex can host many threads in one process,
-//! but a shared process would tie every session's fate (a crash, a hung turn that must be
-//! killed) to the others and break the one-process-group-per-session rule that keeps
-//! "no orphans" simple. The cost, about 80 MB RSS per idle app-server, is measured in
-//! docs/agents.md.
+//! Process model: one app-server per session, or many threads on one shared app-server when
+//! the agent has `share` on (`super::host`, which this driver runs on unchanged: every
+//! request and notification of a thread names its `threadId`).
 
 use super::acks::{Ack, Pending};
+use super::host::Proc as AgentProcess;
 use super::lines::{Lines, Lost};
-use super::process::AgentProcess;
 use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};

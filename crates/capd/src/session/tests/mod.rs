@@ -187,6 +187,7 @@ pub(super) fn rig_with(mode: OpenMode, plan: Vec<Start>, transcripts: Option<Pat
             env: BTreeMap::new(),
             mode: None,
             mcp_servers: Default::default(),
+            share: false,
         },
         home_key: "k".into(),
         cwd: "/".into(),

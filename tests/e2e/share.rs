@@ -1,0 +1,268 @@
+//! Shared agent processes (`share = true`): many sessions on one ACP agent or Codex
+//! app-server. Each session keeps its own cwd, history and turns; a cancel touches only its
+//! own turn; a crash, or a turn that ignores its cancel, takes the process down, and every
+//! session on it resumes and retries its interrupted turn once, told why.
+
+use cap_tests::*;
+use serde_json::Value;
+
+/// Fake Codex and ACP agents that share their processes, with `extra` config on top.
+fn config(extra: &str) -> String {
+    let fake = bin("cap-fake-agent");
+    format!(
+        "{extra}\n[agents.fcodex]\nprotocol = \"codex-app-server\"\ncommand = \"{f}\"\nargs = [\"app-server\"]\nshare = true\n\
+         [agents.facp]\nprotocol = \"acp\"\ncommand = \"{f}\"\nargs = [\"acp\"]\nshare = true\n",
+        f = fake.display()
+    )
+}
+
+const AGENTS: [(&str, &str); 2] = [("facp", "acp"), ("fcodex", "codex")];
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("session id").to_string()
+}
+
+/// Pids of the fake agent's starts speaking `protocol`, in order.
+fn started(env: &Env, protocol: &str) -> Vec<u64> {
+    env.invocations()
+        .iter()
+        .filter(|i| i["protocol"] == protocol)
+        .filter_map(|i| i["pid"].as_u64())
+        .collect()
+}
+
+/// The cwd the fake agent recorded for its session `native`.
+fn agent_cwd(env: &Env, native: &str) -> String {
+    let file = env
+        .fake_home
+        .join("sessions")
+        .join(format!("{native}.json"));
+    let history: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("fake history")).expect("json");
+    history["cwd"].as_str().unwrap_or_default().to_string()
+}
+
+fn wait_busy(env: &Env, sid: &str) {
+    wait_until("the turn to be running", || {
+        env.show_doc(sid)["state"] == "busy"
+    });
+}
+
+/// Starts `text` on `key` with `agent` and waits until its turn runs; returns the prompt
+/// and its session id.
+fn running(env: &Env, agent: &str, key: &str, text: &str) -> (Running, String) {
+    let mut p = env.spawn_prompt(&["-a", agent, "--key", key, text]);
+    let sid = id(&p.wait_session());
+    wait_busy(env, &sid);
+    (p, sid)
+}
+
+fn assert_cancelled(p: Running) {
+    let (events, rc, stderr) = p.finish();
+    assert_eq!(rc, 0, "a cancelled turn is a success: {events:#?} {stderr}");
+    let last = events.last().expect("events");
+    assert_eq!(last["stop_reason"], "cancelled", "{events:#?}");
+}
+
+#[test]
+fn sessions_in_two_cwds_share_one_process_and_keep_their_own_cwd_and_history() {
+    let mut env = Env::with_config(&config(""));
+    env.start_daemon();
+    for (agent, protocol) in AGENTS {
+        let dirs = [
+            tempfile::tempdir().expect("tempdir"),
+            tempfile::tempdir().expect("tempdir"),
+        ];
+        let cwd: Vec<String> = dirs
+            .iter()
+            .map(|d| d.path().to_string_lossy().to_string())
+            .collect();
+        let a = ["-a", agent, "-C", &cwd[0], "--key", "a"];
+        let b = ["-a", agent, "-C", &cwd[1], "--key", "b"];
+        let (sa, ra) = env.prompt_session_ok(&[&a[..], &["one"]].concat());
+        let (sb, rb) = env.prompt_session_ok(&[&b[..], &["uno"]].concat());
+        let ra2 = env.prompt_ok(&[&a[..], &["two"]].concat());
+        assert_eq!(ra["output"], "ECHO[turns=1]: one", "{agent}");
+        assert_eq!(
+            rb["output"], "ECHO[turns=1]: uno",
+            "{agent}: its own history"
+        );
+        assert_eq!(
+            ra2["output"], "ECHO[turns=2]: two",
+            "{agent}: its own history"
+        );
+        assert_eq!(started(&env, protocol).len(), 1, "{agent}: one process");
+        let (pa, pb) = (env.session_pid(&id(&sa)), env.session_pid(&id(&sb)));
+        assert_eq!(pa, pb, "{agent}: both sessions on one process");
+        for (r, cwd) in [(&ra, &cwd[0]), (&rb, &cwd[1])] {
+            let native = r["native_id"].as_str().expect("native id");
+            assert_eq!(&agent_cwd(&env, native), cwd, "{agent}: its own cwd");
+        }
+        let listed = env.sessions_doc();
+        let shared: Vec<&Value> = listed.iter().filter(|s| s["agent"] == agent).collect();
+        assert_eq!(shared.len(), 2, "{listed:#?}");
+        assert!(shared.iter().all(|s| s["shared"] == true), "{listed:#?}");
+        // Ending one session leaves the other's process and conversation.
+        let out = env.cap(&["end", &id(&sa)]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        let rb2 = env.prompt_ok(&[&b[..], &["dos"]].concat());
+        assert_eq!(rb2["output"], "ECHO[turns=2]: dos", "{agent}");
+        assert!(
+            alive(pb),
+            "{agent}: the process stays for the other session"
+        );
+        let out = env.cap(&["end", &id(&sb)]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        wait_until("the process to end with its last session", || !alive(pb));
+    }
+    let status = env.cap_doc(&["daemon", "status"]);
+    assert_eq!(status["agent_processes"], 0, "{status:#}");
+}
+
+#[test]
+fn status_counts_sessions_and_processes_apart() {
+    let mut env = Env::with_config(&config(""));
+    env.start_daemon();
+    for key in ["a", "b", "c"] {
+        env.prompt_ok(&["-a", "facp", "--key", key, "hi"]);
+    }
+    env.prompt_ok(&["-a", "fcodex", "--key", "d", "hi"]);
+    let status = env.cap_doc(&["daemon", "status"]);
+    assert_eq!(status["sessions"], 4, "{status:#}");
+    assert_eq!(status["agent_processes"], 2, "{status:#}");
+}
+
+#[test]
+fn a_cancel_on_one_session_leaves_the_other_turn_complete() {
+    let mut env = Env::with_config(&config(""));
+    env.vars.push(("FAKE_SLOW_MS".into(), "400".into()));
+    env.start_daemon();
+    for (agent, _) in AGENTS {
+        let (hung, sa) = running(&env, agent, "a", "HANG");
+        let mut slow = env.spawn_prompt(&["-a", agent, "--key", "b", "SLOW"]);
+        let sb = id(&slow.wait_session());
+        slow.wait_for("the first chunk", |v| v["type"] == "text");
+        assert_eq!(
+            env.session_pid(&sa),
+            env.session_pid(&sb),
+            "{agent}: shared"
+        );
+        let out = env.cap(&["cancel", &sa]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        assert_cancelled(hung);
+        let (events, rc, stderr) = slow.finish();
+        assert_eq!(rc, 0, "{agent}: {events:#?} {stderr}");
+        assert_eq!(result_output(&events), "ECHO[turns=1]: SLOW", "{agent}");
+        let last = events.last().expect("events");
+        assert_eq!(last["stop_reason"], "end_turn", "{agent}: {last:#}");
+        assert!(
+            status_kinds(&events).is_empty(),
+            "{agent}: untouched: {events:#?}"
+        );
+        for sid in [sa, sb] {
+            assert_eq!(code(&env.cap(&["end", &sid])), 0);
+        }
+    }
+}
+
+#[test]
+fn a_crash_resumes_every_session_and_retries_each_interrupted_turn_once() {
+    let mut env = Env::with_config(&config(""));
+    env.start_daemon();
+    for (agent, protocol) in AGENTS {
+        let (mut hung, sb) = running(&env, agent, "b", "HANG");
+        let old = env.session_pid(&sb);
+        // Session a's turn takes the shared process down; b's running turn with it.
+        let (events, rc) = env.prompt_json(&["-a", agent, "--key", "a", "CRASHONCE"]);
+        assert_eq!(rc, 0, "{agent}: {events:#?}");
+        assert_eq!(
+            result_output(&events),
+            "ECHO[turns=2]: CRASHONCE",
+            "{agent}"
+        );
+        assert!(
+            status_kinds(&events).contains(&"respawn".into()),
+            "{events:#?}"
+        );
+        hung.wait_for("b's respawn notice", |v| {
+            v["type"] == "status" && v["kind"] == "respawn"
+        });
+        // b's turn was sent again, on the new process, by resume.
+        wait_busy(&env, &sb);
+        let sa = id(session_event(&events));
+        let new = env.session_pid(&sb);
+        assert_ne!(new, old, "{agent}");
+        assert_eq!(
+            env.session_pid(&sa),
+            new,
+            "{agent}: both on the new process"
+        );
+        assert_eq!(started(&env, protocol).len(), 2, "{agent}: one new process");
+        assert!(!alive(old));
+        assert_eq!(code(&env.cap(&["cancel", &sb])), 0);
+        assert_cancelled(hung);
+        let r = env.prompt_ok(&["-a", agent, "--key", "b", "after"]);
+        assert_eq!(
+            r["output"], "ECHO[turns=3]: after",
+            "{agent}: b's history kept"
+        );
+        for sid in [sa, sb] {
+            assert_eq!(code(&env.cap(&["end", &sid])), 0);
+        }
+    }
+}
+
+#[test]
+fn a_turn_that_ignores_cancel_kills_the_process_and_its_neighbours_resume_told_why() {
+    let mut env = Env::with_config(&config("cancel_grace = 1"));
+    env.start_daemon();
+    for (agent, _) in AGENTS {
+        let (mut neighbour, sb) = running(&env, agent, "b", "HANG");
+        let (stuck, sa) = running(&env, agent, "a", "HANGNOINT");
+        let old = env.session_pid(&sa);
+        assert_eq!(env.session_pid(&sb), old, "{agent}: shared");
+        assert_eq!(code(&env.cap(&["cancel", &sa])), 0);
+        assert_cancelled(stuck);
+        let notice = neighbour.wait_for("b's notice", |v| {
+            v["type"] == "status" && v["kind"] == "respawn"
+        });
+        let message = notice["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("shared process was killed")
+                && message.contains(&format!("a turn of session {sa} did not stop")),
+            "{agent}: {notice:#}"
+        );
+        wait_until("the stuck process to be killed", || !alive(old));
+        wait_busy(&env, &sb);
+        assert_ne!(
+            env.session_pid(&sb),
+            old,
+            "{agent}: b's turn retried on a new process"
+        );
+        assert_eq!(code(&env.cap(&["cancel", &sb])), 0);
+        assert_cancelled(neighbour);
+        // The stuck session's next prompt is told, and runs on the resumed conversation.
+        let (events, rc) = env.prompt_json(&["-a", agent, "--key", "a", "next"]);
+        assert_eq!(rc, 0, "{events:#?}");
+        assert_eq!(result_output(&events), "ECHO[turns=2]: next", "{agent}");
+        assert!(
+            status_kinds(&events).contains(&"respawn".into()),
+            "{events:#?}"
+        );
+        for sid in [sa, sb] {
+            assert_eq!(code(&env.cap(&["end", &sid])), 0);
+        }
+    }
+}
+
+#[test]
+fn claude_agents_cannot_share_a_process() {
+    let env = Env::with_config("[share]\nclaude = true\n");
+    let out = env.cap(&["daemon", "start"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        text(&out.stderr).contains("cannot share a process"),
+        "{}",
+        text(&out.stderr)
+    );
+}
