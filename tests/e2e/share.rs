@@ -266,3 +266,45 @@ fn claude_agents_cannot_share_a_process() {
         text(&out.stderr)
     );
 }
+
+/// The status of the last turn the fake agent recorded for `native`.
+fn last_turn_status(env: &Env, native: &str) -> String {
+    let file = env
+        .fake_home
+        .join("sessions")
+        .join(format!("{native}.json"));
+    let history: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("fake history")).expect("json");
+    history["turns"]
+        .as_array()
+        .and_then(|t| t.last())
+        .and_then(|t| t["status"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn ending_a_session_mid_turn_stops_its_turn_in_the_shared_process() {
+    let mut env = Env::with_config(&config(""));
+    env.start_daemon();
+    for (agent, _) in AGENTS {
+        let rb = env.prompt_ok(&["-a", agent, "--key", "b", "stay"]);
+        let (mut hung, sa) = running(&env, agent, "a", "HANG");
+        let native = env.show_doc(&sa)["native_id"]
+            .as_str()
+            .expect("native id")
+            .to_string();
+        assert_eq!(last_turn_status(&env, &native), "running", "{agent}");
+        assert_eq!(code(&env.cap(&["end", &sa])), 0);
+        hung.wait_for("the ended turn's error", |v| v["type"] == "error");
+        // The process lives on for b, and a's turn no longer runs in it.
+        wait_until("the agent to stop a's turn", || {
+            last_turn_status(&env, &native) == "interrupted"
+        });
+        let sb = rb["session"].as_str().expect("session");
+        assert!(alive(env.session_pid(sb)), "{agent}");
+        let r = env.prompt_ok(&["-a", agent, "--key", "b", "still"]);
+        assert_eq!(r["output"], "ECHO[turns=2]: still", "{agent}");
+        assert_eq!(code(&env.cap(&["end", sb])), 0);
+    }
+}

@@ -331,7 +331,8 @@ mod tests {
         };
         assert!(share("", "codex"));
         assert!(share("", "gemini"));
-        assert!(!share("", "claude-acp"));
+        assert!(share("", "claude-acp"));
+        assert!(!share("", "claude"));
         assert!(!share("[share]\ncodex = false", "codex"));
         assert!(share("[share]\nclaude-acp = true", "claude-acp"));
         // A built-in in [prewarm] keeps its process per session unless told otherwise.

@@ -207,10 +207,11 @@ fn render(st: &DaemonStatus) -> String {
         (
             "sessions",
             format!(
-                "{} live ({} busy, {} parked), at most {}{}",
+                "{} live ({} busy, {} parked) in {} agent process(es), at most {}{}",
                 st.sessions,
                 st.busy,
                 st.parked,
+                st.agent_processes,
                 st.max_sessions,
                 match st.spares {
                     0 => String::new(),

@@ -246,7 +246,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: None,
-        share: false,
+        share: true,
         install: "npm install -g @agentclientprotocol/claude-agent-acp",
     },
     Builtin {
@@ -257,7 +257,7 @@ const BUILTINS: &[Builtin] = &[
         env: &[],
         file: None,
         unasked: Some(CODEX_ACP_UNASKED),
-        share: false,
+        share: true,
         install: "npm install -g @zed-industries/codex-acp",
     },
 ];

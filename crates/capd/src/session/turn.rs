@@ -308,7 +308,7 @@ impl Actor {
                     }
                     Interrupt::Shutdown => {
                         // Leaving a shared process would not stop the turn: cancel it first.
-                        if let Some(d) = self.driver.as_mut() {
+                        if let Some(d) = self.driver.as_mut().filter(|d| d.shared()) {
                             let _ = d.cancel();
                         }
                         return Wait::Final(Outcome::Failed(ended_error()));
