@@ -130,6 +130,24 @@ fn status_counts_sessions_and_processes_apart() {
     let status = env.cap_doc(&["daemon", "status"]);
     assert_eq!(status["sessions"], 4, "{status:#}");
     assert_eq!(status["agent_processes"], 2, "{status:#}");
+    let shown = text(&env.cap(&["daemon", "status"]).stdout);
+    assert!(
+        shown.contains("4 live (0 busy, 0 parked) in 2 agent process(es)"),
+        "{shown}"
+    );
+    let listed = text(&env.cap(&["sessions"]).stdout);
+    assert!(listed.contains(" shared "), "{listed}");
+    // Stopping the daemon ends the shared processes, their helpers with them.
+    let pids: Vec<u32> = env
+        .sessions_doc()
+        .iter()
+        .filter_map(|s| s["pid"].as_u64())
+        .map(|p| p as u32)
+        .collect();
+    env.stop_daemon();
+    for pid in pids {
+        wait_until("the shared process to end with the daemon", || !alive(pid));
+    }
 }
 
 #[test]
@@ -306,5 +324,44 @@ fn ending_a_session_mid_turn_stops_its_turn_in_the_shared_process() {
         let r = env.prompt_ok(&["-a", agent, "--key", "b", "still"]);
         assert_eq!(r["output"], "ECHO[turns=2]: still", "{agent}");
         assert_eq!(code(&env.cap(&["end", sb])), 0);
+    }
+}
+
+/// The methods and params of what capd wrote to the fake agents, in order.
+fn written(env: &Env) -> Vec<Value> {
+    std::fs::read_to_string(env.fake_home.join("input.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|entry| entry["line"].clone())
+        .collect()
+}
+
+#[test]
+fn a_session_that_leaves_a_shared_process_is_freed_in_the_agent() {
+    let mut env = Env::with_config(&config(""));
+    env.start_daemon();
+    for (agent, close, field) in [
+        ("facp", "session/close", "sessionId"),
+        ("fcodex", "thread/unsubscribe", "threadId"),
+    ] {
+        let ra = env.prompt_ok(&["-a", agent, "--key", "a", "hi"]);
+        let rb = env.prompt_ok(&["-a", agent, "--key", "b", "hi"]);
+        let native = ra["native_id"].as_str().expect("native id");
+        let closes = |env: &Env| -> Vec<Value> {
+            written(env)
+                .into_iter()
+                .filter(|l| l["method"] == close)
+                .map(|l| l["params"][field].clone())
+                .collect()
+        };
+        assert!(closes(&env).is_empty(), "{agent}");
+        let sa = ra["session"].as_str().expect("session");
+        assert_eq!(code(&env.cap(&["end", sa])), 0);
+        wait_until("the close to reach the agent", || !closes(&env).is_empty());
+        assert_eq!(closes(&env), vec![Value::from(native)], "{agent}: only a's");
+        let sb = rb["session"].as_str().expect("session");
+        assert_eq!(code(&env.cap(&["end", sb])), 0);
+        std::fs::remove_file(env.fake_home.join("input.jsonl")).expect("reset the input log");
     }
 }

@@ -135,6 +135,8 @@ impl Acp {
             if !env_flag("FAKE_ACP_NO_FORK") {
                 session_caps["fork"] = json!({});
             }
+            // Like the Claude and Codex adapters: a client may free a session it leaves.
+            session_caps["close"] = json!({});
             respond(
                 id,
                 json!({
@@ -186,6 +188,16 @@ impl Acp {
                 respond(id, json!({"configOptions": config_options(value)}));
             }
             "session/set_model" if !env_flag("FAKE_ACP_NO_MODELS") => respond(id, json!({})),
+            "session/close" => {
+                let sid = params
+                    .get("sessionId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                match self.sessions.remove(sid) {
+                    Some(_) => respond(id, json!({})),
+                    None => error(id, -32002, &format!("Resource not found: {sid}")),
+                }
+            }
             _ => error(id, -32601, &format!("Method not found: {method}")),
         }
     }

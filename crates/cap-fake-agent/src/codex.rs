@@ -202,6 +202,8 @@ impl Codex {
             "turn/start" => self.turn_start(id, params),
             "turn/steer" => self.turn_steer(id, params),
             "turn/interrupt" => self.turn_interrupt(id, params),
+            // Like Codex 0.169: the thread stays loaded; this client just stops listening.
+            "thread/unsubscribe" => emit(&json!({"id": id, "result": {"status": "unsubscribed"}})),
             _ => error(id, -32600, "Invalid request"),
         }
     }

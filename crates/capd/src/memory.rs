@@ -24,7 +24,7 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 pub struct Usage {
     /// Session id → resident bytes of its agent's process group.
     pub sessions: HashMap<String, u64>,
-    /// The sum over every live session.
+    /// What the agents hold together: each process once, shared ones too, and the spares.
     pub total: u64,
     /// Agent name → the largest process group of it measured since the daemon started: what
     /// one more session of that agent is likely to cost (`cap agents`).
