@@ -111,6 +111,41 @@ fn shared(agent: &str) {
         output(&ra4).contains("TURN4 alpha again"),
         "{agent}: {ra4:#}"
     );
+
+    // Ending one session leaves the process to the other; the agent frees what the session
+    // held (the Claude adapter runs a native `claude` per session, and closes it).
+    let before = in_group(new);
+    assert_eq!(code(&env.cap(&["end", &sa])), 0, "{agent}");
+    let rb5 = env.prompt_ok(&[&b[..], &["TURN5 beta still"]].concat());
+    assert_eq!(env.session_pid(&sb), new, "{agent}: the same process");
+    assert!(
+        output(&rb5).contains("TURN5 beta still"),
+        "{agent}: {rb5:#}"
+    );
+    if agent == "claude-acp" {
+        let natives = |names: &[String]| names.iter().filter(|n| *n == "claude").count();
+        wait_until("the adapter to end a's native claude", || {
+            natives(&in_group(new)) < natives(&before)
+        });
+    }
+}
+
+/// The command names of the processes in process group `pgid`.
+fn in_group(pgid: u32) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let group = stat[close + 1..].split_whitespace().nth(2);
+        if group.and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
+            names.push(stat[open + 1..close].to_string());
+        }
+    }
+    names
 }
 
 #[test]
