@@ -365,3 +365,53 @@ fn a_session_that_leaves_a_shared_process_is_freed_in_the_agent() {
         std::fs::remove_file(env.fake_home.join("input.jsonl")).expect("reset the input log");
     }
 }
+
+#[test]
+fn a_shared_process_counts_once_and_goes_when_its_idle_sessions_are_evicted_for_memory() {
+    // One 64 MiB process hosts both sessions: counted once it fits under 100 MiB, and over
+    // 50 MiB it is freed only by evicting both, whose records stay.
+    let fake = bin("cap-fake-agent");
+    let agent = |limit: &str| {
+        format!(
+            "max_agent_memory = \"{limit}\"\n[agents.heavy]\nprotocol = \"acp\"\ncommand = \"{}\"\nargs = [\"acp\"]\nshare = true\nenv = {{ FAKE_BALLAST_MB = \"64\" }}\n",
+            fake.display()
+        )
+    };
+    let mut env = Env::with_config(&agent("100MiB"));
+    env.start_daemon();
+    env.prompt_ok(&["-a", "heavy", "--key", "a", "one"]);
+    let rb = env.prompt_ok(&["-a", "heavy", "--key", "b", "uno"]);
+    let sb = rb["session"].as_str().expect("session").to_string();
+    wait_until("a measurement", || {
+        env.cap_doc(&["daemon", "status"])["agent_memory"]
+            .as_u64()
+            .is_some_and(|m| m >= 64 << 20)
+    });
+    let status = env.cap_doc(&["daemon", "status"]);
+    let total = status["agent_memory"].as_u64().unwrap_or_default();
+    assert!(
+        total < 128 << 20,
+        "the shared process counted once: {status:#}"
+    );
+    for s in env.sessions_doc() {
+        assert!(
+            s["memory"].as_u64().unwrap_or_default() >= 64 << 20,
+            "each session shows the whole process: {s:#}"
+        );
+    }
+    assert_eq!(env.session_ids().len(), 2, "both fit");
+
+    let pid = env.session_pid(&sb);
+    env.set_config(&agent("50MiB"));
+    env.restart_daemon();
+    env.prompt_ok(&["-a", "heavy", "--key", "a", "two"]);
+    env.prompt_ok(&["-a", "heavy", "--key", "b", "dos"]);
+    let pid2 = env.session_pid(&env.session_ids()[0]);
+    assert!(!alive(pid), "the restart ended the old process");
+    wait_until("both idle sessions to be evicted", || {
+        env.session_ids().is_empty()
+    });
+    wait_until("the process to go with its last session", || !alive(pid2));
+    let r = env.prompt_ok(&["-a", "heavy", "--key", "b", "tres"]);
+    assert_eq!(r["output"], "ECHO[turns=3]: tres", "b's record kept");
+}
