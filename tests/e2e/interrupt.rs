@@ -20,18 +20,6 @@ fn last_result(env: &Env, id: &str) -> Value {
     result
 }
 
-/// The fake agent's history of a native session.
-fn history(env: &Env, native: &str) -> Value {
-    let path = env
-        .fake_home
-        .join("sessions")
-        .join(format!("{native}.json"));
-    std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null)
-}
-
 #[test]
 fn ctrl_c_cancels_the_running_turn_in_the_agent_and_exits_130() {
     let mut env = Env::new();
@@ -43,7 +31,7 @@ fn ctrl_c_cancels_the_running_turn_in_the_agent_and_exits_130() {
     assert_eq!(warm["session"], id.as_str());
     // Nothing announces that the agent took the turn; its history does.
     wait_until("the agent to run the turn", || {
-        history(&env, &native)["turns"][1]["status"] == "running"
+        env.fake_history(&native)["turns"][1]["status"] == "running"
     });
     interrupt(&run);
     let (events, rc, stderr) = run.finish();
@@ -56,10 +44,10 @@ fn ctrl_c_cancels_the_running_turn_in_the_agent_and_exits_130() {
     assert_eq!(result["stop_reason"], "cancelled", "{result}");
     // The agent itself was interrupted, not just the client.
     assert_eq!(
-        history(&env, &native)["turns"][1]["status"],
+        env.fake_history(&native)["turns"][1]["status"],
         "interrupted",
         "{:#}",
-        history(&env, &native)
+        env.fake_history(&native)
     );
 
     // The same warm session serves the key's next prompt.

@@ -3,7 +3,6 @@
 //! never push sessions over `max_sessions`; Claude agents cannot be prewarmed.
 
 use cap_tests::*;
-use serde_json::Value;
 
 /// Fake Codex and ACP agents, with `prewarm` as the `[prewarm]` table's body.
 fn config(extra: &str, prewarm: &str) -> String {
@@ -22,33 +21,13 @@ fn spares(env: &Env) -> u64 {
         .unwrap_or_default()
 }
 
-/// Pids of the fake agent's starts speaking `protocol`, in order.
-fn started(env: &Env, protocol: &str) -> Vec<u64> {
-    env.invocations()
-        .iter()
-        .filter(|i| i["protocol"] == protocol)
-        .filter_map(|i| i["pid"].as_u64())
-        .collect()
-}
-
-/// The cwd the fake agent recorded for its session `native`.
-fn agent_cwd(env: &Env, native: &str) -> String {
-    let file = env
-        .fake_home
-        .join("sessions")
-        .join(format!("{native}.json"));
-    let history: Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("fake history")).expect("json");
-    history["cwd"].as_str().unwrap_or_default().to_string()
-}
-
 #[test]
 fn a_new_key_opens_on_a_spare_in_its_own_cwd_and_the_spare_is_refilled() {
     let mut env = Env::with_config(&config("", "fcodex = 1\nfacp = 1"));
     env.start_daemon();
     wait_until("both spares to be ready", || spares(&env) == 2);
     for (agent, protocol) in [("facp", "acp"), ("fcodex", "codex")] {
-        let before = started(&env, protocol);
+        let before = env.fake_starts(protocol);
         assert_eq!(before.len(), 1, "{agent}: one spare started: {before:?}");
         let dir = tempfile::tempdir().expect("tempdir");
         let cwd = dir.path().to_string_lossy().to_string();
@@ -62,7 +41,10 @@ fn a_new_key_opens_on_a_spare_in_its_own_cwd_and_the_spare_is_refilled() {
         );
         let native = r["native_id"].as_str().expect("native id");
         assert_eq!(
-            agent_cwd(&env, native),
+            env.fake_history(native)["cwd"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             cwd,
             "{agent}: the agent got the key's cwd"
         );
@@ -70,7 +52,7 @@ fn a_new_key_opens_on_a_spare_in_its_own_cwd_and_the_spare_is_refilled() {
         let r = env.prompt_ok(&["-a", agent, "-C", &cwd, "--key", agent, "two"]);
         assert_eq!(r["output"], "ECHO[turns=2]: two", "{agent}");
         wait_until("the spare to be refilled", || {
-            started(&env, protocol).len() == 2 && spares(&env) == 2
+            env.fake_starts(protocol).len() == 2 && spares(&env) == 2
         });
     }
 }
@@ -80,7 +62,7 @@ fn spares_give_way_to_sessions_at_the_session_limit() {
     let mut env = Env::with_config(&config("max_sessions = 2", "facp = 2"));
     env.start_daemon();
     wait_until("two spares", || spares(&env) == 2);
-    let spare_pids = started(&env, "acp");
+    let spare_pids = env.fake_starts("acp");
     env.prompt_ok(&["--key", "a", "one"]);
     assert_eq!(spares(&env), 1, "one spare made room for the session");
     env.prompt_ok(&["--key", "b", "one"]);
@@ -95,7 +77,7 @@ fn spares_give_way_to_sessions_at_the_session_limit() {
         wait_until("the dropped spare's process to end", || !alive(pid));
     }
     // Nothing is refilled while sessions fill the limit.
-    assert_eq!(started(&env, "acp").len(), 2);
+    assert_eq!(env.fake_starts("acp").len(), 2);
 }
 
 #[test]

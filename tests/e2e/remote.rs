@@ -12,18 +12,6 @@ fn id(v: &Value) -> String {
     v["id"].as_str().expect("session id").to_string()
 }
 
-/// The fake agent's history of a native session.
-fn history(env: &Env, native: &str) -> Value {
-    let path = env
-        .fake_home
-        .join("sessions")
-        .join(format!("{native}.json"));
-    std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null)
-}
-
 /// Polls `cap result ID` (locally) until the session has a finished turn.
 fn wait_result(env: &Env, sid: &str) -> Value {
     let mut last = Value::Null;
@@ -144,7 +132,7 @@ fn ctrl_c_on_a_remote_prompt_cancels_the_turn_in_the_agent() {
     );
     let sid = id(&run.wait_session());
     wait_until("the agent to run the turn", || {
-        history(&env, &native)["turns"][1]["status"] == "running"
+        env.fake_history(&native)["turns"][1]["status"] == "running"
     });
     // Ctrl-C in a terminal: the whole job gets SIGINT, ssh included.
     let group = nix::unistd::Pid::from_raw(run.child.id() as i32);
@@ -156,10 +144,10 @@ fn ctrl_c_on_a_remote_prompt_cancels_the_turn_in_the_agent() {
     assert_eq!(last["stop_reason"], "cancelled");
     // The agent itself was interrupted, not just the connection dropped.
     assert_eq!(
-        history(&env, &native)["turns"][1]["status"],
+        env.fake_history(&native)["turns"][1]["status"],
         "interrupted",
         "{:#}",
-        history(&env, &native)
+        env.fake_history(&native)
     );
     assert_eq!(wait_result(&env, &sid)["stop_reason"], "cancelled");
 }

@@ -22,26 +22,6 @@ fn id(v: &Value) -> String {
     v["id"].as_str().expect("session id").to_string()
 }
 
-/// Pids of the fake agent's starts speaking `protocol`, in order.
-fn started(env: &Env, protocol: &str) -> Vec<u64> {
-    env.invocations()
-        .iter()
-        .filter(|i| i["protocol"] == protocol)
-        .filter_map(|i| i["pid"].as_u64())
-        .collect()
-}
-
-/// The cwd the fake agent recorded for its session `native`.
-fn agent_cwd(env: &Env, native: &str) -> String {
-    let file = env
-        .fake_home
-        .join("sessions")
-        .join(format!("{native}.json"));
-    let history: Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("fake history")).expect("json");
-    history["cwd"].as_str().unwrap_or_default().to_string()
-}
-
 fn wait_busy(env: &Env, sid: &str) {
     wait_until("the turn to be running", || {
         env.show_doc(sid)["state"] == "busy"
@@ -91,12 +71,19 @@ fn sessions_in_two_cwds_share_one_process_and_keep_their_own_cwd_and_history() {
             ra2["output"], "ECHO[turns=2]: two",
             "{agent}: its own history"
         );
-        assert_eq!(started(&env, protocol).len(), 1, "{agent}: one process");
+        assert_eq!(env.fake_starts(protocol).len(), 1, "{agent}: one process");
         let (pa, pb) = (env.session_pid(&id(&sa)), env.session_pid(&id(&sb)));
         assert_eq!(pa, pb, "{agent}: both sessions on one process");
         for (r, cwd) in [(&ra, &cwd[0]), (&rb, &cwd[1])] {
             let native = r["native_id"].as_str().expect("native id");
-            assert_eq!(&agent_cwd(&env, native), cwd, "{agent}: its own cwd");
+            assert_eq!(
+                &env.fake_history(native)["cwd"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                cwd,
+                "{agent}: its own cwd"
+            );
         }
         let listed = env.sessions_doc();
         let shared: Vec<&Value> = listed.iter().filter(|s| s["agent"] == agent).collect();
@@ -215,7 +202,11 @@ fn a_crash_resumes_every_session_and_retries_each_interrupted_turn_once() {
             new,
             "{agent}: both on the new process"
         );
-        assert_eq!(started(&env, protocol).len(), 2, "{agent}: one new process");
+        assert_eq!(
+            env.fake_starts(protocol).len(),
+            2,
+            "{agent}: one new process"
+        );
         assert!(!alive(old));
         assert_eq!(code(&env.cap(&["cancel", &sb])), 0);
         assert_cancelled(hung);
@@ -287,13 +278,7 @@ fn claude_agents_cannot_share_a_process() {
 
 /// The status of the last turn the fake agent recorded for `native`.
 fn last_turn_status(env: &Env, native: &str) -> String {
-    let file = env
-        .fake_home
-        .join("sessions")
-        .join(format!("{native}.json"));
-    let history: Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("fake history")).expect("json");
-    history["turns"]
+    env.fake_history(native)["turns"]
         .as_array()
         .and_then(|t| t.last())
         .and_then(|t| t["status"].as_str())
@@ -312,7 +297,9 @@ fn ending_a_session_mid_turn_stops_its_turn_in_the_shared_process() {
             .as_str()
             .expect("native id")
             .to_string();
-        assert_eq!(last_turn_status(&env, &native), "running", "{agent}");
+        wait_until("the agent to run a's turn", || {
+            last_turn_status(&env, &native) == "running"
+        });
         assert_eq!(code(&env.cap(&["end", &sa])), 0);
         hung.wait_for("the ended turn's error", |v| v["type"] == "error");
         // The process lives on for b, and a's turn no longer runs in it.

@@ -9,6 +9,29 @@ use super::*;
 // ---------------------------------------------------------------------------------------------
 
 impl Env {
+    /// Pids of the fake agent's starts speaking `protocol` (`acp`, `codex`, `claude`), in
+    /// order.
+    pub fn fake_starts(&self, protocol: &str) -> Vec<u64> {
+        self.invocations()
+            .iter()
+            .filter(|i| i["protocol"] == protocol)
+            .filter_map(|i| i["pid"].as_u64())
+            .collect()
+    }
+
+    /// The fake agent's history file of its session `native` (`cwd`, `turns`, …); `Null`
+    /// when there is none.
+    pub fn fake_history(&self, native: &str) -> Value {
+        let file = self
+            .fake_home
+            .join("sessions")
+            .join(format!("{native}.json"));
+        std::fs::read(&file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null)
+    }
+
     /// The daemon's pid file, `<socket>.pid`.
     pub fn pid_file_path(&self) -> PathBuf {
         cap_proto::paths::pid_file(&self.socket)
