@@ -26,12 +26,7 @@ fn tier(agent: &str) {
     // codex-acp runs some commands without asking, so cap runs it only under --approve-all
     // (docs/permissions.md); every other agent runs under the default policy.
     if agent == "codex-acp" {
-        let config = std::fs::read_to_string(&env.config).expect("config");
-        std::fs::write(
-            &env.config,
-            format!("default_permissions = \"approve-all\"\n{config}"),
-        )
-        .expect("write config");
+        env.amend_config("default_permissions = \"approve-all\"", "");
     }
     env.start_daemon();
 

@@ -45,12 +45,10 @@ fn claude_holds_a_conversation_with_another_agent_through_cap_mcp() {
     // Delegated turns are asked about edits (approve-reads), and an open question would wait
     // longer than Claude's turn may take (real_env's prompt_timeout is 120 s): a question
     // that reached no one who can answer would fail the test instead of being denied.
-    let config = std::fs::read_to_string(&env.config).expect("config");
-    std::fs::write(
-        &env.config,
-        format!("default_permissions = \"approve-reads\"\npermission_timeout = 600\n{config}"),
-    )
-    .expect("write config");
+    env.amend_config(
+        "default_permissions = \"approve-reads\"\npermission_timeout = 600",
+        "",
+    );
     env.start_daemon();
 
     let first = env.prompt_ok(&[

@@ -10,12 +10,10 @@ fn prewarmed(agent: &str) {
     let mut env = real_env();
     // Commands run without asking, so the cwd they ran in shows; every agent (codex-acp
     // included) runs under approve-all.
-    let config = std::fs::read_to_string(&env.config).expect("config");
-    std::fs::write(
-        &env.config,
-        format!("default_permissions = \"approve-all\"\n{config}\n[prewarm]\n{agent} = 1\n"),
-    )
-    .expect("write config");
+    env.amend_config(
+        "default_permissions = \"approve-all\"",
+        &format!("[prewarm]\n{agent} = 1"),
+    );
     env.start_daemon();
     let spare_pid = spare_other_than(&env, agent, None);
 

@@ -15,12 +15,10 @@ fn shared(agent: &str) {
     let mut env = real_env();
     // Commands run without asking, so the cwd they ran in shows (codex-acp runs only under
     // approve-all anyway); sharing is forced on, whatever the agent's default.
-    let config = std::fs::read_to_string(&env.config).expect("config");
-    std::fs::write(
-        &env.config,
-        format!("default_permissions = \"approve-all\"\n{config}\n[share]\n\"{agent}\" = true\n"),
-    )
-    .expect("write config");
+    env.amend_config(
+        "default_permissions = \"approve-all\"",
+        &format!("[share]\n\"{agent}\" = true"),
+    );
     env.start_daemon();
     let cwd_b = env.dir.path().join("work-b");
     std::fs::create_dir_all(&cwd_b).expect("cwd b");

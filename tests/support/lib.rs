@@ -266,6 +266,12 @@ impl Env {
         );
         std::fs::write(&self.config, text).expect("write config");
     }
+
+    /// Puts `head` (top-level keys) before the config file's text and `tail` (tables) after.
+    pub fn amend_config(&self, head: &str, tail: &str) {
+        let config = std::fs::read_to_string(&self.config).unwrap_or_default();
+        std::fs::write(&self.config, format!("{head}\n{config}\n{tail}\n")).expect("write config");
+    }
 }
 
 impl Drop for Env {
