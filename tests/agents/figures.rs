@@ -4,24 +4,24 @@
 //! spare) beside the agent's own warm turn. Nothing here asserts a timing or a size; it prints
 //! a Markdown report, and stays out of the test run (`#[ignore]`):
 //!
-//! Two figures are split to show where time goes: a new key onto the shared process in a new
-//! folder and in a folder another session already has (OpenCode sets up each folder), and a
-//! new key onto a spare while capd refills it (the refill starts as the spare is taken and
-//! shares the CPU) and alone (a fresh daemon with `max_sessions = 1`, so no refill).
-//!
 //! ```sh
 //! CAP_E2E_CACHE=… cargo test -p cap-tests --test agents -- --ignored --nocapture figures
 //! ```
 //!
 //! `CAP_FIGURES_AGENTS` (comma-separated) picks the agents, `CAP_FIGURES_SAMPLES` the samples
-//! per latency figure (default 5); `CAP_FIGURES_LOGS=DIR` keeps each run's daemon and fake-LLM
-//! logs. It lives in the agents tier rather than in cap-bench
-//! because it needs exactly that tier's environment (`real_env`: the pinned CLIs, their
-//! offline configs, capd and the fake LLM in a private network namespace); cap-bench would
-//! have to depend on cap-tests for it and gain nothing.
+//! per latency figure (default 5); `CAP_FIGURES_LOGS=DIR` keeps each run's daemon and
+//! fake-LLM logs.
 //!
-//! Agents run one at a time, so at most one agent's sessions are alive (16 OpenCode
-//! processes are about 10 GB).
+//! Two figures are split to show where the time goes: a new key onto the shared process in a
+//! new folder and in a folder another session already has (OpenCode sets up each folder), and
+//! a new key onto a spare while capd refills it (the refill starts as the spare is taken and
+//! shares the CPU) and alone (a fresh daemon with `max_sessions = 1`, so no refill).
+//!
+//! It lives in the agents tier rather than in cap-bench because it needs exactly that tier's
+//! environment (`real_env`: the pinned CLIs, their offline configs, capd and the fake LLM in
+//! a private network namespace); cap-bench would have to depend on cap-tests for it and gain
+//! nothing. Agents run one at a time, so at most one agent's sessions are alive (16 OpenCode
+//! processes are about 8 GB).
 
 use cap_tests::real::{RealEnv, real_env};
 use std::collections::HashSet;
