@@ -288,7 +288,7 @@ fn spread(samples: &[Duration]) -> String {
     }
 }
 
-fn mb(bytes: u64) -> u64 {
+fn mib(bytes: u64) -> u64 {
     bytes / (1024 * 1024)
 }
 
@@ -372,7 +372,7 @@ fn figures() {
             continue;
         };
         let one = f.own[0].0;
-        let pair = |i: usize| format!("{} / {} MB", mb(f.own[i].0), mb(f.shared[i].0));
+        let pair = |i: usize| format!("{} / {} MiB", mib(f.own[i].0), mib(f.shared[i].0));
         out += &format!(
             "| {agent} | {} | {} | {} | {:.2}× | {} / {} |\n",
             pair(0),
