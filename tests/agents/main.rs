@@ -5,6 +5,7 @@
 //! and a fourth turn that still sees the history. The cold start and the cancelled turn's fate
 //! are printed (run with `--nocapture`) and recorded in docs/agents.md.
 
+mod figures;
 mod mcp;
 mod permissions;
 mod prewarm;
