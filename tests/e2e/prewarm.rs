@@ -88,3 +88,30 @@ fn a_claude_agent_cannot_be_prewarmed() {
     assert_eq!(code(&out), 6, "{err}");
     assert!(err.contains("cannot be prewarmed"), "{err}");
 }
+
+#[test]
+fn a_taken_spare_is_refilled_only_after_the_first_turn_it_serves() {
+    let mut env = Env::with_config(&config("", "facp = 1"));
+    env.vars.push(("FAKE_SLOW_MS".into(), "100".into()));
+    env.start_daemon();
+    wait_until("the spare", || spares(&env) == 1);
+    let r = env.prompt_ok(&["-a", "facp", "--key", "k", "SLOW"]);
+    wait_until("the refill", || env.fake_starts("acp").len() == 2);
+    let native = r["native_id"].as_str().expect("native id");
+    let turn_ended = env.fake_history(native)["updated_ms"]
+        .as_u64()
+        .expect("the turn's end");
+    let refill_started = env
+        .invocations()
+        .iter()
+        .filter(|i| i["protocol"] == "acp")
+        .filter_map(|i| i["ts_ms"].as_u64())
+        .nth(1)
+        .expect("the refill's start");
+    // Started beside the turn, the refill would slow the prompt the spare was there for.
+    assert!(
+        refill_started >= turn_ended,
+        "the refill started {} ms before the turn ended",
+        turn_ended - refill_started
+    );
+}

@@ -431,10 +431,8 @@ impl Daemon {
                     spare: state.spares.take(&spec.name),
                     mcp_servers: mcp.clone(),
                 };
-                if open.spare.is_some() {
-                    // Refilled off the lock; the prewarmer checks the room first.
-                    let _ = self.prewarm.send(spec.name.clone());
-                }
+                let took_spare = open.spare.is_some();
+                let ready_timeout = open.ready_timeout;
                 // Sessions win: spares left over the limit go.
                 let room = self
                     .config
@@ -442,6 +440,17 @@ impl Daemon {
                     .saturating_sub(state.sessions.len() + 1);
                 fx.spares.extend(state.spares.trim(room, &spec.name));
                 let h = self.spawn(open);
+                if took_spare {
+                    // Refilled off the lock (the prewarmer checks the room first), once the
+                    // session's first turn is over: on a small machine a spare starting
+                    // beside it would slow the very prompt the spare was there to speed up.
+                    let settled = h.settled(ready_timeout);
+                    let (prewarm, agent) = (self.prewarm.clone(), spec.name.clone());
+                    tokio::spawn(async move {
+                        settled.await;
+                        let _ = prewarm.send(agent);
+                    });
+                }
                 state.sessions.insert(h.id.clone(), h.clone());
                 (h, *how)
             }

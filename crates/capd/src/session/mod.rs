@@ -261,6 +261,20 @@ impl SessionHandle {
     }
 
     /// Waits for the first start's outcome.
+    /// Resolves once the session has finished its first turn (either way) or ended, or after
+    /// `limit`. Holds only the snapshot, never the mailbox, so it keeps nothing alive.
+    pub fn settled(&self, limit: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.snapshot.clone();
+        async move {
+            let over = |s: &Snapshot| {
+                s.last_result.is_some()
+                    || s.state == SessionState::Ending
+                    || matches!(s.ready, Some(Err(_)))
+            };
+            let _ = tokio::time::timeout(limit, rx.wait_for(over)).await;
+        }
+    }
+
     pub async fn ready(&self) -> Result<(), ErrorBody> {
         let mut rx = self.snapshot.clone();
         match rx.wait_for(|s| s.ready.is_some()).await {
