@@ -3,6 +3,7 @@
 //! never push sessions over `max_sessions`; Claude agents cannot be prewarmed.
 
 use cap_tests::*;
+use serde_json::Value;
 
 /// Fake Codex and ACP agents, with `prewarm` as the `[prewarm]` table's body.
 fn config(extra: &str, prewarm: &str) -> String {
@@ -114,4 +115,51 @@ fn a_taken_spare_is_refilled_only_after_the_first_turn_it_serves() {
         "the refill started {} ms before the turn ended",
         turn_ended - refill_started
     );
+}
+
+#[test]
+fn a_spare_opens_and_closes_a_session_of_its_own_before_it_serves_a_key() {
+    let mut env = Env::with_config(&config("", "fcodex = 1\nfacp = 1"));
+    env.start_daemon();
+    wait_until("both spares", || spares(&env) == 2);
+    let written = || -> Vec<Value> {
+        std::fs::read_to_string(env.fake_home.join("input.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|e| e["line"].clone())
+            .collect()
+    };
+    let methods = |lines: &[Value]| -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(|l| l["method"].as_str().map(str::to_string))
+            .collect()
+    };
+    for (open, close) in [
+        ("session/new", "session/close"),
+        ("thread/start", "thread/unsubscribe"),
+    ] {
+        wait_until("the warm-up to be over", || {
+            methods(&written()).contains(&close.to_string())
+        });
+        let lines = written();
+        let opened = lines
+            .iter()
+            .find(|l| l["method"] == open)
+            .expect("the warm-up");
+        let cwd = opened["params"]["cwd"].as_str().unwrap_or_default();
+        assert!(
+            cwd.ends_with("spares"),
+            "in the spares' own directory: {opened:#}"
+        );
+    }
+    // The key's session is another one, in the key's cwd.
+    let r = env.prompt_ok(&["-a", "facp", "--key", "k", "one"]);
+    assert_eq!(r["output"], "ECHO[turns=1]: one");
+    let news = written()
+        .into_iter()
+        .filter(|l| l["method"] == "session/new")
+        .count();
+    assert_eq!(news, 2, "the warm-up's session and the key's");
 }

@@ -20,6 +20,7 @@ const METHODS: &[&str] = &[
     "turn/start",
     "turn/steer",
     "turn/interrupt",
+    "thread/unsubscribe",
 ];
 
 struct Turn {

@@ -155,15 +155,41 @@ impl Spare {
     }
 }
 
-/// Starts `agent` for later sessions: spawns it in `cwd` and runs only its `initialize`
-/// handshake. Codex and ACP agents take a session's cwd when it opens, so one spare serves
-/// any key; Claude fixes cwd and session on its command line and cannot have spares.
+/// Starts `agent` for later sessions: spawns it in `cwd`, runs its `initialize` handshake,
+/// then opens and closes a throwaway session there (`acp::warm_up`), so the session that
+/// takes the spare is not the process's first. Codex and ACP agents take a session's cwd
+/// when it opens, so one spare serves any key; Claude fixes cwd and session on its command
+/// line and cannot have spares.
 pub async fn prewarm(
     agent: AgentSpec,
     cwd: PathBuf,
     ready_timeout: Duration,
 ) -> Result<Spare, DriverError> {
-    let (agent, proc, lines, init) = initialized(agent, cwd, ready_timeout).await?;
+    let (agent, proc, mut lines, init) = initialized(agent, cwd.clone(), ready_timeout).await?;
+    let writer = proc.writer();
+    let warm = async {
+        match agent.protocol {
+            Protocol::Acp => acp::warm_up(&writer, &mut lines, &cwd, &init).await,
+            Protocol::CodexAppServer => codex::warm_up(&writer, &mut lines, &cwd).await,
+            Protocol::ClaudeStreamJson => Ok(()),
+        }
+    };
+    match tokio::time::timeout(ready_timeout, warm).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(DriverError::Rejected {
+                agent: agent.name.clone(),
+                message: format!("its warm-up session failed: {e}"),
+            });
+        }
+        Err(_) => {
+            return Err(DriverError::NotReady {
+                agent: agent.name.clone(),
+                secs: ready_timeout.as_secs(),
+                stderr: stderr_suffix(&proc.stderr_tail()),
+            });
+        }
+    }
     Ok(Spare {
         agent,
         proc: host::Proc::Own(proc),

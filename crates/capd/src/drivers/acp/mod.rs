@@ -185,6 +185,32 @@ pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Val
     rpc::call(writer, lines, DIALECT, 1, "initialize", init).await
 }
 
+/// Opens a throwaway session in `cwd` on a spare, and closes it where the agent can: every
+/// agent spends more on the first session of a process than on later ones (docs/
+/// benchmarks.md, "Shared processes and new-key latency"), and that should not fall on the
+/// prompt that takes the spare.
+pub(crate) async fn warm_up(
+    writer: &Writer,
+    lines: &mut Lines,
+    cwd: &std::path::Path,
+    info: &Value,
+) -> Result<(), String> {
+    let mut params = json!({"cwd": cwd, "mcpServers": []});
+    if let Some(meta) = session_meta(info) {
+        params["_meta"] = meta;
+    }
+    let made = rpc::call(writer, lines, DIALECT, 8, "session/new", params).await?;
+    let closes = info["agentCapabilities"]["sessionCapabilities"]["close"].is_object();
+    if let (Some(id), true) = (made["sessionId"].as_str(), closes) {
+        // Only a courtesy: an agent that fails it still serves.
+        let params = json!({"sessionId": id});
+        if let Err(e) = rpc::call(writer, lines, DIALECT, 9, "session/close", params).await {
+            tracing::debug!("the agent did not close the warm-up session: {e}");
+        }
+    }
+    Ok(())
+}
+
 /// The refusal of `--model` by an agent that offers no way to pick one.
 fn no_model_control(agent: &str) -> DriverError {
     DriverError::Cannot(format!(

@@ -171,6 +171,25 @@ pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Val
     Ok(info)
 }
 
+/// Starts a throwaway thread in `cwd` on a spare and unsubscribes from it, for the reason
+/// given at `acp::warm_up`.
+pub(crate) async fn warm_up(
+    writer: &Writer,
+    lines: &mut Lines,
+    cwd: &std::path::Path,
+) -> Result<(), String> {
+    let params = json!({"cwd": cwd, "approvalPolicy": APPROVAL});
+    let started = rpc::call(writer, lines, DIALECT, 8, "thread/start", params).await?;
+    if let Some(id) = started["thread"]["id"].as_str() {
+        // Only a courtesy: a Codex without it still serves.
+        let params = json!({"threadId": id});
+        if let Err(e) = rpc::call(writer, lines, DIALECT, 9, "thread/unsubscribe", params).await {
+            tracing::debug!("codex did not unsubscribe the warm-up thread: {e}");
+        }
+    }
+    Ok(())
+}
+
 /// `thread/start`, `thread/resume` or `thread/fork` on an initialized app-server; returns
 /// the thread id.
 async fn open_thread(
