@@ -10,6 +10,8 @@ use crate::common::{
     exit_now, new_uuid, text_of_content,
 };
 
+use crate::acp_options::{config_options, modes};
+
 const PROTOCOL: &str = "acp";
 
 /// Where a running prompt is.
@@ -69,35 +71,6 @@ fn update(sid: &str, u: Value) {
 
 fn text_block(t: &str) -> Value {
     json!({"type": "text", "text": t})
-}
-
-fn modes() -> Value {
-    json!({
-        "currentModeId": "default",
-        "availableModes": [
-            {"id": "default", "name": "Default", "description": "Ask before acting"},
-            {"id": "bypassPermissions", "name": "Bypass Permissions", "description": "Never ask"},
-        ],
-    })
-}
-
-/// The model config option ACP agents offer (`category: "model"`), unless
-/// `FAKE_ACP_NO_MODELS` makes this an agent that cannot switch models.
-fn config_options(current: &str) -> Value {
-    if env_flag("FAKE_ACP_NO_MODELS") {
-        return json!([]);
-    }
-    json!([{
-        "id": "model",
-        "name": "Model",
-        "category": "model",
-        "type": "select",
-        "currentValue": current,
-        "options": [
-            {"value": "fake-default", "name": "Default"},
-            {"value": "fake-other", "name": "Other"},
-        ],
-    }])
 }
 
 impl Acp {

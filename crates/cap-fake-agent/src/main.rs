@@ -27,6 +27,7 @@
 //! stallonce-<hash>`, `invocations.jsonl`, `orphan.pid`, `helpers.pids`.
 
 mod acp;
+mod acp_options;
 mod claude;
 mod claude_args;
 mod codex;

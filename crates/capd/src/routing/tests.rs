@@ -1,6 +1,7 @@
 //! One test per SPEC §2 routing rule and per limit case, on data only.
 
 use super::*;
+use std::time::Duration;
 
 /// A table and the live sessions' facts, built step by step like the daemon does.
 struct World {

@@ -18,8 +18,8 @@ use super::process::Writer;
 use super::reader::Handler;
 use super::rpc::{self, Dialect, Incoming};
 use super::{
-    Conn, Driver, DriverError, DriverEvent, OpenError, OpenMode, Spare, StartSpec, TurnEnd,
-    open_on, spawn_and_open,
+    Conn, Driver, DriverError, DriverEvent, OpenMode, Spare, StartSpec, TurnEnd, open_on,
+    spawn_and_open,
 };
 use crate::session::wall::Wall;
 use cap_proto::policy::{Kind, ToolUse};
@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex};
 
 pub use binary::native_binary;
 use items::{last_agent_message, riskiest, tool_event};
+use open::open_thread;
+pub(crate) use open::{initialize, warm_up};
 
 const DIALECT: Dialect = Dialect { jsonrpc: false };
 
@@ -158,79 +160,6 @@ async fn sandboxed(spec: &StartSpec) -> bool {
     tokio::task::spawn_blocking(move || sandbox::works(&program, &env))
         .await
         .unwrap_or(false)
-}
-
-/// `initialize` and `initialized`; returns the agent's answer.
-pub(crate) async fn initialize(writer: &Writer, lines: &mut Lines) -> Result<Value, String> {
-    let init =
-        json!({"clientInfo": {"name": "cap", "title": "cap", "version": cap_proto::VERSION}});
-    let info = rpc::call(writer, lines, DIALECT, 1, "initialize", init).await?;
-    writer
-        .send(&DIALECT.notification("initialized", None))
-        .map_err(|e| e.to_string())?;
-    Ok(info)
-}
-
-/// Starts a throwaway thread in `cwd` on a spare and unsubscribes from it, for the reason
-/// given at `acp::warm_up`.
-pub(crate) async fn warm_up(
-    writer: &Writer,
-    lines: &mut Lines,
-    cwd: &std::path::Path,
-) -> Result<(), String> {
-    let params = json!({"cwd": cwd, "approvalPolicy": APPROVAL});
-    let started = rpc::call(writer, lines, DIALECT, 8, "thread/start", params).await?;
-    if let Some(id) = started["thread"]["id"].as_str() {
-        // Only a courtesy: a Codex without it still serves.
-        let params = json!({"threadId": id});
-        if let Err(e) = rpc::call(writer, lines, DIALECT, 9, "thread/unsubscribe", params).await {
-            tracing::debug!("codex did not unsubscribe the warm-up thread: {e}");
-        }
-    }
-    Ok(())
-}
-
-/// `thread/start`, `thread/resume` or `thread/fork` on an initialized app-server; returns
-/// the thread id.
-async fn open_thread(
-    writer: &Writer,
-    lines: &mut Lines,
-    spec: &StartSpec,
-) -> Result<String, OpenError> {
-    // MCP servers are config overrides on the thread (one dotted key each, so the user's own
-    // servers stay), given again on every resume: the thread does not keep them.
-    let config = crate::mcp::codex_config(&spec.mcp_servers).map_err(OpenError::Cannot)?;
-    let result = match &spec.mode {
-        OpenMode::Resume(id) => {
-            let mut params = json!({"threadId": id, "excludeTurns": true, "config": config});
-            if let Some(m) = &spec.model {
-                params["model"] = json!(m);
-            }
-            rpc::call(writer, lines, DIALECT, 2, "thread/resume", params).await?
-        }
-        OpenMode::Fork(id) => {
-            rpc::call(
-                writer,
-                lines,
-                DIALECT,
-                2,
-                "thread/fork",
-                json!({"threadId": id, "excludeTurns": true, "config": config}),
-            )
-            .await?
-        }
-        _ => {
-            let mut params = json!({"cwd": spec.cwd, "approvalPolicy": APPROVAL, "config": config});
-            if let Some(m) = &spec.model {
-                params["model"] = json!(m);
-            }
-            rpc::call(writer, lines, DIALECT, 2, "thread/start", params).await?
-        }
-    };
-    result["thread"]["id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("codex answered without a thread id: {result}").into())
 }
 
 /// Codex's reading of its output: turn state shared with the driver, and what it needs to
@@ -475,7 +404,7 @@ fn translate(
 
 /// Codex's approval policy for every turn: ask about anything outside its small list of
 /// trusted read-only commands.
-const APPROVAL: &str = "untrusted";
+pub(super) const APPROVAL: &str = "untrusted";
 
 impl Driver for CodexDriver {
     fn send_turn(&mut self, text: &str) -> Result<(), DriverError> {
@@ -609,6 +538,7 @@ pub(crate) fn fuzz_reader() -> impl Handler {
 
 mod binary;
 mod items;
+mod open;
 pub mod sandbox;
 #[cfg(test)]
 mod tests;
