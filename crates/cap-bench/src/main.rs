@@ -152,6 +152,10 @@ pub struct Bins {
 
 impl Bins {
     fn find(dir: &Path) -> anyhow::Result<Bins> {
+        // Absolute: every `cap` runs in its installation's work directory.
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("no directory {}", dir.display()))?;
         let bins = Bins {
             cap: dir.join("cap"),
             capd: dir.join("capd"),
