@@ -29,12 +29,19 @@ pub struct BenchEnv {
     bins: Bins,
     work: PathBuf,
     daemon: Option<u32>,
+    /// Extra environment for every `cap`, and so for the daemon it starts and its agents.
+    vars: Vec<(String, String)>,
 }
 
 impl BenchEnv {
     /// Creates the directories and a config allowing `max_sessions` live sessions. Idle
     /// collection is off so no sweep runs in the middle of a measurement.
     pub fn new(bins: &Bins, max_sessions: usize) -> anyhow::Result<BenchEnv> {
+        BenchEnv::configured(bins, max_sessions, "")
+    }
+
+    /// [`BenchEnv::new`] with `extra` appended to the config (a `[prewarm]` table).
+    pub fn configured(bins: &Bins, max_sessions: usize, extra: &str) -> anyhow::Result<BenchEnv> {
         let dir = tempfile::Builder::new()
             .prefix("cap-bench.")
             .tempdir()
@@ -45,14 +52,21 @@ impl BenchEnv {
             "max_sessions = {max_sessions}\nidle_timeout = 0\nqueue_depth = 64\n\n\
              [agents.{ACP_AGENT}]\nprotocol = \"acp\"\ncommand = {}\nargs = [\"acp\"]\n",
             toml_string(&bins.fake.to_string_lossy())
-        );
+        ) + extra;
         std::fs::write(dir.path().join("config.toml"), config).context("writing config.toml")?;
         Ok(BenchEnv {
             dir,
             bins: bins.clone(),
             work,
             daemon: None,
+            vars: Vec::new(),
         })
+    }
+
+    /// Sets an environment variable for every later `cap`; set before [`Self::start_daemon`],
+    /// it reaches the daemon and the agents it starts (the fake's `FAKE_*` knobs).
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.vars.push((name.to_string(), value.to_string()));
     }
 
     /// A `cap` command with this installation's environment, run in its work directory.
@@ -73,7 +87,8 @@ impl BenchEnv {
             .env("CAP_CLAUDE_BIN", &self.bins.fake)
             .env("FAKE_AGENT_HOME", root.join("fake"))
             .env("FAKE_SLOW_MS", SLOW_CHUNK_MS.to_string())
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
         c
     }
 

@@ -4,12 +4,13 @@
 //! It builds nothing, so the numbers are always those of optimised binaries:
 //!
 //! ```sh
-//! cargo build --release -p cap -p capd -p cap-fake-agent && cargo run --release -p cap-bench
+//! cargo build --release -p cap -p capd -p cap-fake-agent -p cap-bench && cargo run --release -p cap-bench
 //! ```
 //!
-//! `--only GROUP` runs one group, e.g. `--only load` (64 clients × 100 prompts, the figures
-//! in docs/reliability.md), or `--only state` (300,000 remembered keys: new-key prompts and
-//! `status` while capd saves, docs/benchmarks.md).
+//! `--only GROUP[,GROUP…]` runs only those groups, e.g. `--only load` (64 clients × 100
+//! prompts, the figures in docs/reliability.md), `--only state` (300,000 remembered keys:
+//! new-key prompts and `status` while capd saves), or `--only many,stream,exec,first` (the
+//! scale figures of docs/benchmarks.md).
 //!
 //! Everything runs on this machine over local sockets, every daemon lives in its own temporary
 //! directory, and every measurement is bounded in count (`--n`, …) and in time (`--budget`).
@@ -20,6 +21,7 @@ mod env;
 mod machine;
 mod measure;
 mod proc;
+mod procfs;
 mod report;
 mod stats;
 
@@ -79,9 +81,31 @@ pub struct Opts {
     /// New-key prompts (and quiet `status` samples) of the large-state measurement.
     #[arg(long, default_value_t = 20)]
     pub state_n: usize,
-    /// Run only this measurement group.
-    #[arg(long, value_enum)]
-    pub only: Option<Group>,
+    /// Live sessions of the `many` measurement; a list (`100,250,500`) runs each size.
+    #[arg(long, value_delimiter = ',', default_value = "500")]
+    pub many_sessions: Vec<usize>,
+    /// Clients of the `many` measurement, all at once; a list runs each count at every size.
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    pub many_clients: Vec<usize>,
+    /// Prompts each `many` client sends, one after another.
+    #[arg(long, default_value_t = 20)]
+    pub many_prompts: usize,
+    /// Agent output of the `stream` measurement in MB (10^6 bytes); a list runs each size.
+    #[arg(long, value_delimiter = ',', default_value = "100")]
+    pub stream_mb: Vec<usize>,
+    /// Samples per format and size of the `stream` measurement.
+    #[arg(long, default_value_t = 3)]
+    pub stream_n: usize,
+    /// First prompts on new keys per variant of the `first` measurement.
+    #[arg(long, default_value_t = 20)]
+    pub first_n: usize,
+    /// How long the fake agent takes to start in the `first` measurement, in ms; a list runs
+    /// each (0: the instant fake).
+    #[arg(long, value_delimiter = ',', default_value = "0,500")]
+    pub first_start_ms: Vec<u64>,
+    /// Run only these measurement groups (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Group>,
 }
 
 /// The measurement groups, in the order they run.
@@ -94,6 +118,14 @@ pub enum Group {
     Huge,
     Load,
     State,
+    /// 500 live sessions, 64 clients × 20 prompts over them.
+    Many,
+    /// 100 MB of agent output through one turn.
+    Stream,
+    /// `cap` as multiples of a minimal Rust binary's exec time.
+    Exec,
+    /// The first prompt on a new key: cold, onto a prewarmed spare.
+    First,
 }
 
 impl Opts {
@@ -108,25 +140,32 @@ fn workspace_root() -> PathBuf {
     here.canonicalize().unwrap_or(here)
 }
 
-/// The three release binaries the benchmark drives.
+/// The release binaries the benchmark drives.
 #[derive(Debug, Clone)]
 pub struct Bins {
     pub cap: PathBuf,
     pub capd: PathBuf,
     pub fake: PathBuf,
+    /// `cap-bench-noop`, the floor of `exec`; only that group needs it.
+    pub noop: PathBuf,
 }
 
 impl Bins {
     fn find(dir: &Path) -> anyhow::Result<Bins> {
+        // Absolute: every `cap` runs in its installation's work directory.
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("no directory {}", dir.display()))?;
         let bins = Bins {
             cap: dir.join("cap"),
             capd: dir.join("capd"),
             fake: dir.join("cap-fake-agent"),
+            noop: dir.join("cap-bench-noop"),
         };
         for b in [&bins.cap, &bins.capd, &bins.fake] {
             if !b.is_file() {
                 bail!(
-                    "{} is missing; build first: cargo build --release -p cap -p capd -p cap-fake-agent",
+                    "{} is missing; build first: cargo build --release -p cap -p capd -p cap-fake-agent -p cap-bench",
                     b.display()
                 );
             }
@@ -161,7 +200,7 @@ fn run(opts: &Opts) -> anyhow::Result<bool> {
             rows.push(Row::failed(name, &e));
         }
     };
-    let wanted = |g: Group| opts.only.is_none_or(|o| o == g);
+    let wanted = |g: Group| opts.only.is_empty() || opts.only.contains(&g);
     if wanted(Group::Warm) {
         progress("cap round trip and warm prompts");
         section(
@@ -202,6 +241,22 @@ fn run(opts: &Opts) -> anyhow::Result<bool> {
     if wanted(Group::State) {
         progress("large state: new-key prompts and status with many remembered keys");
         section("large state", measure::state::run(opts, &bins));
+    }
+    if wanted(Group::Many) {
+        progress("many: live sessions and clients spread over them");
+        section("many sessions", measure::many::run(opts, &bins));
+    }
+    if wanted(Group::Stream) {
+        progress("stream: very large output through one turn");
+        section("stream", measure::stream::run(opts, &bins));
+    }
+    if wanted(Group::Exec) {
+        progress("exec: cap against a minimal Rust binary");
+        section("exec", measure::exec::run(opts, &bins));
+    }
+    if wanted(Group::First) {
+        progress("first prompt on a new key");
+        section("first prompt", measure::first::run(opts, &bins));
     }
     println!("{}", report::render(&machine, &rows));
     Ok(ok)

@@ -32,6 +32,14 @@ pub fn summarize(samples: &[Duration]) -> Option<Summary> {
     })
 }
 
+/// The nearest-rank percentile `p` (1..=100) of `samples` (zero when there are none).
+pub fn percentile(samples: &[Duration], p: usize) -> Duration {
+    let mut s = samples.to_vec();
+    s.sort_unstable();
+    let rank = (s.len() * p).div_ceil(100).max(1);
+    s.get(rank - 1).copied().unwrap_or_default()
+}
+
 /// A duration for humans: milliseconds with precision that suits the size, seconds past one.
 pub fn fmt_duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
@@ -68,6 +76,14 @@ mod tests {
         let one = summarize(&ms(&[7])).expect("one sample");
         assert_eq!((one.median, one.p90), (ms(&[7])[0], ms(&[7])[0]));
         assert!(summarize(&[]).is_none());
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&ms, 99), Duration::from_millis(99));
+        assert_eq!(percentile(&ms, 50), Duration::from_millis(50));
+        assert_eq!(percentile(&[], 99), Duration::ZERO);
     }
 
     #[test]

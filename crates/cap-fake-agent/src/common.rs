@@ -50,6 +50,11 @@ pub fn env_ms(name: &str) -> Option<u64> {
     env_str(name).and_then(|v| v.trim().parse().ok())
 }
 
+/// Reads an environment variable as a count (of bytes, of helpers).
+pub fn env_usize(name: &str) -> Option<usize> {
+    env_str(name).and_then(|v| v.trim().parse().ok())
+}
+
 /// The process's current directory as a string (what the agent records as its cwd).
 pub fn current_cwd() -> String {
     std::env::current_dir()
@@ -113,11 +118,28 @@ impl History {
     /// Records the outcome of the last turn.
     pub fn end_turn(&mut self, agent: &str, status: &str) {
         if let Some(t) = self.turns.last_mut() {
-            t.agent = Some(agent.to_string());
+            t.agent = Some(history_reply(agent));
             t.status = status.to_string();
         }
         self.updated_ms = now_ms();
     }
+}
+
+/// The most of a reply a history keeps whole; the default `HUGE` reply fits.
+const HISTORY_REPLY_MAX: usize = HUGE_BYTES + 64 * 1024;
+
+/// A reply as the history keeps it: whole, or past [`HISTORY_REPLY_MAX`] (`FAKE_HUGE_BYTES`)
+/// its first KiB and its size, so that streaming 100 MB measures cap rather than the fake
+/// rewriting and syncing 100 MB of history at the end of every turn.
+fn history_reply(agent: &str) -> String {
+    if agent.len() <= HISTORY_REPLY_MAX {
+        return agent.to_string();
+    }
+    let mut cut = 1024;
+    while !agent.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… [{} bytes in all]", &agent[..cut], agent.len())
 }
 
 /// The fake agent's state directory.

@@ -122,6 +122,20 @@ fn plan_words() {
     assert_eq!(n, HUGE_CHUNKS);
     assert!(st.finished());
     assert_eq!(st.sent, r);
+    // A bigger reply (FAKE_HUGE_BYTES) goes in more chunks of the same size, not bigger ones.
+    let big = huge_filler_of(40 * HUGE_CHUNK_BYTES);
+    let mut st = huge.stream(&big);
+    let mut n = 0;
+    while let Some(c) = st.next_due(Instant::now()) {
+        n += 1;
+        assert!(
+            c.len() <= HUGE_CHUNK_BYTES + 4,
+            "chunk of {} bytes",
+            c.len()
+        );
+    }
+    assert_eq!(n, 40);
+    assert_eq!(st.sent, big);
     let hang = Plan::new("HANG", 1, &home, "s");
     let st = hang.stream("x");
     assert!(!st.finished());
@@ -139,4 +153,18 @@ fn content_text_extraction() {
         Some("a\nb".to_string())
     );
     assert_eq!(text_of_content(&json!(3)), None);
+}
+
+#[test]
+fn history_keeps_a_huge_reply_whole_and_a_bigger_one_by_its_size() {
+    let mut h = History::new("s", "acp", "/");
+    h.begin_turn("HUGE");
+    let huge = huge_filler_of(HUGE_BYTES);
+    h.end_turn(&huge, "completed");
+    assert_eq!(h.turns[0].agent.as_deref(), Some(huge.as_str()));
+    let bigger = huge_filler_of(4 * HUGE_BYTES);
+    h.end_turn(&bigger, "completed");
+    let kept = h.turns[0].agent.clone().unwrap_or_default();
+    assert!(kept.len() < 2048, "{} bytes kept", kept.len());
+    assert!(kept.ends_with(&format!("[{} bytes in all]", bigger.len())));
 }

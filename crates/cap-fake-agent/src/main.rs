@@ -20,8 +20,9 @@
 //! `FAKE_EXIT_AT_START`, `FAKE_START_DELAY_MS`, `FAKE_SLOW_MS`, `FAKE_ACP_NO_RESUME`,
 //! `FAKE_ENFORCE_SANDBOX` (claude: refuse bypassPermissions as root unless `IS_SANDBOX=1`),
 //! `FAKE_STUBBORN` (only SIGKILL ends it), `FAKE_ONLY_GARBAGE` (never a JSON line),
-//! `FAKE_LONGLINE_BYTES`, `FAKE_FLOOD_BYTES`, `FAKE_HELPERS`, `FAKE_HELPERS_KEEP_STDOUT`,
-//! `FAKE_BALLAST_MB` (hold that much resident memory for life: the memory-limit tests).
+//! `FAKE_LONGLINE_BYTES`, `FAKE_FLOOD_BYTES`, `FAKE_HUGE_BYTES` (size of the `HUGE` reply),
+//! `FAKE_HELPERS`, `FAKE_HELPERS_KEEP_STDOUT`, `FAKE_BALLAST_MB` (hold that much resident
+//! memory for life: the memory-limit tests).
 //!
 //! Files under the home: `sessions/<id>.json` (history), `markers/<id>.crashonce|emptyonce|
 //! stallonce-<hash>`, `invocations.jsonl`, `orphan.pid`, `helpers.pids`.

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     Agent, Flow, GARBAGE_LINES, Hang, Home, Input, NORMAL_CHUNKS, Stream, emit_raw, env_flag,
-    env_str, exit_now, split_chunks,
+    env_usize, exit_now, split_chunks,
 };
 
 /// Default size of the `LONGLINE` line.
@@ -118,10 +118,6 @@ fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-fn env_usize(name: &str) -> Option<usize> {
-    env_str(name).and_then(|v| v.trim().parse().ok())
 }
 
 /// Blocks the main thread until the process is killed.

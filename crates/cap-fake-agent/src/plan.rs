@@ -74,8 +74,14 @@ pub fn json_reply(n: usize, via: Structured, wrong: bool) -> String {
     }
 }
 
+/// The size of the `HUGE` reply's filler, unless `FAKE_HUGE_BYTES` says otherwise (the
+/// streaming benchmark sends 100 MB).
 pub const HUGE_BYTES: usize = 4 * 1024 * 1024;
+/// The default `HUGE` reply goes out in this many chunks.
 pub const HUGE_CHUNKS: usize = 8;
+/// Every `HUGE` chunk is about this big, so a bigger reply goes out in more chunks rather than
+/// in bigger ones: like a real agent streaming a long answer, no message grows with the reply.
+pub const HUGE_CHUNK_BYTES: usize = HUGE_BYTES / HUGE_CHUNKS;
 pub const SLOW_CHUNKS: usize = 10;
 pub const NORMAL_CHUNKS: usize = 3;
 pub const SLOW_DEFAULT_MS: u64 = 300;
@@ -171,7 +177,10 @@ impl Plan {
             let ms = env_ms("FAKE_SLOW_MS").unwrap_or(SLOW_DEFAULT_MS);
             (SLOW_CHUNKS, Duration::from_millis(ms))
         } else if self.huge {
-            (HUGE_CHUNKS, Duration::ZERO)
+            (
+                (reply.len() / HUGE_CHUNK_BYTES).max(HUGE_CHUNKS),
+                Duration::ZERO,
+            )
         } else {
             (NORMAL_CHUNKS, Duration::ZERO)
         };
@@ -179,12 +188,17 @@ impl Plan {
     }
 }
 
-/// About 4 MiB of printable filler, in lines.
+/// Printable filler in lines: about [`HUGE_BYTES`], or `FAKE_HUGE_BYTES`.
 pub fn huge_filler() -> String {
+    huge_filler_of(env_usize("FAKE_HUGE_BYTES").unwrap_or(HUGE_BYTES))
+}
+
+/// At least `bytes` of printable filler, in lines.
+pub fn huge_filler_of(bytes: usize) -> String {
     let line =
         "\nhuge filler 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ .........";
-    let mut s = String::with_capacity(HUGE_BYTES + line.len());
-    while s.len() < HUGE_BYTES {
+    let mut s = String::with_capacity(bytes + line.len());
+    while s.len() < bytes {
         s.push_str(line);
     }
     s

@@ -2,75 +2,103 @@
 //! keys (64 clients × 100 prompts over 8 keys by default), against the instant agent.
 //!
 //! Besides throughput and latency it checks what load must never do: every reply is the echo
-//! of its own prompt (nothing lost or misrouted), each key's turn numbers are exactly
-//! 2..=count+1 after its warm-up turn (nothing merged or counted twice), and each client's
-//! turns on a key run in the order it sent them (nothing reordered). A violation fails the
-//! measurement instead of producing numbers. The e2e suite runs the same checks at 8 × 10
+//! of its own prompt on its own key (nothing lost or misrouted), each key's turn numbers are
+//! exactly base+1..=base+count after the turns it had before (nothing merged or counted
+//! twice), and each client's turns on a key run in the order it sent them (nothing
+//! reordered). Here a violation fails the measurement instead of producing numbers; `many`
+//! (many.rs) drives its clients with the same [`drive`] and counts them instead. The e2e
+//! suite runs the same checks at 8 × 10
 //! (`races::eight_clients_by_ten_prompts_on_shared_keys_lose_misroute_and_reorder_nothing`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
+use serde_json::Value;
 
-use crate::env::{BenchEnv, CALL_LIMIT, STREAM_JSON_AGENT, result_event};
+use crate::env::{BenchEnv, CALL_LIMIT, STREAM_JSON_AGENT};
 use crate::proc::{self, Out};
+use crate::procfs;
 use crate::report::Row;
-use crate::stats::{fmt_duration, fmt_mib};
+use crate::stats::{fmt_duration, fmt_mib, percentile};
 use crate::{Bins, Opts};
 
 /// One answered prompt.
-struct Answer {
+pub struct Answer {
     client: usize,
     index: usize,
     key: usize,
     /// The agent's turn number, from `ECHO[turns=N]`.
     n: u64,
-    wall: Duration,
+    pub wall: Duration,
+}
+
+/// What became of one prompt.
+enum Fate {
+    Answered(Answer),
+    /// No reply: the `cap` process failed, timed out or printed no result.
+    Lost(String),
+    /// A reply, but not the echo of this prompt on this key.
+    Misrouted(String),
+}
+
+/// What the clients of one run got back.
+pub struct Tally {
+    pub answers: Vec<Answer>,
+    /// The prompts that got no reply, with why.
+    pub lost: Vec<String>,
+    /// The replies that were not their prompt's echo on its key, with what came instead.
+    pub misrouted: Vec<String>,
+    /// First prompt sent to last reply.
+    pub took: Duration,
+}
+
+impl Tally {
+    pub fn walls(&self) -> Vec<Duration> {
+        self.answers.iter().map(|a| a.wall).collect()
+    }
+}
+
+/// Where each prompt goes: prompt `index` of `client` goes to key number `of(client, index)`,
+/// which the daemon knows as `name(k)`.
+pub struct Keys<'a> {
+    pub of: &'a (dyn Fn(usize, usize) -> usize + Sync),
+    pub name: &'a (dyn Fn(usize) -> String + Sync),
 }
 
 pub fn run(opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
-    let (clients, prompts, keys) = (opts.load_clients, opts.load_prompts, opts.load_keys.max(1));
-    let mut env = BenchEnv::new(bins, keys * 2)?;
+    let (clients, prompts, count) = (opts.load_clients, opts.load_prompts, opts.load_keys.max(1));
+    let mut env = BenchEnv::new(bins, count * 2)?;
     let pid = env.start_daemon()?;
-    let key = |k: usize| format!("load-{k}");
-    for k in 0..keys {
-        env.warm(STREAM_JSON_AGENT, &key(k))?;
+    let name = |k: usize| format!("load-{k}");
+    for k in 0..count {
+        env.warm(STREAM_JSON_AGENT, &name(k))?;
     }
-    let (rss_before, _) = memory(pid)?;
-    let started = Instant::now();
-    let answers = std::thread::scope(|s| {
-        let env = &env;
-        let handles: Vec<_> = (0..clients)
-            .map(|client| {
-                s.spawn(move || {
-                    (0..prompts)
-                        .map(|index| {
-                            // Each client walks the keys, so every key sees every client.
-                            let k = (client + index) % keys;
-                            prompt(env, client, index, k, &key(k))
-                        })
-                        .collect::<anyhow::Result<Vec<Answer>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("a client thread panicked")))
-            })
-            .collect::<anyhow::Result<Vec<Vec<Answer>>>>()
-    })?;
-    let took = started.elapsed();
-    let (rss_after, peak) = memory(pid)?;
-    let answers: Vec<Answer> = answers.into_iter().flatten().collect();
-    check_order(&answers, clients, keys)?;
+    let rss_before = procfs::rss(pid)?;
+    // Each client walks the keys, so every key sees every client.
+    let of = |client: usize, index: usize| (client + index) % count;
+    let keys = Keys {
+        of: &of,
+        name: &name,
+    };
+    let tally = drive(&env, clients, prompts, &keys)?;
+    let (rss_after, peak) = (procfs::rss(pid)?, procfs::peak(pid)?);
     env.stop_daemon()?;
+    if let Some(e) = tally.lost.first().or(tally.misrouted.first()) {
+        bail!(
+            "{} lost, {} misrouted; the first: {e}",
+            tally.lost.len(),
+            tally.misrouted.len()
+        );
+    }
+    if let Some(e) = turn_faults(&tally.answers, clients, count, &|_| 1).first() {
+        bail!("{e}");
+    }
 
-    let total = answers.len();
-    let walls: Vec<Duration> = answers.iter().map(|a| a.wall).collect();
-    let what = format!("{clients} clients × {prompts} prompts over {keys} keys");
+    let total = tally.answers.len();
+    let walls = tally.walls();
+    let took = tally.took;
+    let what = format!("{clients} clients × {prompts} prompts over {count} keys");
     Ok(vec![
         Row::value(
             &format!("load, {what}: throughput"),
@@ -100,84 +128,126 @@ pub fn run(opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
     ])
 }
 
-/// Sends one prompt and checks that its reply is the echo of it.
-fn prompt(
-    env: &BenchEnv,
-    client: usize,
-    index: usize,
-    key: usize,
-    key_name: &str,
-) -> anyhow::Result<Answer> {
+/// Runs `clients` clients at once, each sending `prompts` prompts one after another (json
+/// format, on the instant stream-json agent) to the keys `keys` says, and sorts every reply
+/// into answered, lost or misrouted.
+pub fn drive(env: &BenchEnv, clients: usize, prompts: usize, keys: &Keys) -> anyhow::Result<Tally> {
+    let started = Instant::now();
+    let fates = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|client| {
+                s.spawn(move || {
+                    (0..prompts)
+                        .map(|index| {
+                            let k = (keys.of)(client, index);
+                            prompt(env, client, index, k, &(keys.name)(k))
+                        })
+                        .collect::<Vec<Fate>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| anyhow!("a client thread panicked")))
+            .collect::<anyhow::Result<Vec<Vec<Fate>>>>()
+    })?;
+    let took = started.elapsed();
+    let mut tally = Tally {
+        answers: Vec::new(),
+        lost: Vec::new(),
+        misrouted: Vec::new(),
+        took,
+    };
+    for fate in fates.into_iter().flatten() {
+        match fate {
+            Fate::Answered(a) => tally.answers.push(a),
+            Fate::Lost(e) => tally.lost.push(e),
+            Fate::Misrouted(e) => tally.misrouted.push(e),
+        }
+    }
+    Ok(tally)
+}
+
+/// Sends one prompt carrying its own token (client and index) and checks that the reply is
+/// its echo, on the key it was sent to.
+fn prompt(env: &BenchEnv, client: usize, index: usize, key: usize, key_name: &str) -> Fate {
     let text = format!("load c{client} p{index}");
-    let r = proc::run(
+    let r = match proc::run(
         env.prompt(STREAM_JSON_AGENT, key_name, &text, true),
         Out::Capture,
         CALL_LIMIT,
-    )
-    .with_context(|| format!("{text} on {key_name} was lost"))?;
-    let result = result_event(&r)?;
+    ) {
+        Ok(r) => r,
+        Err(e) => return Fate::Lost(format!("{text} on {key_name}: {e:#}")),
+    };
+    let events: Vec<Value> = r
+        .text()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let Some(result) = events.iter().rev().find(|v| v["type"] == "result") else {
+        return Fate::Lost(format!("{text} on {key_name}: no result event"));
+    };
+    let routed = events
+        .iter()
+        .find(|v| v["type"] == "session")
+        .and_then(|v| v["key"].as_str());
+    if routed != Some(key_name) {
+        return Fate::Misrouted(format!("{text} on {key_name} ran on key {routed:?}"));
+    }
     let out = result["output"].as_str().unwrap_or_default();
     let n = out
         .strip_prefix("ECHO[turns=")
         .and_then(|rest| rest.split_once("]: "))
         .filter(|(_, echoed)| *echoed == text)
-        .and_then(|(n, _)| n.parse::<u64>().ok())
-        .with_context(|| format!("{text} on {key_name} got another reply: {out:?}"))?;
-    Ok(Answer {
-        client,
-        index,
-        key,
-        n,
-        wall: r.wall(),
-    })
+        .and_then(|(n, _)| n.parse::<u64>().ok());
+    match n {
+        Some(n) => Fate::Answered(Answer {
+            client,
+            index,
+            key,
+            n,
+            wall: r.wall(),
+        }),
+        None => Fate::Misrouted(format!("{text} on {key_name} got another reply: {out:?}")),
+    }
 }
 
-/// Each key's turns are 2..=count+1 (turn 1 warmed it up), and each client's turns on a key
-/// increase in the order it sent them.
-fn check_order(answers: &[Answer], clients: usize, keys: usize) -> anyhow::Result<()> {
+/// What is wrong with the turn numbers: each key's turns must be base+1..=base+count, `base`
+/// being the turns it had before, and each client's turns on a key must increase in the
+/// order it sent them. One line per key at fault.
+pub fn turn_faults(
+    answers: &[Answer],
+    clients: usize,
+    keys: usize,
+    base: &dyn Fn(usize) -> u64,
+) -> Vec<String> {
     let mut by_key: BTreeMap<usize, Vec<&Answer>> = BTreeMap::new();
     for a in answers {
         by_key.entry(a.key).or_default().push(a);
     }
+    let mut faults = Vec::new();
     for k in 0..keys {
         let list = by_key.get(&k).map(Vec::as_slice).unwrap_or_default();
         let mut ns: Vec<u64> = list.iter().map(|a| a.n).collect();
         ns.sort_unstable();
-        if ns != (2..=list.len() as u64 + 1).collect::<Vec<u64>>() {
-            bail!("key load-{k}: turns lost, merged or counted twice: {ns:?}");
+        let first = base(k) + 1;
+        if ns != (first..first + list.len() as u64).collect::<Vec<u64>>() {
+            faults.push(format!(
+                "key {k}: turns lost, merged or counted twice: {ns:?}"
+            ));
+            continue;
         }
         for client in 0..clients {
             let mut mine: Vec<&&Answer> = list.iter().filter(|a| a.client == client).collect();
             mine.sort_by_key(|a| a.index);
             if mine.windows(2).any(|w| w[0].n >= w[1].n) {
-                bail!("key load-{k}: client {client}'s turns ran out of order");
+                faults.push(format!("key {k}: client {client}'s turns ran out of order"));
+                break;
             }
         }
     }
-    Ok(())
-}
-
-/// The nearest-rank percentile `p` (1..=100) of `samples` (zero when there are none).
-fn percentile(samples: &[Duration], p: usize) -> Duration {
-    let mut s = samples.to_vec();
-    s.sort_unstable();
-    let rank = (s.len() * p).div_ceil(100).max(1);
-    s.get(rank - 1).copied().unwrap_or_default()
-}
-
-/// capd's VmRSS and VmHWM in bytes, from /proc/PID/status.
-fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kib| kib * 1024)
-            .with_context(|| format!("no {name} line in {path}"))
-    };
-    Ok((field("VmRSS:")?, field("VmHWM:")?))
+    faults
 }
 
 #[cfg(test)]
@@ -195,22 +265,19 @@ mod tests {
     }
 
     #[test]
-    fn order_checks_catch_lost_duplicated_and_reordered_turns() {
+    fn turn_checks_catch_lost_duplicated_and_reordered_turns() {
+        let one = |_| 1;
         let good = [answer(0, 0, 0, 2), answer(1, 0, 0, 3), answer(0, 1, 0, 4)];
-        assert!(check_order(&good, 2, 1).is_ok());
+        assert!(turn_faults(&good, 2, 1, &one).is_empty());
         let duplicated = [answer(0, 0, 0, 2), answer(1, 0, 0, 2)];
-        assert!(check_order(&duplicated, 2, 1).is_err());
+        assert_eq!(turn_faults(&duplicated, 2, 1, &one).len(), 1);
         let gap = [answer(0, 0, 0, 2), answer(1, 0, 0, 4)];
-        assert!(check_order(&gap, 2, 1).is_err());
+        assert_eq!(turn_faults(&gap, 2, 1, &one).len(), 1);
         let reordered = [answer(0, 0, 0, 3), answer(0, 1, 0, 2)];
-        assert!(check_order(&reordered, 1, 1).is_err());
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&ms, 99), Duration::from_millis(99));
-        assert_eq!(percentile(&ms, 50), Duration::from_millis(50));
-        assert_eq!(percentile(&[], 99), Duration::ZERO);
+        assert_eq!(turn_faults(&reordered, 1, 1, &one).len(), 1);
+        // Another base: a key that had three turns before goes on at four.
+        let later = [answer(0, 0, 0, 4), answer(0, 1, 0, 5)];
+        assert!(turn_faults(&later, 1, 1, &|_| 3).is_empty());
+        assert_eq!(turn_faults(&later, 1, 1, &one).len(), 1);
     }
 }

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-
 use crate::env::{BenchEnv, STREAM_JSON_AGENT};
+use crate::procfs;
 use crate::report::Row;
 use crate::stats::fmt_mib;
 use crate::{Bins, Opts};
@@ -17,7 +16,7 @@ const STEPS: [usize; 2] = [8, 32];
 pub fn run(_opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
     let mut env = BenchEnv::new(bins, STEPS[STEPS.len() - 1] * 2)?;
     let pid = env.start_daemon()?;
-    let idle = rss_bytes(pid)?;
+    let idle = procfs::rss(pid)?;
     let mut rows = vec![Row::value(
         "capd RSS, idle (0 sessions)",
         fmt_mib(idle),
@@ -30,7 +29,7 @@ pub fn run(_opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
             cold.push(env.warm(STREAM_JSON_AGENT, &format!("mem-{open}"))?.wall());
             open += 1;
         }
-        let rss = rss_bytes(pid)?;
+        let rss = procfs::rss(pid)?;
         let per = rss.saturating_sub(idle) / step as u64;
         rows.push(Row::value(
             &format!("capd RSS, {step} warm sessions"),
@@ -45,16 +44,4 @@ pub fn run(_opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
     ));
     env.stop_daemon()?;
     Ok(rows)
-}
-
-/// A process's resident set size from /proc/PID/status.
-fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .with_context(|| format!("no VmRSS line in {path}"))?;
-    Ok(kib * 1024)
 }

@@ -2,10 +2,14 @@
 //! its own installation and cleanup.
 
 pub mod concurrent;
+pub mod exec;
+pub mod first;
 pub mod huge;
 pub mod load;
+pub mod many;
 pub mod memory;
 pub mod state;
+pub mod stream;
 pub mod warm;
 
 use std::time::{Duration, Instant};

@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 
 use crate::env::{BenchEnv, STREAM_JSON_AGENT, expect_echo};
 use crate::proc::{self, Out};
+use crate::procfs;
 use crate::report::Row;
 use crate::stats::{fmt_duration, fmt_mib};
 use crate::{Bins, Opts};
@@ -32,7 +33,7 @@ pub fn run(opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
     let state = env.state_file();
     let bytes = write_state(&state, keys, env.work())?;
     let pid = env.start_daemon()?;
-    let loaded = rss_bytes(pid)?;
+    let loaded = procfs::rss(pid)?;
     let status = |env: &BenchEnv| {
         let mut c = env.cap();
         c.args(["daemon", "status"]);
@@ -70,7 +71,7 @@ pub fn run(opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
         (prompts, busy)
     });
     let (prompts, busy) = (prompts?, busy?);
-    let peak = peak_bytes(pid)?;
+    let peak = procfs::peak(pid)?;
     let mut c = env.cap();
     c.args(["--format", "json", "keys"]);
     let listing = proc::run(c, Out::Capture, LIMIT);
@@ -157,24 +158,4 @@ pub fn write_state(path: &Path, keys: usize, cwd: &Path) -> anyhow::Result<u64> 
 
 fn max(samples: &[Duration]) -> Duration {
     samples.iter().copied().max().unwrap_or_default()
-}
-
-fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
-    status_field(pid, "VmRSS:")
-}
-
-fn peak_bytes(pid: u32) -> anyhow::Result<u64> {
-    status_field(pid, "VmHWM:")
-}
-
-/// A `kB` field of /proc/PID/status, in bytes.
-fn status_field(pid: u32, name: &str) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .with_context(|| format!("no {name} line in {path}"))?;
-    Ok(kib * 1024)
 }

@@ -12,7 +12,7 @@ const MAX_DELTA: usize = 1024 * 1024;
 
 /// The longest `output` a `result` event repeats. The text was streamed already; a longer
 /// reply is left out of the result (marked `truncated`) so the line stays under the limit.
-const MAX_RESULT_OUTPUT: usize = 8 * 1024 * 1024;
+pub(super) const MAX_RESULT_OUTPUT: usize = 8 * 1024 * 1024;
 
 impl Actor {
     /// Sends a queued turn its `session` event (seq 0), once.
@@ -64,8 +64,14 @@ impl Actor {
         if self.backlog_of.as_deref() == Some(q.turn.request.as_str()) {
             self.backlog.push(env.clone());
         }
-        let _ = q.turn.events.send(env.clone());
-        let _ = self.events.send(env);
+        // With nobody attached the caller gets the event itself rather than a copy: a big
+        // reply's deltas were copied once more only for the broadcast to drop them.
+        if self.events.receiver_count() > 0 {
+            let _ = q.turn.events.send(env.clone());
+            let _ = self.events.send(env);
+        } else {
+            let _ = q.turn.events.send(env);
+        }
     }
 
     /// A `result` event for the turn that just ended (turn counter included).

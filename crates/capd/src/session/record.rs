@@ -18,25 +18,43 @@ use tokio::sync::broadcast;
 /// record, so no record line comes near the protocol's 16 MiB limit when `log` sends it.
 const MAX_RECORD_TEXT: usize = 4 * 1024 * 1024;
 
+/// The most text and thought one turn records, as much as a `result` repeats: the records wait
+/// in memory until the turn ends, so an agent streaming 100 MB must not cost the daemon
+/// 100 MB here (and as much again to write them). The rest is counted, and the turn's records
+/// say how much was left out.
+const MAX_TURN_TEXT: usize = super::events::MAX_RESULT_OUTPUT;
+
 /// The actor's recording state.
 pub(super) struct Recorder {
     /// The transcripts directory; `None` when `transcripts = false`.
     dir: Option<PathBuf>,
     /// The running turn's request id and its records so far.
     turn: Option<(String, Vec<Record>)>,
+    /// Text and thought recorded for the running turn, and what was left out past
+    /// [`MAX_TURN_TEXT`], in bytes.
+    text: usize,
+    left_out: u64,
     /// A write failed and the caller was told; said once per session.
     failed: bool,
-    /// Every record written, for `cap log --follow`.
-    written: broadcast::Sender<Record>,
+    /// Every record written, for `cap log --follow`. Made when the first follower subscribes:
+    /// a broadcast channel allocates all its slots up front (about 350 KB for these 1024
+    /// records), and most sessions are never followed, so an eager one was half of what an
+    /// idle session cost the daemon.
+    written: Option<broadcast::Sender<Record>>,
 }
+
+/// Records a follower may fall behind by before it misses some.
+const FOLLOW_BACKLOG: usize = 1024;
 
 impl Recorder {
     pub fn new(dir: Option<PathBuf>) -> Recorder {
         Recorder {
             dir,
             turn: None,
+            text: 0,
+            left_out: 0,
             failed: false,
-            written: broadcast::channel(1024).0,
+            written: None,
         }
     }
 }
@@ -69,6 +87,8 @@ impl Actor {
         };
         let first = self.new_record(&q.turn.request, prompt);
         self.record.turn = Some((q.turn.request.clone(), vec![first]));
+        self.record.text = 0;
+        self.record.left_out = 0;
     }
 
     fn new_record(&self, request: &str, entry: Entry) -> Record {
@@ -83,6 +103,14 @@ impl Actor {
         };
         if env.request.as_deref() != Some(request.as_str()) {
             return;
+        }
+        if let Event::Text { delta } | Event::Thought { delta } = &env.event {
+            // Once something is left out, so is the rest: the record keeps a prefix, no gaps.
+            if self.record.left_out > 0 || self.record.text + delta.len() > MAX_TURN_TEXT {
+                self.record.left_out += delta.len() as u64;
+                return;
+            }
+            self.record.text += delta.len();
         }
         let entry = match &env.event {
             Event::Text { delta } => {
@@ -140,6 +168,20 @@ impl Actor {
     /// Ends the turn's recording with its last event and writes the turn. Called before that
     /// event goes out, so a failure's status event still comes before the turn's end.
     pub(super) fn record_end(&mut self, q: &mut Queued, last: &Event) {
+        let left_out = std::mem::take(&mut self.record.left_out);
+        if left_out > 0 {
+            let message = format!(
+                "the transcript leaves out the last {left_out} bytes of this turn's text: it \
+                 keeps the first {} MiB of a turn's text, as a result does",
+                MAX_TURN_TEXT / (1024 * 1024)
+            );
+            let note = Event::Status {
+                kind: StatusKind::Transcript,
+                message,
+            };
+            let env = Envelope::new(note, None, Some(q.turn.request.clone()), 0);
+            self.record_event(&env);
+        }
         let env = Envelope::new(last.clone(), None, Some(q.turn.request.clone()), 0);
         self.record_event(&env);
         let Some((_, records)) = self.record.turn.take() else {
@@ -151,8 +193,10 @@ impl Actor {
         };
         match transcript::append(&path, &records) {
             Ok(()) => {
-                for r in records {
-                    let _ = self.record.written.send(r);
+                if let Some(written) = &self.record.written {
+                    for r in records {
+                        let _ = written.send(r);
+                    }
                 }
             }
             Err(e) if !self.record.failed => {
@@ -175,12 +219,17 @@ impl Actor {
     }
 
     /// For `cap log --follow`: the file as it stands and the records still to come.
-    pub(super) fn following(&self) -> Following {
+    pub(super) fn following(&mut self) -> Following {
+        let rx = self
+            .record
+            .written
+            .get_or_insert_with(|| broadcast::channel(FOLLOW_BACKLOG).0)
+            .subscribe();
         let path = self.transcript_path();
         Following {
             len: path.as_deref().map_or(0, transcript::len),
             path,
-            rx: self.record.written.subscribe(),
+            rx,
         }
     }
 }

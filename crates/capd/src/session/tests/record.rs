@@ -112,3 +112,51 @@ async fn a_write_failure_is_said_once_and_the_turns_succeed() {
         assert_eq!(statuses(&events), want);
     }
 }
+
+#[tokio::test]
+async fn a_turn_records_a_prefix_of_its_text_and_says_how_much_it_left_out() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut rig = rig_with(OpenMode::Fresh, vec![], Some(tmp.path().to_path_buf()));
+    let _ups = take_ups(&mut rig);
+    let mut agent = rig.remote().await;
+    let mut a = rig.submit("a", None).await;
+    assert_eq!(agent.call().await, Call::Send("a".into()));
+    // Three 4 MiB deltas: two fit the 8 MiB a turn records, the third and all after it
+    // (even a short one that would fit) are left out, so the record is a prefix.
+    let piece = "x".repeat(4 * 1024 * 1024);
+    for _ in 0..3 {
+        agent.say(DriverEvent::Text(piece.clone()));
+    }
+    agent.say(DriverEvent::Text("tail".into()));
+    agent.reply("");
+    a.finish().await;
+
+    let entries: Vec<Entry> = read(tmp.path(), "native-0")
+        .into_iter()
+        .map(|r| r.entry)
+        .collect();
+    let recorded: usize = entries
+        .iter()
+        .map(|e| match e {
+            Entry::Text { text } => text.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(recorded, 2 * piece.len());
+    let notes: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Status {
+                kind: StatusKind::Transcript,
+                message,
+            } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    let left_out = piece.len() + "tail".len();
+    assert!(
+        matches!(&notes[..], [m] if m.contains(&format!("last {left_out} bytes"))),
+        "{notes:?}"
+    );
+    assert!(matches!(entries.last(), Some(Entry::Result(_))));
+}
