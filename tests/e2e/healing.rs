@@ -245,6 +245,54 @@ fn huge_output_streams_whole() {
 }
 
 #[test]
+fn a_huge_reply_streams_whole_but_an_attach_catches_up_on_its_first_8_mib_and_is_told() {
+    // ACP streams a reply in chunks only (Claude's stream-json repeats it whole at the end,
+    // on a line over the limit).
+    let acp = format!(
+        "[agents.facp]\nprotocol = \"acp\"\ncommand = \"{}\"\nargs = [\"acp\"]\n",
+        bin("cap-fake-agent").display()
+    );
+    let env = env_with_vars(&acp, &[("FAKE_HUGE_BYTES", "20000000")]);
+    let out = env.cap(&["prompt", "-a", "facp", "HUGE"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        out.stdout.len() > 20_000_000,
+        "only {} bytes",
+        out.stdout.len()
+    );
+    assert!(text(&out.stdout).trim_end().ends_with("HUGE-END"));
+    // The finished turn is still the session's backlog: an attach replays it.
+    let sid = env.session_ids().pop().expect("the session");
+    let mut attach = env.spawn_cap(&["--format", "json", "attach", &sid]);
+    let result = attach.wait_for("the replayed result", |v| v["type"] == "result");
+    assert_eq!(result["truncated"], true, "{result:#}");
+    let mut kept = 0;
+    let mut told = None;
+    for v in attach
+        .seen
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    {
+        match v["type"].as_str() {
+            Some("text") if told.is_none() => kept += v["delta"].as_str().unwrap_or("").len(),
+            Some("text") => panic!("text after the omitted note: {}", v["seq"]),
+            Some("status") if v["kind"] == "omitted" => told = Some(v),
+            _ => {}
+        }
+    }
+    assert!(
+        kept > 7 << 20 && kept <= 8 << 20,
+        "the catch-up kept {kept} bytes"
+    );
+    let told = told.expect("an omitted status event");
+    assert!(
+        told["message"].as_str().unwrap_or("").contains("8 MiB"),
+        "{told:#}"
+    );
+    attach.kill();
+}
+
+#[test]
 fn a_crash_on_the_first_turn_after_a_resume_keeps_the_conversation() {
     // After a restart the key resumes its session; the agent then crashes mid-turn. The resume
     // itself worked, so the respawn resumes again instead of starting over.

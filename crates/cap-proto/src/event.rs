@@ -282,6 +282,10 @@ pub enum StatusKind {
     /// A `--steer` prompt could not be added to a running turn (none ran, or the agent takes
     /// no input mid-turn); it was queued as an ordinary prompt.
     NotSteered,
+    /// An attach mid-turn catches up on the first 8 MiB of the turn's text only; what came
+    /// after them, until the attach, is not repeated (the daemon does not hold a huge reply
+    /// twice).
+    Omitted,
     /// A kind this client does not know.
     #[serde(untagged)]
     Other(String),
@@ -298,6 +302,7 @@ impl std::fmt::Display for StatusKind {
             StatusKind::Transcript => "transcript",
             StatusKind::Steered => "steered",
             StatusKind::NotSteered => "not_steered",
+            StatusKind::Omitted => "omitted",
             StatusKind::Other(s) => s,
         })
     }
@@ -307,7 +312,10 @@ impl StatusKind {
     /// Whether the user should notice it even in a terse rendering: something was lost or
     /// restarted.
     pub fn is_loud(&self) -> bool {
-        matches!(self, StatusKind::Respawn | StatusKind::Fallback)
+        matches!(
+            self,
+            StatusKind::Respawn | StatusKind::Fallback | StatusKind::Omitted
+        )
     }
 }
 

@@ -126,7 +126,7 @@ impl Lines {
             if buf.is_empty() {
                 return Ok(self.finish(false));
             }
-            let newline = buf.iter().position(|&b| b == b'\n');
+            let newline = memchr::memchr(b'\n', buf);
             let chunk = &buf[..newline.unwrap_or(buf.len())];
             if let Some((_, len)) = &mut self.skipping {
                 *len += chunk.len() as u64;

@@ -80,10 +80,16 @@ pub(super) struct Actor {
     up: mpsc::UnboundedSender<Up>,
     pub rx: mpsc::UnboundedReceiver<Msg>,
     pub(super) snap: watch::Sender<Snapshot>,
-    /// Every event of the session, for `cap attach`.
-    pub(super) events: broadcast::Sender<Envelope>,
-    /// The running turn's events so far, so `attach` can catch up.
+    /// Every event of the session, for `cap attach`: made by the first attach, so a session
+    /// nobody attaches to holds no channel (a 1024-event ring, most of an idle session's
+    /// memory in capd).
+    pub(super) events: Option<broadcast::Sender<Envelope>>,
+    /// The running turn's events so far, so `attach` can catch up; its text only up to
+    /// `MAX_RESULT_OUTPUT` (`events::keep_in_backlog`).
     pub(super) backlog: Vec<Envelope>,
+    /// Text and thought bytes in the backlog, and whether some were left out.
+    pub(super) backlog_text: usize,
+    pub(super) backlog_clipped: bool,
     /// The request whose events the backlog holds: the running turn, or the last one until
     /// the next begins (so an attach after a turn still sees how it ended).
     pub(super) backlog_of: Option<String>,
@@ -137,8 +143,10 @@ pub(super) fn start(
         up,
         rx,
         snap,
-        events: broadcast::channel(1024).0,
+        events: None,
         backlog: Vec::new(),
+        backlog_text: 0,
+        backlog_clipped: false,
         backlog_of: None,
         driver: None,
         queue: VecDeque::new(),
@@ -289,7 +297,10 @@ impl Actor {
                 Interrupt::None
             }
             Msg::Attach(reply) => {
-                let _ = reply.send((self.backlog.clone(), self.events.subscribe()));
+                let events = self
+                    .events
+                    .get_or_insert_with(|| broadcast::channel(1024).0);
+                let _ = reply.send((self.backlog.clone(), events.subscribe()));
                 Interrupt::None
             }
             Msg::Follow(reply) => {
@@ -497,6 +508,8 @@ impl Actor {
         self.running = Some(request.to_string());
         self.permits.begin();
         self.backlog.clear();
+        self.backlog_text = 0;
+        self.backlog_clipped = false;
         self.backlog.extend(announced.cloned());
         self.backlog_of = Some(request.to_string());
         self.set_state(SessionState::Busy);

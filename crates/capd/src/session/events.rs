@@ -62,15 +62,48 @@ impl Actor {
             self.snap.send_modify(|s| s.last_result = Some(last));
         }
         if self.backlog_of.as_deref() == Some(q.turn.request.as_str()) {
-            self.backlog.push(env.clone());
+            self.keep_in_backlog(&env);
         }
         // With nobody attached the caller gets the event itself rather than a copy: a big
         // reply's deltas were copied once more only for the broadcast to drop them.
-        if self.events.receiver_count() > 0 {
-            let _ = q.turn.events.send(env.clone());
-            let _ = self.events.send(env);
-        } else {
-            let _ = q.turn.events.send(env);
+        match self.events.as_ref().filter(|e| e.receiver_count() > 0) {
+            Some(events) => {
+                let _ = q.turn.events.send(env.clone());
+                let _ = events.send(env);
+            }
+            None => {
+                let _ = q.turn.events.send(env);
+            }
+        }
+    }
+
+    /// Keeps an event for a later attach. Text and thought stop being kept past
+    /// [`MAX_RESULT_OUTPUT`], or a 100 MB reply would sit in the daemon twice; the first one
+    /// left out is replaced by an `omitted` status event (with its seq), so an attach says
+    /// what it did not get.
+    fn keep_in_backlog(&mut self, env: &Envelope) {
+        let text = match &env.event {
+            Event::Text { delta } | Event::Thought { delta } => delta.len(),
+            _ => 0,
+        };
+        if text == 0 || self.backlog_text + text <= MAX_RESULT_OUTPUT {
+            self.backlog_text += text;
+            self.backlog.push(env.clone());
+        } else if !self.backlog_clipped {
+            self.backlog_clipped = true;
+            let note = Event::Status {
+                kind: cap_proto::StatusKind::Omitted,
+                message: format!(
+                    "this catch-up holds the turn's first {} MiB of text; the text after it, until you attached, is not repeated",
+                    MAX_RESULT_OUTPUT >> 20
+                ),
+            };
+            self.backlog.push(Envelope::new(
+                note,
+                env.session.clone(),
+                env.request.clone(),
+                env.seq,
+            ));
         }
     }
 

@@ -244,7 +244,10 @@ impl Actor {
             tokio::select! {
                 ev = driver.events().recv() => match ev {
                     Some(DriverEvent::Text(t)) => {
-                        output.push_str(&t);
+                        // The result repeats no more than this; the rest was streamed.
+                        if output.len() <= super::events::MAX_RESULT_OUTPUT {
+                            output.push_str(&t);
+                        }
                         self.emit(q, Event::Text { delta: t });
                     }
                     Some(DriverEvent::Thought(t)) => self.emit(q, Event::Thought { delta: t }),
