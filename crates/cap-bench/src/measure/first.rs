@@ -8,8 +8,8 @@
 //! measurement polls `cap daemon status` until it shows one (no sleeping), so every sample
 //! finds a spare, as a user's prompt does when prompts on new keys are not back to back.
 //!
-//! "Onto a shared process" needs `share = true` (issue 11, item 1); its row says so until
-//! that lands.
+//! Onto a shared process (`[share] fakeacp = true`): one key opens the process first, then
+//! every sample is a new key whose session opens on it.
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,8 @@ pub fn run(opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
         let (cold, warm) = cold_and_warm(opts, bins, start_ms)?;
         crate::progress(&format!("first prompt: onto a prewarmed spare, {start}"));
         let spare = prewarmed(opts, bins, start_ms)?;
+        crate::progress(&format!("first prompt: onto a shared process, {start}"));
+        let onto_shared = shared(opts, bins, start_ms)?;
         rows.extend([
             Row::timed(
                 &format!("first prompt on a new key, cold, ACP, {start}"),
@@ -50,9 +52,10 @@ pub fn run(opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
                 &spare,
                 "`[prewarm] fakeacp = 1`: `session/new` on the spare, the turn",
             ),
-            Row::note(
+            Row::timed(
                 &format!("first prompt on a new key, onto a shared process, ACP, {start}"),
-                "not measured yet: needs `share = true` (issue 11, item 1)",
+                &onto_shared,
+                "`[share] fakeacp = true`, the process started by another key: `session/new` on it, the turn",
             ),
             Row::timed(
                 &format!("warm prompt on that agent, ACP, {start}"),
@@ -106,6 +109,19 @@ fn prewarmed(opts: &Opts, bins: &Bins, start_ms: u64) -> anyhow::Result<Vec<Dura
         )?;
         expect_echo(&r)?;
         Ok(r.wall())
+    })?;
+    env.stop_daemon()?;
+    Ok(samples)
+}
+
+/// First prompts on new keys, each opening its session on the process another key started.
+fn shared(opts: &Opts, bins: &Bins, start_ms: u64) -> anyhow::Result<Vec<Duration>> {
+    let extra = format!("\n[share]\n{ACP_AGENT} = true\n");
+    let mut env = env_for(bins, opts.first_n + 8, &extra, start_ms)?;
+    env.start_daemon()?;
+    env.warm(ACP_AGENT, "host")?;
+    let samples = bounded(opts.first_n, opts.budget(), |i| {
+        Ok(env.warm(ACP_AGENT, &format!("shared-{i}"))?.wall())
     })?;
     env.stop_daemon()?;
     Ok(samples)
