@@ -140,8 +140,13 @@ impl BenchEnv {
     /// Sends one prompt and checks the instant agent's echo came back; used to open and warm
     /// sessions before the timed loops.
     pub fn warm(&self, agent: &str, key: &str) -> anyhow::Result<Run> {
+        self.ask(agent, key, "warm up")
+    }
+
+    /// Sends `text` on `key` (text output) and checks the agent's echo came back.
+    pub fn ask(&self, agent: &str, key: &str, text: &str) -> anyhow::Result<Run> {
         let r = run(
-            self.prompt(agent, key, "warm up", false),
+            self.prompt(agent, key, text, false),
             Out::Capture,
             CALL_LIMIT,
         )?;

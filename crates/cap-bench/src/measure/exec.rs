@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use crate::env::{BenchEnv, CALL_LIMIT, STREAM_JSON_AGENT, expect_echo};
+use crate::env::{BenchEnv, CALL_LIMIT, STREAM_JSON_AGENT};
 use crate::measure::bounded;
 use crate::proc::{self, Out};
 use crate::report::Row;
@@ -33,13 +33,8 @@ pub fn run(opts: &Opts, bins: &Bins) -> anyhow::Result<Vec<Row>> {
         let mut c = env.cap();
         c.args(["daemon", "status"]);
         let status = proc::run(c, Out::Capture, CALL_LIMIT)?.wall();
-        let r = proc::run(
-            env.prompt(STREAM_JSON_AGENT, key, &format!("exec prompt {i}"), false),
-            Out::Capture,
-            CALL_LIMIT,
-        )?;
-        expect_echo(&r)?;
-        Ok([noop, status, r.wall()])
+        let prompt = env.ask(STREAM_JSON_AGENT, key, &format!("exec prompt {i}"))?;
+        Ok([noop, status, prompt.wall()])
     };
     for i in 0..WARMUP {
         round(i)?;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::env::{ACP_AGENT, BenchEnv, CALL_LIMIT, expect_echo};
+use crate::env::{ACP_AGENT, BenchEnv, CALL_LIMIT};
 use crate::measure::bounded;
 use crate::proc::{self, Out};
 use crate::report::Row;
@@ -102,13 +102,7 @@ fn prewarmed(opts: &Opts, bins: &Bins, start_ms: u64) -> anyhow::Result<Vec<Dura
     env.start_daemon()?;
     let samples = bounded(opts.first_n, opts.budget(), |i| {
         wait_for_spare(&env)?;
-        let r = proc::run(
-            env.prompt(ACP_AGENT, &format!("spare-{i}"), "first", false),
-            Out::Capture,
-            CALL_LIMIT,
-        )?;
-        expect_echo(&r)?;
-        Ok(r.wall())
+        Ok(env.ask(ACP_AGENT, &format!("spare-{i}"), "first")?.wall())
     })?;
     env.stop_daemon()?;
     Ok(samples)

@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use crate::env::{
-    ACP_AGENT, BenchEnv, CALL_LIMIT, STREAM_JSON_AGENT, expect_echo, result_event, turn_duration,
-};
+use crate::env::{ACP_AGENT, BenchEnv, CALL_LIMIT, STREAM_JSON_AGENT, result_event, turn_duration};
 use crate::measure::bounded;
 use crate::proc::{self, Out};
 use crate::report::Row;
@@ -56,13 +54,7 @@ fn warm_prompts(opts: &Opts, env: &BenchEnv, agent: &str, label: &str) -> anyhow
         env.warm(agent, &key)?;
     }
     let text = bounded(opts.n, opts.budget(), |i| {
-        let r = proc::run(
-            env.prompt(agent, &key, &format!("bench prompt {i}"), false),
-            Out::Capture,
-            CALL_LIMIT,
-        )?;
-        expect_echo(&r)?;
-        Ok(r.wall())
+        Ok(env.ask(agent, &key, &format!("bench prompt {i}"))?.wall())
     })?;
     let json = bounded(opts.n, opts.budget(), |i| {
         let r = proc::run(
