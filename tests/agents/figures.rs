@@ -14,8 +14,8 @@
 //!
 //! Two figures are split to show where the time goes: a new key onto the shared process in a
 //! new folder and in a folder another session already has (OpenCode sets up each folder), and
-//! a new key onto a spare while capd refills it (the refill starts as the spare is taken and
-//! shares the CPU) and alone (a fresh daemon with `max_sessions = 1`, so no refill).
+//! a new key onto a spare on a daemon that refills it (after the session's first turn) and
+//! alone (a fresh daemon with `max_sessions = 1`, so no refill at all).
 //!
 //! It lives in the agents tier rather than in cap-bench because it needs exactly that tier's
 //! environment (`real_env`: the pinned CLIs, their offline configs, capd and the fake LLM in
@@ -383,7 +383,7 @@ fn figures() {
             f.shared[2].1
         );
     }
-    out += "\n| agent | cold | onto a shared process | … in a folder it has open | onto a prewarmed spare, refill running | … alone | warm turn (own process) | warm turn (shared, 16 sessions) |\n|---|---|---|---|---|---|---|---|\n";
+    out += "\n| agent | cold | onto a shared process | … in a folder it has open | onto a prewarmed spare, back to back | … alone | warm turn (own process) | warm turn (shared, 16 sessions) |\n|---|---|---|---|---|---|---|---|\n";
     for (agent, f) in &all {
         let Some(f) = f else {
             out += &format!("| {agent} | failed (see stderr) | | | | | | |\n");
