@@ -5,6 +5,7 @@
 //! message that must interrupt the current wait comes back from [`Actor::on_msg`] as an
 //! [`Interrupt`].
 
+use super::events::ended_error;
 use super::permit::Permits;
 use super::record::Recorder;
 use super::{Cancelled, Change, Msg, Open, Snapshot, Turn, Up};
@@ -593,11 +594,4 @@ fn start_error(spec: &AgentSpec, e: DriverError) -> ErrorBody {
         _ => ErrorCode::Agent,
     };
     ErrorBody::new(code, format!("agent {}: {e}{hint}", spec.name))
-}
-
-pub(super) fn ended_error() -> ErrorBody {
-    ErrorBody::new(
-        ErrorCode::Agent,
-        "the session was ended while the turn was running",
-    )
 }

@@ -148,6 +148,14 @@ fn split_text(s: &str, max: usize) -> Vec<&str> {
     out
 }
 
+/// The error a turn ends with when its session is ended under it.
+pub(super) fn ended_error() -> cap_proto::ErrorBody {
+    cap_proto::ErrorBody::new(
+        cap_proto::ErrorCode::Agent,
+        "the session was ended while the turn was running",
+    )
+}
+
 #[cfg(test)]
 mod split_tests {
     #[test]

@@ -2,7 +2,8 @@
 //! agent that dies (respawn by resume, once), a resume that turns out impossible (fall back
 //! to a fresh session, saying so) and empty replies (re-sent up to twice).
 
-use super::actor::{Actor, Interrupt, Queued, ended_error};
+use super::actor::{Actor, Interrupt, Queued};
+use super::events::ended_error;
 use super::permit::refused_error;
 use crate::drivers::{self, DriverEvent};
 use crate::schema::Schema;
