@@ -62,17 +62,7 @@ impl Factory for Spawner {
         let spec = session_named_to_tools(spec);
         Box::pin(async move {
             let place = hosts.lease(&spec).await?;
-            match spec.agent.protocol {
-                Protocol::CodexAppServer => codex::CodexDriver::start_on(place, spec)
-                    .await
-                    .map(|d| Box::new(d) as Box<dyn Driver>),
-                Protocol::Acp => acp::AcpDriver::start_on(place, spec)
-                    .await
-                    .map(|d| Box::new(d) as Box<dyn Driver>),
-                Protocol::ClaudeStreamJson => Err(DriverError::Unsupported(
-                    "sharing a Claude stream-json agent (cwd and session are fixed at spawn)",
-                )),
-            }
+            open_on_started(place, spec).await
         })
     }
 
@@ -88,27 +78,15 @@ impl Factory for Spawner {
                 // of a delegated prompt is then found by process ancestry, docs/mcp.md).
                 && crate::agents::env_but_session(&spare.agent.env)
                     == crate::agents::env_but_session(&spec.agent.env);
-            let opened = match spec.agent.protocol {
-                _ if !fits => None,
-                Protocol::CodexAppServer => Some(
-                    codex::CodexDriver::start_on(spare, spec.clone())
-                        .await
-                        .map(|d| Box::new(d) as Box<dyn Driver>),
-                ),
-                Protocol::Acp => Some(
-                    acp::AcpDriver::start_on(spare, spec.clone())
-                        .await
-                        .map(|d| Box::new(d) as Box<dyn Driver>),
-                ),
-                Protocol::ClaudeStreamJson => None,
-            };
-            match opened {
-                Some(Ok(driver)) => Ok(driver),
-                Some(Err(e)) => {
+            if !fits || spec.agent.protocol == Protocol::ClaudeStreamJson {
+                return start(spec).await;
+            }
+            match open_on_started(spare, spec.clone()).await {
+                Ok(driver) => Ok(driver),
+                Err(e) => {
                     tracing::warn!(agent = %spec.agent.name, "a prewarmed agent could not open the session ({e}); starting another");
                     start(spec).await
                 }
-                None => start(spec).await,
             }
         })
     }
@@ -120,6 +98,22 @@ impl Factory for Spawner {
         ready_timeout: Duration,
     ) -> BoxFuture<Result<Spare, DriverError>> {
         Box::pin(prewarm(agent, cwd, ready_timeout))
+    }
+}
+
+/// Opens `spec`'s session on an agent already started and initialized: a spare, or a place
+/// on a shared process. Claude fixes cwd and session at spawn, so it has neither.
+async fn open_on_started(started: Spare, spec: StartSpec) -> Result<Box<dyn Driver>, DriverError> {
+    match spec.agent.protocol {
+        Protocol::CodexAppServer => codex::CodexDriver::start_on(started, spec)
+            .await
+            .map(|d| Box::new(d) as Box<dyn Driver>),
+        Protocol::Acp => acp::AcpDriver::start_on(started, spec)
+            .await
+            .map(|d| Box::new(d) as Box<dyn Driver>),
+        Protocol::ClaudeStreamJson => Err(DriverError::Unsupported(
+            "opening a Claude stream-json session on a started agent (cwd and session are fixed at spawn)",
+        )),
     }
 }
 
