@@ -230,19 +230,13 @@ impl Config {
                 ));
             }
         }
+        // Every agent `[share]` names must exist (a typo would silently share nothing), and no
+        // agent that shares may be a Claude one.
         let shared = cfg.agents.iter().filter(|(_, a)| a.share).map(|(n, _)| n);
-        let shared: Vec<String> = cfg
-            .share
-            .iter()
-            .filter(|(_, on)| **on)
-            .map(|(n, _)| n)
-            .chain(shared)
-            .cloned()
-            .collect();
-        for agent in shared {
-            let (spec, _) = crate::agents::describe(&agent, &cfg)
+        for agent in cfg.share.keys().chain(shared) {
+            let (spec, _) = crate::agents::describe(agent, &cfg)
                 .map_err(|e| format!("[share] {agent}: {}\n", e.message))?;
-            if spec.protocol == crate::agents::Protocol::ClaudeStreamJson {
+            if spec.share && spec.protocol == crate::agents::Protocol::ClaudeStreamJson {
                 return Err(format!(
                     "{agent}: Claude stream-json agents cannot share a process (their cwd and \
                      session are fixed when they start); remove `share` for it\n"
@@ -341,6 +335,9 @@ mod tests {
         assert!(share(mine, "mine"));
         assert!(!share(&format!("[share]\nmine = false\n{mine}"), "mine"));
         assert!(!share("", "acp:some-agent"));
+        let err = Config::parse("[share]\nnobody-knows = false").unwrap_err();
+        assert!(err.contains("nobody-knows"), "{err}");
+        assert!(Config::parse("[share]\nclaude = false").is_ok());
         let err = Config::parse("[share]\nclaude = true").unwrap_err();
         assert!(err.contains("cannot share a process"), "{err}");
         let err = Config::parse("[prewarm]\ncodex = 1\n[share]\ncodex = true").unwrap_err();
