@@ -123,10 +123,8 @@ fn a_spare_opens_and_closes_a_session_of_its_own_before_it_serves_a_key() {
     env.start_daemon();
     wait_until("both spares", || spares(&env) == 2);
     let written = || -> Vec<Value> {
-        std::fs::read_to_string(env.fake_home.join("input.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        env.fake_input()
+            .into_iter()
             .map(|e| e["line"].clone())
             .collect()
     };
@@ -157,9 +155,12 @@ fn a_spare_opens_and_closes_a_session_of_its_own_before_it_serves_a_key() {
     // The key's session is another one, in the key's cwd.
     let r = env.prompt_ok(&["-a", "facp", "--key", "k", "one"]);
     assert_eq!(r["output"], "ECHO[turns=1]: one");
-    let news = written()
+    // Counted on the spare's own process: the refill that follows warms up one of its own.
+    let pid = env.session_pid(r["session"].as_str().expect("session"));
+    let news = env
+        .fake_input()
         .into_iter()
-        .filter(|l| l["method"] == "session/new")
+        .filter(|e| e["pid"] == pid && e["line"]["method"] == "session/new")
         .count();
     assert_eq!(news, 2, "the warm-up's session and the key's");
 }

@@ -314,12 +314,10 @@ fn ending_a_session_mid_turn_stops_its_turn_in_the_shared_process() {
     }
 }
 
-/// The methods and params of what capd wrote to the fake agents, in order.
+/// What capd wrote to the fake agents, in order.
 fn written(env: &Env) -> Vec<Value> {
-    std::fs::read_to_string(env.fake_home.join("input.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    env.fake_input()
+        .into_iter()
         .map(|entry| entry["line"].clone())
         .collect()
 }

@@ -19,6 +19,15 @@ impl Env {
             .collect()
     }
 
+    /// Every line capd wrote to a fake agent, in order: `{"pid": the agent's pid, "line": …}`.
+    pub fn fake_input(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.fake_home.join("input.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect()
+    }
+
     /// The fake agent's history file of its session `native` (`cwd`, `turns`, …); `Null`
     /// when there is none.
     pub fn fake_history(&self, native: &str) -> Value {
